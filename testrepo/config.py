@@ -5,9 +5,20 @@ This is the only module that reads configuration files.
 
 from __future__ import annotations
 
+import configparser
 import dataclasses
+import difflib
+import functools
+import os
 import re
-from typing import FrozenSet, Optional
+from typing import Any, Dict, FrozenSet, Mapping, Optional, Tuple
+
+import voluptuous
+
+try:
+    import tomllib
+except ImportError:  # Python < 3.11
+    import tomli as tomllib
 
 from testrepo import errors
 
@@ -42,5 +53,387 @@ class Config:
         return self.test_command is not None
 
 
+# The option names a configuration file may set, in documentation order.
+OPTION_NAMES = (
+    "test_command",
+    "test_id_option",
+    "test_list_option",
+    "test_id_list_default",
+    "test_run_concurrency",
+    "group_regex",
+    "filter_tags",
+    "test_path",
+    "top_dir",
+    "parallel_class",
+    "instance_provision",
+    "instance_execute",
+    "instance_dispose",
+)
+
+_TRUE_WORDS = frozenset({"true", "yes", "1", "on"})
+_FALSE_WORDS = frozenset({"false", "no", "0", "off"})
+_VARIABLE_START = re.compile(r"\$(?:(\{)|([A-Za-z_][A-Za-z0-9_]*))")
+_BRACED_VARIABLE = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)(?:(:?-)(.*))?", re.DOTALL)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Found:
+    """Raw option values read from one file, plus how to name them."""
+
+    source: str  # the file, as messages show it
+    section: str  # e.g. "[DEFAULT]" or "[tool.testr]"
+    toml: bool  # selects the syntax used in "add e.g." hints
+    values: Mapping[str, Any]
+
+    def error(self, key: Optional[str], problem: str) -> errors.ConfigError:
+        where = f"{self.source}: {self.section}"
+        if key is None:
+            return errors.ConfigError(f"{where} {problem}")
+        # TOML keys may be quoted and hold anything; messages stay one line.
+        shown = key if key.isprintable() else repr(key)
+        return errors.ConfigError(f"{where} {shown}: {problem}")
+
+    def example(self, key: str, value: str) -> str:
+        return f'{key} = "{value}"' if self.toml else f"{key}={value}"
+
+
 def load(directory: str, explicit_path: Optional[str] = None) -> Config:
-    raise NotImplementedError
+    """Find, read and validate the project configuration for ``directory``.
+
+    ``explicit_path`` (``--config``) wins; otherwise the first of
+    ``.testr.conf``, ``pyproject.toml [tool.testr]``, ``tox.ini [testr]``,
+    ``setup.cfg [testr]``, ``.stestr.conf``, ``pyproject.toml
+    [tool.stestr]`` and ``tox.ini [stestr]`` is used.  With none of them the
+    built-in runner discovers tests (zero-config).  Any problem with the
+    file is raised as a one-line :class:`errors.ConfigError`.
+    """
+    if explicit_path is not None:
+        found = _read_explicit(directory, explicit_path)
+    else:
+        found = _search(directory)
+    if found is None:
+        return Config(source=None, test_path=_default_test_path(directory), top_dir=".")
+    values = _validate(found, os.environ)
+    _check_combinations(found, values)
+    if "test_command" not in values:
+        values.setdefault("test_path", _default_test_path(directory))
+        values.setdefault("top_dir", ".")
+    return Config(source=found.source, **values)
+
+
+def expand_variables(text: str, environ: Mapping[str, str]) -> str:
+    """Expand ``$VAR``, ``${VAR}``, ``${VAR:-default}`` and ``${VAR-default}``
+    the way a POSIX shell does (unset variables become empty; ``:-`` also
+    replaces an empty value; defaults are expanded too).  A ``$`` that does
+    not start a variable name is kept.  Raises ValueError for an unterminated
+    or malformed ``${...}``.
+    """
+    pieces = []
+    position = 0
+    while True:
+        match = _VARIABLE_START.search(text, position)
+        if match is None:
+            pieces.append(text[position:])
+            return "".join(pieces)
+        pieces.append(text[position : match.start()])
+        if match.group(2) is not None:
+            pieces.append(environ.get(match.group(2), ""))
+            position = match.end()
+            continue
+        end = _closing_brace(text, match.end())
+        pieces.append(_expand_braced(text[match.end() : end], environ))
+        position = end + 1
+
+
+def _closing_brace(text: str, start: int) -> int:
+    # Defaults may themselves hold ${...}, so braces have to be balanced.
+    depth = 1
+    for index in range(start, len(text)):
+        if text[index] == "{":
+            depth += 1
+        elif text[index] == "}":
+            depth -= 1
+            if depth == 0:
+                return index
+    raise ValueError(f"unterminated '${{' in {text!r}")
+
+
+def _expand_braced(body: str, environ: Mapping[str, str]) -> str:
+    match = _BRACED_VARIABLE.fullmatch(body)
+    if match is None:
+        raise ValueError(f"bad substitution '${{{body}}}'")
+    name, operator, default = match.groups()
+    value = environ.get(name)
+    if operator is None:
+        return value or ""
+    if value is None or (operator == ":-" and value == ""):
+        return expand_variables(default, environ)
+    return value
+
+
+def _default_test_path(directory: str) -> str:
+    return "tests" if os.path.isdir(os.path.join(directory, "tests")) else "."
+
+
+# -- finding and reading files ------------------------------------------------
+
+
+def _search(directory: str) -> Optional[_Found]:
+    # testr's own locations first; stestr's only when none of those exist,
+    # so an stestr project works unchanged but cannot shadow testr settings.
+    searches = (
+        (".testr.conf", _read_ini_defaults),
+        ("pyproject.toml", functools.partial(_read_toml_table, tables=("testr",))),
+        ("tox.ini", functools.partial(_read_ini_section, sections=("testr",))),
+        ("setup.cfg", functools.partial(_read_ini_section, sections=("testr",))),
+        (".stestr.conf", _read_ini_defaults),
+        ("pyproject.toml", functools.partial(_read_toml_table, tables=("stestr",))),
+        ("tox.ini", functools.partial(_read_ini_section, sections=("stestr",))),
+    )
+    for name, read in searches:
+        path = os.path.join(directory, name)
+        if os.path.isfile(path):
+            found = read(path, name)
+            if found is not None:
+                return found
+    return None
+
+
+def _read_explicit(directory: str, explicit_path: str) -> _Found:
+    path = os.path.join(directory, explicit_path)
+    if not os.path.isfile(path):
+        problem = "is a directory" if os.path.isdir(path) else "no such file"
+        if not os.path.isabs(explicit_path):
+            problem += f" in {directory}"
+        raise errors.ConfigError(f"{explicit_path}: {problem} (given with --config)")
+    source = _display_name(path, directory)
+    basename = os.path.basename(path)
+    if basename.endswith(".toml"):
+        found = _read_toml_table(path, source, tables=("testr", "stestr"))
+        wanted = "[tool.testr] or [tool.stestr] table"
+    elif basename in ("tox.ini", "setup.cfg"):
+        found = _read_ini_section(path, source, sections=("testr", "stestr"))
+        wanted = "[testr] or [stestr] section"
+    else:
+        return _read_ini_defaults(path, source)
+    if found is None:
+        raise errors.ConfigError(f"{source}: has no {wanted} (given with --config)")
+    return found
+
+
+def _display_name(path: str, directory: str) -> str:
+    try:
+        relative = os.path.relpath(path, directory)
+    except ValueError:  # another drive on Windows
+        return path
+    if relative == os.pardir or relative.startswith(os.pardir + os.sep):
+        return os.path.abspath(path)
+    return relative
+
+
+def _read_text(path: str, source: str) -> str:
+    try:
+        with open(path, encoding="utf-8-sig") as stream:
+            return stream.read()
+    except UnicodeDecodeError as err:
+        raise errors.ConfigError(
+            f"{source}: not UTF-8 text (byte {err.start}: {err.reason})"
+        ) from err
+    except OSError as err:
+        raise errors.ConfigError(f"{source}: cannot read: {err.strerror or err}") from err
+
+
+def _parse_ini(path: str, source: str, default_section: str) -> configparser.ConfigParser:
+    # Interpolation off: test_command holds $IDOPTION, ${PYTHON:-python}
+    # and sometimes '%', all of which must reach the shell untouched.
+    parser = configparser.ConfigParser(interpolation=None, default_section=default_section)
+    try:
+        parser.read_string(_read_text(path, source), source=source)
+    except configparser.Error as err:
+        raise errors.ConfigError(f"{source}: {_describe_ini_error(err)}") from err
+    return parser
+
+
+def _describe_ini_error(err: configparser.Error) -> str:
+    # configparser's own messages span several lines; ours must be one.
+    if isinstance(err, configparser.MissingSectionHeaderError):
+        return (
+            f"line {err.lineno}: no section header before {err.line.strip()!r}; "
+            "options belong after a [DEFAULT] line"
+        )
+    if isinstance(err, configparser.ParsingError):
+        lineno, line = err.errors[0]
+        return f"line {lineno}: cannot parse {line.strip()!r}"
+    if isinstance(err, configparser.DuplicateOptionError):
+        return f"[{err.section}] {err.option}: set twice (line {err.lineno})"
+    if isinstance(err, configparser.DuplicateSectionError):
+        return f"line {err.lineno}: section [{err.section}] appears twice"
+    return " ".join(str(err).split())
+
+
+def _read_ini_defaults(path: str, source: str) -> _Found:
+    parser = _parse_ini(path, source, default_section="DEFAULT")
+    if not parser.defaults() and parser.sections():
+        raise errors.ConfigError(
+            f"{source}: options must be in the [DEFAULT] section, "
+            f"found only [{parser.sections()[0]}]"
+        )
+    return _Found(source, "[DEFAULT]", False, dict(parser.defaults()))
+
+
+def _read_ini_section(path: str, source: str, sections: Tuple[str, ...]) -> Optional[_Found]:
+    # A default_section name no file uses, so tox.ini's or setup.cfg's own
+    # [DEFAULT] values (if any) do not leak into the [testr] section.
+    parser = _parse_ini(path, source, default_section="\0no default section")
+    for section in sections:
+        if parser.has_section(section):
+            return _Found(source, f"[{section}]", False, dict(parser.items(section)))
+    return None
+
+
+def _read_toml_table(path: str, source: str, tables: Tuple[str, ...]) -> Optional[_Found]:
+    try:
+        document = tomllib.loads(_read_text(path, source))
+    except tomllib.TOMLDecodeError as err:
+        raise errors.ConfigError(f"{source}: invalid TOML: {err}") from err
+    tool = document.get("tool")
+    for table in tables:
+        if not isinstance(tool, dict) or table not in tool:
+            continue
+        section = f"[tool.{table}]"
+        if not isinstance(tool[table], dict):
+            raise errors.ConfigError(
+                f"{source}: {section} must be a table, got {_show(tool[table])}"
+            )
+        return _Found(source, section, True, dict(tool[table]))
+    return None
+
+
+# -- validation ---------------------------------------------------------------
+
+
+def _schema(environ: Mapping[str, str]) -> voluptuous.Schema:
+    expand = functools.partial(_expanded_path, environ=environ)
+    validators = {name: _string for name in OPTION_NAMES}
+    validators.update(
+        test_command=voluptuous.All(_string, _non_empty),
+        test_run_concurrency=_concurrency,
+        group_regex=_regex,
+        filter_tags=_tags,
+        test_path=voluptuous.All(_string, expand),
+        top_dir=voluptuous.All(_string, expand),
+        parallel_class=_boolean,
+    )
+    return voluptuous.Schema(
+        {voluptuous.Optional(name): validator for name, validator in validators.items()},
+        extra=voluptuous.PREVENT_EXTRA,
+    )
+
+
+def _validate(found: _Found, environ: Mapping[str, str]) -> Dict[str, Any]:
+    try:
+        return dict(_schema(environ)(dict(found.values)))
+    except voluptuous.MultipleInvalid as err:
+        # voluptuous reports in file order; the first problem is enough.
+        first = err.errors[0]
+        key = str(first.path[0]) if first.path else None
+        if key is not None and key not in OPTION_NAMES:
+            raise found.error(key, _unknown_option(key)) from err
+        raise found.error(key, first.error_message) from err
+
+
+def _unknown_option(key: str) -> str:
+    close = difflib.get_close_matches(key, OPTION_NAMES, n=1)
+    if close:
+        return f"unknown option (did you mean {close[0]}?)"
+    return f"unknown option (known options: {', '.join(OPTION_NAMES)})"
+
+
+def _check_combinations(found: _Found, values: Mapping[str, Any]) -> None:
+    command = values.get("test_command")
+    if command is None:
+        return
+    needs = (
+        ("$IDOPTION", "test_id_option", "--load-list $IDFILE"),
+        ("$LISTOPT", "test_list_option", "--list"),
+    )
+    for variable, key, example in needs:
+        if variable in command and not values.get(key):
+            raise found.error(
+                None,
+                f"test_command uses {variable} but {key} is not set; "
+                f"add e.g. {found.example(key, example)}",
+            )
+    for key in ("test_path", "top_dir"):
+        if key in values:
+            raise found.error(
+                key,
+                "conflicts with test_command: test_command runs your own test "
+                f"command (testr mode), {key} configures the built-in runner's "
+                "discovery (stestr mode); remove one of them",
+            )
+
+
+def _show(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _string(value: Any) -> str:
+    if not isinstance(value, str):
+        raise voluptuous.Invalid(f"expected a string, got {_show(value)}")
+    return value
+
+
+def _non_empty(value: str) -> str:
+    if not value.strip():
+        raise voluptuous.Invalid("is empty; give a value or remove the option")
+    return value
+
+
+def _expanded_path(value: str, environ: Mapping[str, str]) -> str:
+    try:
+        expanded = expand_variables(value, environ)
+    except ValueError as err:
+        raise voluptuous.Invalid(str(err)) from err
+    if not expanded.strip():
+        raise voluptuous.Invalid(f"{value!r} expands to an empty path")
+    return expanded
+
+
+def _boolean(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in _TRUE_WORDS:
+        return True
+    if isinstance(value, str) and value.strip().lower() in _FALSE_WORDS:
+        return False
+    raise voluptuous.Invalid(f"expected a boolean, got {_show(value)}")
+
+
+def _regex(value: Any) -> Optional[re.Pattern]:
+    pattern = _string(value)
+    if not pattern:
+        # re.compile("") would match every id and put all tests in one group.
+        return None
+    try:
+        return re.compile(pattern)
+    except re.error as err:
+        raise voluptuous.Invalid(f"invalid regular expression {pattern!r}: {err}") from err
+
+
+def _tags(value: Any) -> FrozenSet[str]:
+    # TOML users naturally write a list; INI users a space-separated string.
+    if isinstance(value, list) and all(isinstance(tag, str) for tag in value):
+        return frozenset(tag for tag in value if tag)
+    return frozenset(_string(value).split())
+
+
+def _concurrency(value: Any) -> str:
+    # The option is a shell callout printing a number; a plain TOML integer
+    # means that fixed number, so it becomes a command printing it.
+    if isinstance(value, int) and not isinstance(value, bool):
+        if value < 0:
+            raise voluptuous.Invalid(f"expected a command or a count >= 0, got {value}")
+        return f"echo {value}"
+    return _non_empty(_string(value))
