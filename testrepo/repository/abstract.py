@@ -1,0 +1,407 @@
+"""The repository contract: stored runs, the failing set and test durations.
+
+A repository holds numbered runs (0, 1, 2, ...). Each run is the subunit v2
+byte stream that was inserted, plus a ``RunRecord`` summary kept in an index.
+Beside the runs it keeps two things the scheduler and reports read back
+without re-parsing streams:
+
+* the *failing set*: which test ids currently fail, with each one's stored
+  events (so ``failing_stream()`` can show tracebacks);
+* the latest known *duration* of each test id.
+
+All bookkeeping (counting, durations, failing-set changes, buffering each
+test's events) lives here as template methods; a backend only stores what
+it is handed (``_begin``/``_write``/``_commit`` on its ``Inserter``, the
+``_``-prefixed queries on its ``Repository``).
+"""
+
+from __future__ import annotations
+
+import abc
+import dataclasses
+import datetime
+import io
+import types
+from typing import BinaryIO, Dict, FrozenSet, Iterable, List, Mapping, Optional, Tuple
+
+import subunit.v2
+import testtools
+
+from testrepo.errors import NoRunsError, UnknownRunError
+
+# Statuses that end a test. Anything final that is not passing or skipping
+# counts as a failure (fail, uxsuccess).
+PASSING_STATUSES = frozenset({"success", "xfail"})
+SKIPPED_STATUS = "skip"
+# Statuses that do not end a test: "exists" is enumeration (a listing), not
+# a result, and None marks an attachment or non-test output.
+NON_FINAL_STATUSES = frozenset({None, "exists", "inprogress"})
+# Skips are excluded: a skipped test's elapsed time says nothing about how
+# long it takes to run, and would mislead the scheduler.
+TIMED_STATUSES = frozenset({"success", "fail", "xfail", "uxsuccess"})
+
+_UTC = datetime.timezone.utc
+
+
+@dataclasses.dataclass(frozen=True)
+class RunRecord:
+    """One run's summary, as kept in the index.
+
+    ``passed`` counts success and xfail, ``failed`` counts fail and
+    uxsuccess, ``skipped`` counts skip; ``exists`` events and output that
+    belongs to no test are not counted. ``duration`` is the seconds from the
+    earliest to the latest event timestamp (0.0 if there were none) and
+    ``started`` the earliest timestamp in ISO 8601, or None.
+    """
+
+    run_id: int
+    passed: int
+    failed: int
+    skipped: int
+    duration: float
+    started: Optional[str]
+    partial: bool
+    interrupted: bool
+    # Excluded from hashing (a mapping is unhashable) but compared.
+    metadata: Mapping[str, str] = dataclasses.field(default_factory=dict, hash=False)
+
+    def __post_init__(self):
+        # A read-only copy, so a record handed out cannot be changed by the
+        # caller, nor by whoever passed the mapping in.
+        object.__setattr__(self, "metadata", types.MappingProxyType(dict(self.metadata)))
+
+    @property
+    def total(self) -> int:
+        return self.passed + self.failed + self.skipped
+
+
+@dataclasses.dataclass(frozen=True)
+class FailingUpdate:
+    """How one run changes the failing set.
+
+    A full run (``replace_all``) makes the failing set exactly ``failed``.
+    A partial or interrupted run removes ``cleared`` (tests it passed or
+    skipped) and adds or replaces ``failed``; tests it did not run keep
+    their entries.
+    """
+
+    replace_all: bool
+    failed: Mapping[str, bytes]
+    cleared: FrozenSet[str]
+
+    def apply(self, failing: Dict[str, bytes]) -> None:
+        """Apply this update to a ``{test_id: events}`` dict in place."""
+        if self.replace_all:
+            failing.clear()
+        for test_id in self.cleared:
+            failing.pop(test_id, None)
+        failing.update(self.failed)
+
+
+@dataclasses.dataclass(frozen=True)
+class PendingRun:
+    """Everything a backend stores when an inserter commits, bar the run id."""
+
+    summary: RunRecord  # run_id is -1 until the backend allocates one
+    durations: Mapping[str, float]
+    failing: FailingUpdate
+
+    def record(self, run_id: int) -> RunRecord:
+        return dataclasses.replace(self.summary, run_id=run_id)
+
+
+class RunTally:
+    """Counts, durations and failing-set changes of one run, event by event.
+
+    Events are keyed by (test id, route code), as testtools' StreamToDict
+    does, so the same test id running on two workers does not get its
+    events interleaved.
+    """
+
+    def __init__(self):
+        self.passed = self.failed = self.skipped = 0
+        self.first: Optional[datetime.datetime] = None
+        self.last: Optional[datetime.datetime] = None
+        self.durations: Dict[str, float] = {}
+        self.failed_events: Dict[str, bytes] = {}
+        self.cleared: set = set()
+        self._started: Dict[Tuple[str, Optional[str]], datetime.datetime] = {}
+        self._buffers: Dict[Tuple[str, Optional[str]], List[bytes]] = {}
+
+    def observe(self, data, test_id, test_status, route_code, timestamp):
+        """Account for one event whose v2 encoding is ``data``."""
+        self._note_time(timestamp)
+        if test_id is None or test_status == "exists":
+            return
+        key = (test_id, route_code)
+        self._buffers.setdefault(key, []).append(data)
+        if test_status == "inprogress":
+            if timestamp is not None:
+                self._started[key] = timestamp
+        elif test_status not in NON_FINAL_STATUSES:
+            self._finish(key, test_status, timestamp)
+
+    def _note_time(self, timestamp):
+        if timestamp is None:
+            return
+        # min/max rather than first/last seen: workers' events interleave
+        # and need not arrive in timestamp order.
+        if self.first is None or timestamp < self.first:
+            self.first = timestamp
+        if self.last is None or timestamp > self.last:
+            self.last = timestamp
+
+    def _finish(self, key, test_status, timestamp):
+        test_id = key[0]
+        events = b"".join(self._buffers.pop(key))
+        started = self._started.pop(key, None)
+        if test_status in PASSING_STATUSES or test_status == SKIPPED_STATUS:
+            if test_status == SKIPPED_STATUS:
+                self.skipped += 1
+            else:
+                self.passed += 1
+            # Latest result within the run wins: a retried test that
+            # finally passes leaves the failing set.
+            self.failed_events.pop(test_id, None)
+            self.cleared.add(test_id)
+        else:
+            self.failed += 1
+            self.failed_events[test_id] = events
+            self.cleared.discard(test_id)
+        if test_status in TIMED_STATUSES and started is not None and timestamp is not None:
+            # Clamp: clock steps between workers can make this negative.
+            self.durations[test_id] = max(0.0, (timestamp - started).total_seconds())
+
+    def pending(self, partial, interrupted, metadata) -> PendingRun:
+        duration = 0.0
+        if self.first is not None:
+            duration = (self.last - self.first).total_seconds()
+        summary = RunRecord(
+            run_id=-1,
+            passed=self.passed,
+            failed=self.failed,
+            skipped=self.skipped,
+            duration=duration,
+            started=None if self.first is None else self.first.isoformat(),
+            partial=partial,
+            interrupted=interrupted,
+            metadata=metadata,
+        )
+        failing = FailingUpdate(
+            replace_all=not (partial or interrupted),
+            failed=dict(self.failed_events),
+            cleared=frozenset(self.cleared),
+        )
+        return PendingRun(summary, dict(self.durations), failing)
+
+
+def _as_utc(timestamp):
+    # subunit cannot encode a naive datetime (it subtracts an aware epoch);
+    # treat naive timestamps as UTC, which is what subunit itself emits.
+    if timestamp is None:
+        return None
+    if timestamp.tzinfo is None:
+        return timestamp.replace(tzinfo=_UTC)
+    return timestamp.astimezone(_UTC)
+
+
+class Inserter(testtools.StreamResult):
+    """A StreamResult that stores one run; ``Repository.insert()`` makes one.
+
+    Every event is re-encoded as subunit v2 and handed to the backend as it
+    arrives. ``stopTestRun`` commits the run atomically and then sets
+    ``run_id`` and ``record``. An inserter stores exactly one run.
+    """
+
+    def __init__(self, partial: bool = False, metadata: Optional[Mapping[str, str]] = None):
+        super().__init__()
+        self.partial = partial
+        self.metadata = dict(metadata or {})
+        self.run_id: Optional[int] = None
+        self.record: Optional[RunRecord] = None
+        self._interrupted = False
+        self._state = "new"  # -> "open" -> "done"
+        # StreamResultToBytes insists on a readable binary stream.
+        self._sink = io.BytesIO()
+        self._encoder = subunit.v2.StreamResultToBytes(self._sink)
+        self._tally = RunTally()
+
+    def startTestRun(self):
+        if self._state == "done":
+            raise RuntimeError("this inserter already stored run %s" % self.run_id)
+        if self._state == "new":
+            self._begin()
+            self._state = "open"
+
+    def status(self, test_id=None, test_status=None, test_tags=None, runnable=True,
+               file_name=None, file_bytes=None, eof=False, mime_type=None,
+               route_code=None, timestamp=None):
+        if test_status not in subunit.v2.StreamResultToBytes.status_mask:
+            # A caller bug: v2 cannot record it, so it could never be replayed.
+            raise ValueError(
+                "test status %r of %r is not a subunit v2 status" % (test_status, test_id))
+        self.startTestRun()
+        timestamp = _as_utc(timestamp)
+        self._encoder.status(
+            test_id=test_id, test_status=test_status, test_tags=test_tags,
+            runnable=runnable, file_name=file_name, file_bytes=file_bytes,
+            eof=eof, mime_type=mime_type, route_code=route_code,
+            timestamp=timestamp)
+        data = self._sink.getvalue()
+        self._sink.seek(0)
+        self._sink.truncate()
+        self._write(data)
+        self._tally.observe(data, test_id, test_status, route_code, timestamp)
+
+    def mark_interrupted(self):
+        """Store this run as interrupted; it then only updates the failing
+        set for the tests it ran, like a partial run."""
+        self._interrupted = True
+
+    def stopTestRun(self):
+        self.startTestRun()
+        pending = self._tally.pending(self.partial, self._interrupted, self.metadata)
+        # Whatever happens, this inserter is finished: retrying a failed
+        # commit would need the temp file the backend may have moved.
+        self._state = "done"
+        self.record = self._commit(pending)
+        self.run_id = self.record.run_id
+
+    @abc.abstractmethod
+    def _begin(self) -> None:
+        """Prepare storage for the run's bytes (e.g. open a temp file)."""
+
+    @abc.abstractmethod
+    def _write(self, data: bytes) -> None:
+        """Store one event's v2 bytes; called in arrival order."""
+
+    @abc.abstractmethod
+    def _commit(self, pending: PendingRun) -> RunRecord:
+        """Atomically allocate a run id and store the run; return its record."""
+
+
+class Run(abc.ABC):
+    """One stored run: its record and its subunit v2 bytes."""
+
+    def __init__(self, record: RunRecord):
+        self.record = record
+        self.run_id = record.run_id
+
+    @abc.abstractmethod
+    def stream(self) -> BinaryIO:
+        """The run's subunit v2 bytes as stored, as a binary file object."""
+
+    def replay(self, result) -> None:
+        """Parse the stored stream into the StreamResult ``result``.
+
+        Does not call ``startTestRun``/``stopTestRun``, so several runs can
+        be replayed into one result. Bytes that are not subunit arrive as
+        test-less ``stdout`` file events.
+        """
+        with self.stream() as stream:
+            subunit.v2.ByteStreamToStreamResult(stream, non_subunit_name="stdout").run(result)
+
+
+def _checked_metadata(metadata):
+    metadata = dict(metadata or {})
+    for key, value in metadata.items():
+        if not isinstance(key, str) or not isinstance(value, str):
+            # A caller bug (e.g. an int seed not yet formatted), not a user
+            # error: the index stores strings only.
+            raise TypeError("run metadata must map str to str, got %r: %r" % (key, value))
+    return metadata
+
+
+class Repository(abc.ABC):
+    """A store of test runs. ``url`` and ``path`` name it in messages."""
+
+    url: str
+    path: str
+
+    def insert(self, partial: bool = False,
+               metadata: Optional[Mapping[str, str]] = None) -> Inserter:
+        """An Inserter that stores one run when its ``stopTestRun`` is called.
+
+        ``partial=True`` marks a run of a subset of the tests (filtered,
+        ``--failing``): it changes the failing set only for the tests it ran.
+        """
+        return self._make_inserter(bool(partial), _checked_metadata(metadata))
+
+    def latest_id(self) -> int:
+        run_id = self._latest_id()
+        if run_id is None:
+            raise NoRunsError(
+                "No runs in the repository at %s yet; run `testr run` or "
+                "`testr load` first." % self.path)
+        return run_id
+
+    def run_ids(self) -> List[int]:
+        return sorted(self._run_ids())
+
+    def get_run(self, run_id: int) -> Run:
+        run = self._get_run(run_id)
+        if run is None:
+            raise UnknownRunError(self._unknown_run_message(run_id))
+        return run
+
+    def _unknown_run_message(self, run_id):
+        ids = self.run_ids()
+        if not ids:
+            held = "it holds no runs yet; run `testr run` or `testr load` first"
+        else:
+            held = "it holds runs %d to %d" % (ids[0], ids[-1])
+        return "No run %r in the repository at %s; %s." % (run_id, self.path, held)
+
+    def runs(self) -> List[RunRecord]:
+        return sorted(self._runs(), key=lambda record: record.run_id)
+
+    def failing_ids(self) -> List[str]:
+        return sorted(self._failing_ids())
+
+    def failing_stream(self) -> bytes:
+        """The stored events of every failing test, in test id order."""
+        return b"".join(events for _, events in sorted(self._failing_events()))
+
+    def durations(self, test_ids: Optional[Iterable[str]] = None) -> Dict[str, float]:
+        """Latest known seconds per test id; ids without one are left out."""
+        wanted = None if test_ids is None else list(dict.fromkeys(test_ids))
+        return dict(self._durations(wanted))
+
+    def count(self) -> int:
+        return self._count()
+
+    @abc.abstractmethod
+    def _make_inserter(self, partial: bool, metadata: Dict[str, str]) -> Inserter:
+        """A new backend Inserter."""
+
+    @abc.abstractmethod
+    def _latest_id(self) -> Optional[int]:
+        """The highest run id, or None when there are no runs."""
+
+    @abc.abstractmethod
+    def _run_ids(self) -> Iterable[int]:
+        """All run ids, in any order."""
+
+    @abc.abstractmethod
+    def _get_run(self, run_id: int) -> Optional[Run]:
+        """The run, or None if there is no such run id."""
+
+    @abc.abstractmethod
+    def _runs(self) -> Iterable[RunRecord]:
+        """Every run's record, in any order."""
+
+    @abc.abstractmethod
+    def _failing_ids(self) -> Iterable[str]:
+        """The failing test ids, in any order."""
+
+    @abc.abstractmethod
+    def _failing_events(self) -> Iterable[Tuple[str, bytes]]:
+        """(test id, v2 events) for each failing test, in any order."""
+
+    @abc.abstractmethod
+    def _durations(self, test_ids: Optional[List[str]]) -> Iterable[Tuple[str, float]]:
+        """(test id, seconds) for ``test_ids`` (distinct), or all if None."""
+
+    @abc.abstractmethod
+    def _count(self) -> int:
+        """The number of stored runs."""

@@ -1,0 +1,448 @@
+"""The on-disk repository (format 2), e.g. ``.testrepository/``.
+
+Layout (see doc/repository-format.rst)::
+
+    format          "2\\n"
+    index.sqlite    run records, latest durations, failing set, schema version
+    runs/<run_id>   one subunit v2 stream per run, exactly as inserted
+    tmp/            streams of runs still being inserted
+
+A run is written to ``tmp/`` as its events arrive and moved into ``runs/``
+inside one ``BEGIN IMMEDIATE`` SQLite transaction that also allocates its
+id and updates the index. That transaction is the cross-process lock: two
+processes inserting at once both succeed, with distinct ids. Reads answer
+from the index alone, so their cost does not grow with the number of runs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sqlite3
+import tempfile
+import urllib.parse
+
+from testrepo.errors import (
+    RepositoryCorrupt,
+    RepositoryError,
+    RepositoryExists,
+    RepositoryNotFound,
+)
+from testrepo.repository.abstract import Inserter, Repository, Run, RunRecord
+
+FORMAT_VERSION = "2"
+SCHEMA_VERSION = "1"
+FORMAT_FILE = "format"
+INDEX_FILE = "index.sqlite"
+RUNS_DIR = "runs"
+TMP_DIR = "tmp"
+# How long a writer waits for another process's insert before giving up.
+LOCK_TIMEOUT_SECONDS = 60.0
+# Below SQLite's historical limit of 999 bound parameters per statement.
+_QUERY_CHUNK = 500
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS runs (
+    run_id INTEGER PRIMARY KEY,
+    passed INTEGER NOT NULL,
+    failed INTEGER NOT NULL,
+    skipped INTEGER NOT NULL,
+    duration REAL NOT NULL,
+    started TEXT,
+    partial INTEGER NOT NULL,
+    interrupted INTEGER NOT NULL,
+    metadata TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS durations (
+    test_id TEXT PRIMARY KEY, seconds REAL NOT NULL, run_id INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS failing (
+    test_id TEXT PRIMARY KEY, events BLOB NOT NULL, run_id INTEGER NOT NULL);
+"""
+
+_RUN_COLUMNS = (
+    "run_id, passed, failed, skipped, duration, started, partial, interrupted, metadata")
+
+# SQLite result codes that mean "cannot use the file right now", as opposed
+# to "the file is not a valid index".
+_LOCKED_CODES = ("SQLITE_BUSY", "SQLITE_LOCKED")
+_ACCESS_CODES = ("SQLITE_CANTOPEN", "SQLITE_READONLY", "SQLITE_FULL", "SQLITE_IOERR",
+                 "SQLITE_PERM", "SQLITE_AUTH")
+_LOCKED_WORDS = ("locked", "busy")
+_ACCESS_WORDS = ("unable to open", "readonly", "disk is full", "disk i/o", "permission")
+
+
+def _primary_code(err):
+    # Extended names (SQLITE_IOERR_WRITE) reduce to their primary code.
+    # sqlite_errorname exists from Python 3.11; older ones have only text.
+    name = getattr(err, "sqlite_errorname", None) or ""
+    return "_".join(name.split("_")[:2])
+
+
+class _Index:
+    """The SQLite index, with every sqlite3.Error turned into a RepositoryError."""
+
+    def __init__(self, path: str):
+        self.path = path
+
+    def _connect(self, create=False):
+        # mode=rw: never create an empty index by accident when it is missing.
+        mode = "rwc" if create else "rw"
+        uri = "file:%s?mode=%s" % (urllib.parse.quote(os.path.abspath(self.path)), mode)
+        return sqlite3.connect(
+            uri, uri=True, timeout=LOCK_TIMEOUT_SECONDS, isolation_level=None)
+
+    @contextlib.contextmanager
+    def reading(self):
+        """A connection in autocommit mode: each statement sees committed data."""
+        try:
+            db = self._connect()
+            try:
+                yield db
+            finally:
+                db.close()
+        except sqlite3.Error as err:
+            raise self._translate(err) from err
+
+    @contextlib.contextmanager
+    def writing(self, create=False):
+        """One transaction holding SQLite's write lock (``BEGIN IMMEDIATE``).
+
+        Committed when the block ends, rolled back if it raises.
+        """
+        try:
+            db = self._connect(create)
+            try:
+                db.execute("BEGIN IMMEDIATE")
+                try:
+                    yield db
+                except BaseException:
+                    db.execute("ROLLBACK")
+                    raise
+                db.execute("COMMIT")
+            finally:
+                db.close()
+        except sqlite3.Error as err:
+            raise self._translate(err) from err
+
+    def _translate(self, err):
+        reason = str(err)
+        code, lowered = _primary_code(err), reason.lower()
+        if code in _LOCKED_CODES or (not code and any(w in lowered for w in _LOCKED_WORDS)):
+            return RepositoryError(
+                "The index %s stayed locked for %g s; another testr process is writing "
+                "to it. Let it finish or stop it, then try again."
+                % (self.path, LOCK_TIMEOUT_SECONDS))
+        if code in _ACCESS_CODES or (not code and any(w in lowered for w in _ACCESS_WORDS)):
+            return RepositoryError(
+                "Cannot use the index %s (%s); check its permissions and the free disk "
+                "space." % (self.path, reason))
+        return _corrupt_index(self.path, reason)
+
+    def create(self):
+        with self.writing(create=True) as db:
+            for statement in _SCHEMA.split(";"):
+                if statement.strip():
+                    db.execute(statement)
+            db.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)",
+                       (SCHEMA_VERSION,))
+
+    def check_schema(self):
+        with self.reading() as db:
+            row = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        if row is None or row[0] != SCHEMA_VERSION:
+            found = "none" if row is None else repr(row[0])
+            raise _corrupt_index(
+                self.path, "schema version %s, expected %r" % (found, SCHEMA_VERSION))
+
+
+def _corrupt_index(path, reason):
+    return RepositoryCorrupt(
+        "%s is not a valid index (%s); move the repository aside and run `testr init`."
+        % (path, reason))
+
+
+def _record_from_row(row, index_path):
+    run_id, passed, failed, skipped, duration, started, partial, interrupted, metadata = row
+    try:
+        metadata = json.loads(metadata)
+    except ValueError as err:
+        raise _corrupt_index(index_path, "run %s has unreadable metadata: %s" % (run_id, err))
+    return RunRecord(
+        run_id=run_id, passed=passed, failed=failed, skipped=skipped,
+        duration=duration, started=started, partial=bool(partial),
+        interrupted=bool(interrupted), metadata=metadata)
+
+
+def _fsync_dir(path):
+    # Make the rename durable before the index says the run exists. Windows
+    # cannot open a directory, and its renames need no such step.
+    if os.name != "posix":
+        return
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _storage_error(action, path, err):
+    return RepositoryError(
+        "Cannot %s %s (%s); check its permissions and the free disk space."
+        % (action, path, err.strerror or err))
+
+
+class FileRun(Run):
+    def __init__(self, record: RunRecord, path: str):
+        super().__init__(record)
+        self.path = path
+
+    def stream(self):
+        try:
+            return open(self.path, "rb")
+        except FileNotFoundError as err:
+            raise RepositoryCorrupt(
+                "The stream of run %d (%s) is missing although the index lists the run; "
+                "restore the file or move the repository aside and run `testr init`."
+                % (self.run_id, self.path)) from err
+        except OSError as err:
+            raise _storage_error("read", self.path, err) from err
+
+
+class FileInserter(Inserter):
+    """Writes events to a temp file in ``tmp/`` as they arrive.
+
+    If the process dies before ``stopTestRun`` the repository is unchanged
+    and the temp file keeps every event received so far.
+    """
+
+    def __init__(self, repository: "FileRepository", partial, metadata):
+        super().__init__(partial, metadata)
+        self._repository = repository
+        self._file = None
+        self.temp_path = None
+
+    def _begin(self):
+        tmp_dir = os.path.join(self._repository.path, TMP_DIR)
+        try:
+            fd, self.temp_path = tempfile.mkstemp(prefix="run-", suffix=".subunit", dir=tmp_dir)
+        except OSError as err:
+            raise _storage_error("create a temporary run file in", tmp_dir, err) from err
+        self._file = os.fdopen(fd, "wb")
+
+    def _write(self, data):
+        try:
+            self._file.write(data)
+            # One write per event (no fsync): a killed process still leaves
+            # every event it received in the temp file.
+            self._file.flush()
+        except OSError as err:
+            raise _storage_error("write", self.temp_path, err) from err
+
+    def _commit(self, pending):
+        try:
+            self._file.flush()
+            os.fsync(self._file.fileno())
+            self._file.close()
+        except OSError as err:
+            raise _storage_error("write", self.temp_path, err) from err
+        return self._repository._store(self.temp_path, pending)
+
+
+class FileRepository(Repository):
+    """A format 2 repository directory. Use ``open_existing``/``initialise``."""
+
+    def __init__(self, path: str, url: str = None):
+        self.path = path
+        self.url = url or path
+        self.index_path = os.path.join(path, INDEX_FILE)
+        self._index = _Index(self.index_path)
+
+    def run_path(self, run_id: int) -> str:
+        return os.path.join(self.path, RUNS_DIR, str(run_id))
+
+    def _store(self, temp_path, pending) -> RunRecord:
+        # BEGIN IMMEDIATE serialises writers across processes, so the id
+        # read here is still free when the transaction commits.
+        with self._index.writing() as db:
+            (highest,) = db.execute("SELECT MAX(run_id) FROM runs").fetchone()
+            record = pending.record(0 if highest is None else highest + 1)
+            self._move_into_place(temp_path, record.run_id)
+            db.execute("INSERT INTO runs (%s) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)" % _RUN_COLUMNS,
+                       _row_from_record(record))
+            db.executemany(
+                "INSERT OR REPLACE INTO durations (test_id, seconds, run_id) VALUES (?, ?, ?)",
+                [(test_id, seconds, record.run_id)
+                 for test_id, seconds in sorted(pending.durations.items())])
+            _apply_failing(db, pending.failing, record.run_id)
+        return record
+
+    def _move_into_place(self, temp_path, run_id):
+        # A stale runs/<id> left by a rolled-back insert is not in the index
+        # and is simply replaced.
+        target = self.run_path(run_id)
+        try:
+            os.replace(temp_path, target)
+            _fsync_dir(os.path.dirname(target))
+        except OSError as err:
+            raise _storage_error("store run %d as" % run_id, target, err) from err
+
+    def _make_inserter(self, partial, metadata):
+        return FileInserter(self, partial, metadata)
+
+    def _latest_id(self):
+        with self._index.reading() as db:
+            return db.execute("SELECT MAX(run_id) FROM runs").fetchone()[0]
+
+    def _run_ids(self):
+        with self._index.reading() as db:
+            return [row[0] for row in db.execute("SELECT run_id FROM runs")]
+
+    def _get_run(self, run_id):
+        with self._index.reading() as db:
+            row = db.execute(
+                "SELECT %s FROM runs WHERE run_id = ?" % _RUN_COLUMNS, (run_id,)).fetchone()
+        if row is None:
+            return None
+        record = _record_from_row(row, self.index_path)
+        return FileRun(record, self.run_path(record.run_id))
+
+    def _runs(self):
+        with self._index.reading() as db:
+            rows = db.execute("SELECT %s FROM runs" % _RUN_COLUMNS).fetchall()
+        return [_record_from_row(row, self.index_path) for row in rows]
+
+    def _failing_ids(self):
+        with self._index.reading() as db:
+            return [row[0] for row in db.execute("SELECT test_id FROM failing")]
+
+    def _failing_events(self):
+        with self._index.reading() as db:
+            return [(test_id, bytes(events))
+                    for test_id, events in db.execute("SELECT test_id, events FROM failing")]
+
+    def _durations(self, test_ids):
+        query = "SELECT test_id, seconds FROM durations"
+        with self._index.reading() as db:
+            if test_ids is None:
+                return db.execute(query).fetchall()
+            found = []
+            for start in range(0, len(test_ids), _QUERY_CHUNK):
+                chunk = test_ids[start:start + _QUERY_CHUNK]
+                where = " WHERE test_id IN (%s)" % ", ".join("?" * len(chunk))
+                found.extend(db.execute(query + where, chunk).fetchall())
+            return found
+
+    def _count(self):
+        with self._index.reading() as db:
+            return db.execute("SELECT COUNT(*) FROM runs").fetchone()[0]
+
+
+def _row_from_record(record):
+    return (record.run_id, record.passed, record.failed, record.skipped, record.duration,
+            record.started, int(record.partial), int(record.interrupted),
+            json.dumps(dict(record.metadata), sort_keys=True))
+
+
+def _apply_failing(db, update, run_id):
+    """The SQL form of FailingUpdate.apply."""
+    if update.replace_all:
+        db.execute("DELETE FROM failing")
+    else:
+        db.executemany("DELETE FROM failing WHERE test_id = ?",
+                       [(test_id,) for test_id in sorted(update.cleared)])
+    db.executemany(
+        "INSERT OR REPLACE INTO failing (test_id, events, run_id) VALUES (?, ?, ?)",
+        [(test_id, events, run_id) for test_id, events in sorted(update.failed.items())])
+
+
+def open_existing(path: str, url: str = None) -> FileRepository:
+    """Open the format 2 repository at ``path``, checking only the format
+    file and the index's schema version (no stream is read)."""
+    version = _read_format(path) if os.path.isdir(path) else None
+    if version is None:
+        raise RepositoryNotFound(
+            "No repository at %s. Run `testr init` or pass `--force-init`." % path)
+    _check_format(path, version)
+    repository = FileRepository(path, url)
+    if not os.path.isfile(repository.index_path):
+        raise _corrupt_index(repository.index_path, "the file is missing")
+    repository._index.check_schema()
+    return repository
+
+
+def initialise(path: str, url: str = None) -> FileRepository:
+    """Create a format 2 repository at ``path`` (and its parent directories)."""
+    if _read_format(path) is not None:
+        raise RepositoryExists(
+            "A repository already exists at %s; use it, or move it aside to start afresh."
+            % path)
+    for sub_dir in (RUNS_DIR, TMP_DIR):
+        try:
+            os.makedirs(os.path.join(path, sub_dir), exist_ok=True)
+        except OSError as err:
+            raise _storage_error("create the repository directory", path, err) from err
+    repository = FileRepository(path, url)
+    repository._index.create()
+    # Written last: until the format file exists, this is not a repository.
+    _publish_format(path)
+    return repository
+
+
+def _read_format(path):
+    """The format file's text, stripped; None if there is no format file."""
+    format_path = os.path.join(path, FORMAT_FILE)
+    try:
+        with open(format_path, "rb") as format_file:
+            raw = format_file.read(64)
+    except FileNotFoundError:
+        return None
+    except NotADirectoryError:
+        return None
+    except OSError as err:
+        raise _storage_error("read", format_path, err) from err
+    return raw.decode("utf-8", errors="replace").strip()
+
+
+def _check_format(path, version):
+    if version == FORMAT_VERSION:
+        return
+    format_path = os.path.join(path, FORMAT_FILE)
+    if version == "1" and os.path.exists(os.path.join(path, "next-stream")):
+        raise RepositoryCorrupt(
+            "%s is a testrepository format 1 repository; testrepo uses format 2. "
+            "Move it aside or import it (`testr import`, coming)." % path)
+    if version.isdigit() and int(version) > int(FORMAT_VERSION):
+        raise RepositoryCorrupt(
+            "%s says format %s, but this testrepo reads format %s; upgrade testrepo."
+            % (format_path, version, FORMAT_VERSION))
+    raise RepositoryCorrupt(
+        "%s contains %r, expected %r (testrepo format %s); move the directory aside and "
+        "run `testr init`." % (format_path, version[:40], FORMAT_VERSION, FORMAT_VERSION))
+
+
+def _publish_format(path):
+    """Create the format file whole, or fail with RepositoryExists.
+
+    Linking a finished temp file means a concurrent `testr init` or open never
+    sees an empty format file, and exactly one of two racing inits wins.
+    """
+    format_path = os.path.join(path, FORMAT_FILE)
+    try:
+        fd, temp_path = tempfile.mkstemp(prefix="format-", dir=os.path.join(path, TMP_DIR))
+    except OSError as err:
+        raise _storage_error("create", format_path, err) from err
+    try:
+        with os.fdopen(fd, "wb") as temp_file:
+            temp_file.write(FORMAT_VERSION.encode("ascii") + b"\n")
+            temp_file.flush()
+            os.fsync(temp_file.fileno())
+        os.link(temp_path, format_path)
+    except FileExistsError as err:
+        raise RepositoryExists(
+            "A repository was created at %s at the same time; use it." % path) from err
+    except OSError as err:
+        raise _storage_error("create", format_path, err) from err
+    finally:
+        os.unlink(temp_path)

@@ -1,0 +1,87 @@
+"""A repository kept in memory, for tests and programs that embed testrepo.
+
+``MemoryRepository()`` honours the whole repository contract; nothing
+outlives the object. Construct it directly: there is no URL for it, because
+a URL opened twice would have to share state through a module global.
+"""
+
+from __future__ import annotations
+
+import io
+from typing import Dict, Optional, Tuple
+
+from testrepo.repository.abstract import Inserter, PendingRun, Repository, Run, RunRecord
+
+
+class MemoryRun(Run):
+    def __init__(self, record: RunRecord, data: bytes):
+        super().__init__(record)
+        self._data = data
+
+    def stream(self):
+        return io.BytesIO(self._data)
+
+
+class MemoryInserter(Inserter):
+    def __init__(self, repository: "MemoryRepository", partial: bool, metadata: Dict[str, str]):
+        super().__init__(partial, metadata)
+        self._repository = repository
+        self._buffer = io.BytesIO()
+
+    def _begin(self):
+        pass
+
+    def _write(self, data):
+        self._buffer.write(data)
+
+    def _commit(self, pending):
+        return self._repository._store(self._buffer.getvalue(), pending)
+
+
+class MemoryRepository(Repository):
+    """Runs, durations and the failing set held in dicts."""
+
+    def __init__(self):
+        self.url = self.path = "memory:"
+        self._stored: Dict[int, Tuple[RunRecord, bytes]] = {}
+        self._failing: Dict[str, bytes] = {}
+        self._times: Dict[str, float] = {}
+
+    def _store(self, data: bytes, pending: PendingRun) -> RunRecord:
+        run_id = 0 if not self._stored else max(self._stored) + 1
+        record = pending.record(run_id)
+        self._stored[run_id] = (record, data)
+        self._times.update(pending.durations)
+        pending.failing.apply(self._failing)
+        return record
+
+    def _make_inserter(self, partial, metadata):
+        return MemoryInserter(self, partial, metadata)
+
+    def _latest_id(self) -> Optional[int]:
+        return max(self._stored) if self._stored else None
+
+    def _run_ids(self):
+        return list(self._stored)
+
+    def _get_run(self, run_id):
+        if run_id not in self._stored:
+            return None
+        return MemoryRun(*self._stored[run_id])
+
+    def _runs(self):
+        return [record for record, _ in self._stored.values()]
+
+    def _failing_ids(self):
+        return list(self._failing)
+
+    def _failing_events(self):
+        return list(self._failing.items())
+
+    def _durations(self, test_ids):
+        if test_ids is None:
+            return list(self._times.items())
+        return [(test_id, self._times[test_id]) for test_id in test_ids if test_id in self._times]
+
+    def _count(self):
+        return len(self._stored)
