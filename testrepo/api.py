@@ -1,0 +1,333 @@
+"""The library API: everything a ``testr`` command does, callable from
+Python (Tempest-style embedding).  Functions take a :class:`Project`, an
+options object and the streams to write to, and return result objects; they
+never print to ``sys.stdout``, call ``sys.exit`` or read ``input``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import random
+import shutil
+import subprocess
+import tempfile
+import time
+from typing import BinaryIO, Dict, List, Optional, Sequence, TextIO
+
+import testtools
+
+from testrepo import config as config_module
+from testrepo import errors, repository, scheduler, selection as selection_module
+from testrepo.errors import EXIT_INTERRUPTED, EXIT_SUCCESS, EXIT_TESTS_FAILED
+from testrepo.execution import commands, listing, workers
+from testrepo.options import OutputOptions, Project, RunOptions, Selection
+from testrepo.reports import trace
+from testrepo.results.filters import WorkerTagger
+from testrepo.results.pipeline import Pipeline, TolerantOutput
+
+
+@dataclasses.dataclass(frozen=True)
+class RunOutcome:
+    """What a run or load produced: the stored run id (``None`` when nothing
+    ran), its summary record and the exit code the CLI returns."""
+
+    run_id: Optional[int]
+    record: Optional[object]
+    exit_code: int
+
+
+def repository_url(project: Project) -> str:
+    if project.repo_url:
+        return project.repo_url
+    return os.path.join(project.directory, repository.DEFAULT_DIRNAME)
+
+
+def init(project: Project):
+    """Create an empty repository; :class:`RepositoryExists` if there is one."""
+    return repository.initialise_repository(repository_url(project))
+
+
+def open_repository(project: Project, create: bool = False):
+    """Open the project's repository, creating it when ``create`` is true
+    and there is none yet."""
+    url = repository_url(project)
+    try:
+        return repository.open_repository(url)
+    except errors.RepositoryNotFound:
+        if not create:
+            raise
+        return repository.initialise_repository(url)
+
+
+def load_config(project: Project):
+    return config_module.load(project.directory, project.config_path)
+
+
+# --- listing and selection -------------------------------------------------
+
+def list_tests(project: Project, selection: Selection, test_args: Sequence[str] = ()) -> List[str]:
+    """The ids ``run`` would run with the same selection, in run order."""
+    config = load_config(project)
+    failing_ids = None
+    if selection.failing:
+        failing_ids = open_repository(project).failing_ids()
+    return _select(project, config, selection, failing_ids, test_args)
+
+
+def _select(project, config, selection, failing_ids, test_args) -> List[str]:
+    criteria = selection_module.read_criteria(selection, failing_ids, project.directory)
+    listed = listing.read_test_ids(commands.list_command(config, project.directory, test_args))
+    selected = selection_module.select(listed, criteria)
+    if not selected and listed and (selection.filters or selection.include_list
+                                    or selection.load_list):
+        raise errors.UsageError(
+            "no test matched the given filters/lists "
+            f"({len(listed)} tests listed); check them with `testr list`")
+    return selected
+
+
+# --- running ---------------------------------------------------------------
+
+def resolve_concurrency(options: RunOptions, config, directory: str) -> int:
+    """CLI value, then ``test_run_concurrency``, then usable CPUs."""
+    if options.serial:
+        return 1
+    if options.concurrency:
+        if options.concurrency < 0:
+            raise errors.UsageError(
+                f"--concurrency must be 0 (auto) or a positive number, got {options.concurrency}")
+        return options.concurrency
+    if config.test_run_concurrency:
+        return _callout_concurrency(config, directory)
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def _callout_concurrency(config, directory: str) -> int:
+    proc = subprocess.run(config.test_run_concurrency, shell=True, cwd=directory,
+                          capture_output=True, stdin=subprocess.DEVNULL)
+    first = (proc.stdout.decode("utf-8", "replace").splitlines() or [""])[0].strip()
+    if proc.returncode != 0 or not first.isdigit():
+        raise errors.ConfigError(
+            f"{config.source}: test_run_concurrency `{config.test_run_concurrency}` "
+            f"must print a non-negative integer (exit {proc.returncode}, printed {first!r})")
+    # testr's documentation: 0 means one partition per test.
+    return int(first) or 0
+
+
+def _schedule(test_ids, concurrency, durations, config, rng):
+    group_of = scheduler.group_function(config.group_regex, config.parallel_class)
+    partitions = scheduler.partition(test_ids, concurrency, durations, group_of)
+    if rng is not None:
+        partitions = scheduler.shuffle_within(partitions, rng, group_of)
+    return [part for part in partitions if part]
+
+
+def run(project: Project, selection: Selection, options: RunOptions,
+        output: OutputOptions, out: TextIO) -> RunOutcome:
+    """List, select, schedule, run in parallel, store and report.
+
+    With ``output.subunit`` the merged v2 stream goes to ``out.buffer``.
+    """
+    config = load_config(project)
+    repo = open_repository(project, create=True)
+    failing_ids = repo.failing_ids() if selection.failing else None
+    if selection.failing and not failing_ids:
+        if not output.subunit:
+            out.write("No failing tests to run.\n")
+        return RunOutcome(None, None, EXIT_SUCCESS)
+    concurrency = resolve_concurrency(options, config, project.directory)
+    needs_ids = (not config.command_mode or concurrency != 1
+                 or selection.restricted or options.random)
+    test_ids = (_select(project, config, selection, failing_ids, options.test_args)
+                if needs_ids else None)
+    if test_ids is not None and concurrency == 0:
+        concurrency = max(1, len(test_ids))
+    metadata: Dict[str, str] = {"concurrency": str(concurrency)}
+    rng = None
+    if options.random:
+        seed = options.seed if options.seed is not None else random.SystemRandom().randrange(2 ** 32)
+        metadata["seed"] = str(seed)
+        rng = random.Random(seed)
+        if not output.subunit:
+            out.write(f"Running in random order with seed {seed} (rerun: --random --seed {seed})\n")
+    if test_ids is None:
+        partitions = [None]
+    else:
+        partitions = _schedule(test_ids, concurrency, repo.durations(test_ids), config, rng)
+    partial = options.partial or selection.restricted
+    inserter = repo.insert(partial=partial, metadata=metadata)
+    return _execute(project, config, partitions, inserter, output, out, options)
+
+
+def _execute(project, config, partitions, inserter, output, out, options) -> RunOutcome:
+    id_dir = tempfile.mkdtemp(prefix="testrepo-ids-")
+    try:
+        run_commands = [_worker_command(project, config, part, id_dir, index, options)
+                        for index, part in enumerate(partitions)]
+        return _stream_run(inserter, output, out,
+                           lambda result: workers.run_workers(run_commands, result))
+    finally:
+        shutil.rmtree(id_dir, ignore_errors=True)
+
+
+def _worker_command(project, config, test_ids, id_dir, index, options):
+    id_file = None
+    if test_ids is not None:
+        id_file = os.path.join(id_dir, f"worker-{index}.list")
+        with open(id_file, "w", encoding="utf-8") as handle:
+            handle.write("".join(test_id + "\n" for test_id in test_ids))
+    return commands.run_command(config, project.directory, test_ids, id_file, options.test_args)
+
+
+def _stream_run(inserter, output, out, feed) -> RunOutcome:
+    """Feed events through a fresh pipeline into the repository and report.
+
+    Ctrl-C stores what ran as an interrupted run and returns exit 130.
+    """
+    subunit_out = None
+    if output.subunit:
+        out.flush()
+        subunit_out = getattr(out, "buffer", out)
+    else:
+        out = TolerantOutput(out)
+    pipeline = Pipeline(inserter, out, show_passes=not output.quiet,
+                        color=bool(output.color), subunit_out=subunit_out)
+    started = time.monotonic()
+    pipeline.result.startTestRun()
+    interrupted = False
+    try:
+        feed(pipeline.result)
+    except KeyboardInterrupt:
+        interrupted = True
+        inserter.mark_interrupted()
+    finally:
+        pipeline.result.stopTestRun()
+    record = inserter.record
+    if subunit_out is not None:
+        subunit_out.flush()
+    else:
+        trace.write_summary(out, record, time.monotonic() - started, pipeline.balance)
+    return RunOutcome(inserter.run_id, record, _exit_code(record, interrupted, out, output))
+
+
+def _exit_code(record, interrupted: bool, out: TextIO, output: OutputOptions) -> int:
+    if interrupted:
+        return EXIT_INTERRUPTED
+    if record.failed:
+        return EXIT_TESTS_FAILED
+    if record.total == 0:
+        if not output.subunit:
+            out.write("No tests were run.\n")
+        return EXIT_TESTS_FAILED
+    return EXIT_SUCCESS
+
+
+# --- loading streams -------------------------------------------------------
+
+@dataclasses.dataclass(frozen=True)
+class LoadOptions:
+    partial: bool = False
+    force_init: bool = False
+
+
+def load(project: Project, streams: Sequence[BinaryIO], options: LoadOptions,
+         output: OutputOptions, out: TextIO) -> RunOutcome:
+    """Store v2 streams as one run; stream N is tagged ``worker-N``."""
+    import subunit
+
+    repo = open_repository(project, create=options.force_init)
+    inserter = repo.insert(partial=options.partial)
+
+    def feed(result):
+        for index, stream in enumerate(streams):
+            subunit.ByteStreamToStreamResult(stream, non_subunit_name="stdout").run(
+                WorkerTagger(result, index))
+
+    return _stream_run(inserter, output, out, feed)
+
+
+# --- reading the repository ------------------------------------------------
+
+def _show_run(run, output: OutputOptions, out: TextIO) -> int:
+    if output.subunit:
+        out.flush()
+        with run.stream() as stream:
+            shutil.copyfileobj(stream, getattr(out, "buffer", out))
+        return EXIT_TESTS_FAILED if run.record.failed else EXIT_SUCCESS
+    reporter = trace.TraceReporter(out, show_passes=False, color=bool(output.color))
+    run.replay(reporter)
+    trace.write_summary(out, run.record)
+    return EXIT_TESTS_FAILED if run.record.failed else EXIT_SUCCESS
+
+
+def last(project: Project, output: OutputOptions, out: TextIO) -> RunOutcome:
+    """Show the latest run: its failures and summary (exit 1 if it failed)."""
+    repo = open_repository(project)
+    run = repo.get_run(repo.latest_id())
+    return RunOutcome(run.run_id, run.record, _show_run(run, output, out))
+
+
+def failing(project: Project, output: OutputOptions, list_only: bool, out: TextIO) -> int:
+    """Show the current failing set; exit 1 when it is not empty."""
+    repo = open_repository(project)
+    failing_ids = repo.failing_ids()
+    if list_only:
+        out.write("".join(test_id + "\n" for test_id in failing_ids))
+    elif output.subunit:
+        out.flush()
+        getattr(out, "buffer", out).write(repo.failing_stream())
+    else:
+        import io
+
+        import subunit
+
+        reporter = trace.TraceReporter(out, show_passes=False, color=bool(output.color))
+        subunit.ByteStreamToStreamResult(io.BytesIO(repo.failing_stream())).run(reporter)
+        out.write(f"{len(failing_ids)} failing test(s)\n")
+    return EXIT_TESTS_FAILED if failing_ids else EXIT_SUCCESS
+
+
+def slowest(project: Project, show_all: bool = False) -> List[tuple]:
+    """(test id, seconds) of the latest run, slowest first (top 10 unless
+    ``show_all``)."""
+    repo = open_repository(project)
+    run = repo.get_run(repo.latest_id())
+    collector = _DurationCollector()
+    run.replay(collector)
+    rows = sorted(collector.durations.items(), key=lambda item: (-item[1], item[0]))
+    return rows if show_all else rows[:10]
+
+
+class _DurationCollector(testtools.StreamResult):
+    def __init__(self):
+        super().__init__()
+        self._starts: Dict[str, object] = {}
+        self.durations: Dict[str, float] = {}
+
+    def status(self, test_id=None, test_status=None, timestamp=None, **kwargs):
+        if test_status == "inprogress":
+            self._starts[test_id] = timestamp
+        elif test_status in workers.FINAL_STATUSES and timestamp is not None:
+            start = self._starts.pop(test_id, None)
+            if start is not None:
+                self.durations[test_id] = (timestamp - start).total_seconds()
+
+
+def stats(project: Project) -> Dict[str, object]:
+    """Repository statistics, from the index only."""
+    repo = open_repository(project)
+    records = repo.runs()
+    latest = records[-1] if records else None
+    return {
+        "runs": len(records),
+        "latest run": latest.run_id if latest else None,
+        "latest passed": latest.passed if latest else None,
+        "latest failed": latest.failed if latest else None,
+        "latest skipped": latest.skipped if latest else None,
+        "failing tests": len(repo.failing_ids()),
+        "tests with timings": len(repo.durations()),
+    }

@@ -1,0 +1,67 @@
+"""The ``testr`` / ``testrepo`` command line (cliff)."""
+
+from __future__ import annotations
+
+import sys
+
+from cliff.app import App
+from cliff.commandmanager import CommandManager
+
+import testrepo
+from testrepo.options import Project
+
+
+class TestrepoApp(App):
+    """testrepo: run tests in parallel and keep their results."""
+
+    __test__ = False  # not a unittest class
+
+    def __init__(self, test_args=()):
+        super().__init__(
+            description="Run tests in parallel and keep their results in a repository "
+                        "(testr/stestr compatible).",
+            version=testrepo.__version__,
+            command_manager=CommandManager("testrepo.cli"),
+            deferred_help=True,
+        )
+        # Everything after `--` goes to the test command (testr's habit).
+        self.test_args = tuple(test_args)
+
+    def build_option_parser(self, description, version, argparse_kwargs=None):
+        parser = super().build_option_parser(description, version, argparse_kwargs)
+        parser.add_argument(
+            "-d", "--here", dest="here", default=".", metavar="DIR",
+            help="Project directory to work in (default: the current directory).")
+        parser.add_argument(
+            "-c", "--config", dest="config", default=None, metavar="FILE",
+            help="Configuration file (default: .testr.conf, then pyproject.toml "
+                 "[tool.testr], tox.ini [testr], setup.cfg [testr], .stestr.conf).")
+        parser.add_argument(
+            "-r", "--repo-url", "--repository", dest="repo_url", default=None, metavar="URL",
+            help="Repository location: a path or file:PATH (default: DIR/.testrepository).")
+        return parser
+
+    @property
+    def project(self) -> Project:
+        return Project(directory=self.options.here, config_path=self.options.config,
+                       repo_url=self.options.repo_url)
+
+    def configure_logging(self):
+        # Diagnostics only with -v/--debug; user output goes through stdout.
+        if self.options.verbose_level > 1 or self.options.debug:
+            super().configure_logging()
+
+
+def split_test_args(argv):
+    """Split ``argv`` at the first ``--``: (testrepo args, test command args)."""
+    if "--" in argv:
+        index = argv.index("--")
+        return argv[:index], argv[index + 1:]
+    return argv, []
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else list(argv)
+    own_args, test_args = split_test_args(argv)
+    app = TestrepoApp(test_args)
+    return app.run(own_args)

@@ -1,0 +1,54 @@
+"""How a project's tests are started: one place that knows the difference
+between command mode (testr's ``test_command``) and the built-in runner."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import sys
+from typing import List, Optional, Sequence, Union
+
+from testrepo.config import Config
+from testrepo.execution import template
+
+
+@dataclasses.dataclass(frozen=True)
+class Command:
+    """A process to start: a shell string (command mode) or an argv."""
+
+    args: Union[str, List[str]]
+    cwd: str
+
+    @property
+    def shell(self) -> bool:
+        return isinstance(self.args, str)
+
+    def describe(self) -> str:
+        return self.args if self.shell else " ".join(self.args)
+
+
+def _builtin_argv(config: Config) -> List[str]:
+    return [sys.executable, "-m", "testrepo.execution.worker",
+            "--test-path", config.test_path or ".",
+            "--top-dir", config.top_dir or "."]
+
+
+def list_command(config: Config, directory: str,
+                 test_args: Sequence[str] = ()) -> Command:
+    """The command that prints the project's test ids."""
+    if config.command_mode:
+        return Command(template.list_command(config, test_args), directory)
+    return Command(_builtin_argv(config) + ["--list"], directory)
+
+
+def run_command(config: Config, directory: str, test_ids: Optional[Sequence[str]],
+                id_file: Optional[str], test_args: Sequence[str] = ()) -> Command:
+    """The command that runs ``test_ids`` (written to ``id_file``) in order;
+    ``test_ids=None`` runs the whole suite."""
+    if config.command_mode:
+        return Command(template.run_command(config, test_ids, id_file, test_args),
+                       directory)
+    argv = _builtin_argv(config)
+    if test_ids is not None:
+        argv += ["--load-list", os.path.abspath(id_file)]
+    return Command(argv, directory)

@@ -1,0 +1,168 @@
+"""Live, per-test output in the style of subunit-trace (what stestr users
+read), plus failure details as they happen and the closing summary.
+
+``{0} tests.test_x.TestX.test_a [0.001234s] ... ok``
+"""
+
+from __future__ import annotations
+
+import datetime
+from typing import Dict, List, Optional, TextIO, Tuple
+
+import testtools
+
+_LABELS = {
+    "success": "ok",
+    "fail": "FAILED",
+    "skip": "SKIPPED",
+    "xfail": "XFAIL",
+    "uxsuccess": "UNEXPECTED SUCCESS",
+}
+_COLORS = {"success": "32", "fail": "31", "skip": "33", "xfail": "33", "uxsuccess": "31"}
+FAILED_STATUSES = frozenset(["fail", "uxsuccess"])
+# Attachments worth showing for a test that passed (captured output); a
+# failure shows every text attachment.
+_OUTPUT_NAMES = frozenset(["stdout", "stderr"])
+
+
+def worker_label(test_tags, route_code) -> str:
+    for tag in test_tags or ():
+        if tag.startswith("worker-"):
+            return tag[len("worker-"):]
+    if route_code:
+        return route_code.split("/", 1)[0]
+    return "-"
+
+
+class _TestState:
+    __slots__ = ("start", "attachments")
+
+    def __init__(self):
+        self.start: Optional[datetime.datetime] = None
+        self.attachments: Dict[str, List[bytes]] = {}
+
+
+class TraceReporter(testtools.StreamResult):
+    """Writes one line per finished test, and failure details, to ``out``.
+
+    ``show_passes=False`` (``--quiet``, ``testr last``) prints failures only.
+    Non-test output (``test_id=None`` file events, e.g. stray bytes from a
+    test command) is copied through as text.
+    """
+
+    def __init__(self, out: TextIO, show_passes: bool = True, color: bool = False):
+        super().__init__()
+        self._out = out
+        self._show_passes = show_passes
+        self._color = color
+        self._tests: Dict[str, _TestState] = {}
+        self.failed_ids: List[str] = []
+
+    def status(self, test_id=None, test_status=None, test_tags=None, file_name=None,
+               file_bytes=None, mime_type=None, route_code=None, timestamp=None, **kwargs):
+        if test_id is None:
+            if file_bytes:
+                self._out.write(bytes(file_bytes).decode("utf-8", "replace"))
+            return
+        if test_status == "exists":
+            return
+        state = self._tests.get(test_id)
+        if state is None:
+            state = self._tests[test_id] = _TestState()
+        if test_status == "inprogress":
+            state.start = timestamp
+        if file_bytes and _is_text(mime_type):
+            state.attachments.setdefault(file_name, []).append(file_bytes)
+        if test_status in _LABELS:
+            del self._tests[test_id]
+            self._finish(test_id, test_status, test_tags, route_code, timestamp, state)
+
+    def _finish(self, test_id, test_status, test_tags, route_code, timestamp, state):
+        failed = test_status in FAILED_STATUSES
+        if failed:
+            self.failed_ids.append(test_id)
+        if not (failed or self._show_passes):
+            return
+        duration = ""
+        if state.start is not None and timestamp is not None:
+            duration = f" [{(timestamp - state.start).total_seconds():.6f}s]"
+        label = self._paint(test_status, _LABELS[test_status])
+        reason = ""
+        if test_status == "skip" and "reason" in state.attachments:
+            reason = ": " + _joined(state.attachments.pop("reason")).strip()
+        worker = worker_label(test_tags, route_code)
+        self._out.write(f"{{{worker}}} {test_id}{duration} ... {label}{reason}\n")
+        self._write_attachments(state.attachments, failed)
+
+    def _write_attachments(self, attachments, failed):
+        for name, chunks in attachments.items():
+            if not failed and name not in _OUTPUT_NAMES:
+                continue
+            text = _joined(chunks).rstrip("\n")
+            if not text:
+                continue
+            title = "Traceback" if name == "traceback" else f"Captured {name}"
+            self._out.write(f"\n{title}:\n{'~' * (len(title) + 1)}\n")
+            self._out.write("".join(f"    {line}\n" for line in text.splitlines()))
+            self._out.write("\n")
+
+    def _paint(self, test_status, text):
+        if not self._color:
+            return text
+        return f"\x1b[{_COLORS[test_status]}m{text}\x1b[0m"
+
+
+def _is_text(mime_type) -> bool:
+    return not mime_type or mime_type.startswith("text/")
+
+
+def _joined(chunks) -> str:
+    return b"".join(chunks).decode("utf-8", "replace")
+
+
+class WorkerBalance(testtools.StreamResult):
+    """Per-worker test counts and busy time span, for the summary."""
+
+    def __init__(self):
+        super().__init__()
+        self.workers: Dict[str, List] = {}
+
+    def status(self, test_id=None, test_status=None, test_tags=None,
+               route_code=None, timestamp=None, **kwargs):
+        if test_id is None or timestamp is None or test_status == "exists":
+            return
+        worker = worker_label(test_tags, route_code)
+        span = self.workers.get(worker)
+        if span is None:
+            span = self.workers[worker] = [0, timestamp, timestamp]
+        if test_status in _LABELS:
+            span[0] += 1
+        span[1] = min(span[1], timestamp)
+        span[2] = max(span[2], timestamp)
+
+    def rows(self) -> List[Tuple[str, int, float]]:
+        return [(worker, span[0], (span[2] - span[1]).total_seconds())
+                for worker, span in sorted(self.workers.items(), key=_worker_key)]
+
+
+def _worker_key(item):
+    worker = item[0]
+    return (0, int(worker), "") if worker.isdigit() else (1, 0, worker)
+
+
+def write_summary(out: TextIO, record, wall_time: Optional[float] = None,
+                  balance: Optional[WorkerBalance] = None) -> None:
+    """The closing block; its last line is ``Totals: N passed, N failed, N skipped``."""
+    elapsed = record.duration if wall_time is None else wall_time
+    state = "interrupted, " if record.interrupted else ""
+    out.write(f"\n======\nTotals\n======\n"
+              f"Ran: {record.total} tests in {elapsed:.4f} sec "
+              f"({state}run id {record.run_id}).\n"
+              f" - Passed: {record.passed}\n - Skipped: {record.skipped}\n"
+              f" - Failed: {record.failed}\n")
+    if balance is not None and balance.workers:
+        out.write("\n==============\nWorker Balance\n==============\n")
+        for worker, count, busy in balance.rows():
+            out.write(f" - Worker {worker} ({count} tests) => {busy:.4f}s\n")
+    out.write(f"\nTotals: {record.passed} passed, {record.failed} failed, "
+              f"{record.skipped} skipped\n")

@@ -1,0 +1,121 @@
+"""Shared test fixtures: small generated projects and a CLI runner.
+
+Tests run the real CLI (``python -m testrepo``) in a subprocess, in a
+temporary project with a real file repository.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import fixtures
+
+SAMPLE_TESTS = '''\
+import os
+import time
+import unittest
+
+
+class TestAlpha(unittest.TestCase):
+
+    def test_pass(self):
+        pass
+
+    def test_fail(self):
+        if os.environ.get("SAMPLE_FIXED") or os.path.exists("fixed"):
+            return
+        self.fail("alpha is broken")
+
+    def test_error(self):
+        raise RuntimeError("boom")
+
+    @unittest.skip("not today")
+    def test_skip(self):
+        pass
+
+
+class TestBeta(unittest.TestCase):
+
+    def test_slow(self):
+        time.sleep(0.05)
+
+    def test_pass_one(self):
+        pass
+
+    def test_pass_two(self):
+        print("hello from a test")
+'''
+
+TESTR_CONF = """\
+[DEFAULT]
+test_command=${PYTHON:-python} -m subunit.run discover -t . sample $LISTOPT $IDOPTION
+test_id_option=--load-list $IDFILE
+test_list_option=--list
+"""
+
+STESTR_CONF = """\
+[DEFAULT]
+test_path=./sample
+top_dir=./
+"""
+
+# Expected counts for SAMPLE_TESTS: 7 tests, 4 pass, 2 fail, 1 skip.
+SAMPLE_FAILURES = ["sample.test_sample.TestAlpha.test_error",
+                   "sample.test_sample.TestAlpha.test_fail"]
+
+
+class SampleProject(fixtures.Fixture):
+    """A temp directory holding package ``sample`` (or ``tests`` with
+    ``layout="tests"``) and, depending on ``config``, a ``.testr.conf``
+    (``"testr"``), a ``.stestr.conf`` (``"stestr"``) or nothing (``None``)."""
+
+    def __init__(self, config="testr", package="sample", tests=SAMPLE_TESTS):
+        super().__init__()
+        self.config = config
+        self.package = package
+        self.tests = tests
+
+    def _setUp(self):
+        self.path = self.useFixture(fixtures.TempDir()).path
+        self.write(f"{self.package}/__init__.py", "")
+        self.write(f"{self.package}/test_sample.py", self.tests)
+        if self.config == "testr":
+            self.write(".testr.conf", TESTR_CONF)
+        elif self.config == "stestr":
+            self.write(".stestr.conf", STESTR_CONF)
+
+    def write(self, relpath, content):
+        path = os.path.join(self.path, relpath)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write(textwrap.dedent(content) if content.startswith("\n") else content)
+        return path
+
+    def repository_path(self):
+        return os.path.join(self.path, ".testrepository")
+
+
+def testrepo_env(extra=None):
+    env = dict(os.environ)
+    env["PYTHON"] = sys.executable
+    env.pop("TESTR_CONFIG", None)
+    env.update(extra or {})
+    return env
+
+
+def run_testrepo(project_path, *args, stdin=None, env=None, binary=False):
+    """Run ``python -m testrepo ARGS`` in ``project_path``.
+
+    Returns ``(exit_code, stdout, stderr)`` as text (stdout as bytes when
+    ``binary``).
+    """
+    proc = subprocess.run(
+        [sys.executable, "-m", "testrepo", *args], cwd=project_path,
+        input=stdin, capture_output=True, env=testrepo_env(env),
+        stdin=None if stdin is not None else subprocess.DEVNULL)
+    stdout = proc.stdout if binary else proc.stdout.decode("utf-8", "replace")
+    return (proc.returncode, stdout,
+            proc.stderr.decode("utf-8", "replace"))
