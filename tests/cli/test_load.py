@@ -1,0 +1,65 @@
+"""`testr load`: streams from files or stdin are tagged, stored and shown."""
+
+import os
+import subprocess
+import sys
+
+import testtools
+
+from tests.cli.test_run import stored_events, totals
+from tests.fixtures import SampleProject, run_testrepo, testrepo_env
+
+
+def subunit_run_stream(project):
+    """A v2 stream made by `python -m subunit.run` on the sample project."""
+    proc = subprocess.run([sys.executable, "-m", "subunit.run", "discover", "-t", ".", "sample"],
+                          cwd=project.path, capture_output=True, env=testrepo_env(),
+                          stdin=subprocess.DEVNULL, check=True)
+    return proc.stdout
+
+
+class TestLoad(testtools.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.project = self.useFixture(SampleProject(config="testr"))
+        self.stream = subunit_run_stream(self.project)
+
+    def test_load_from_stdin_is_stored_and_shown(self):
+        code, out, err = run_testrepo(self.project.path, "load", "--force-init", stdin=self.stream)
+        self.assertEqual(1, code, out + err)
+        self.assertEqual((4, 2, 1), totals(out))
+        self.assertIn("RuntimeError: boom", out)
+        run, events = stored_events(self.project.path)
+        self.assertEqual(0, run.run_id)
+        self.assertEqual((4, 2, 1), (run.record.passed, run.record.failed, run.record.skipped))
+        self.assertTrue(all("worker-0" in (e[3] or ()) for e in events if e[1]))
+
+    def test_each_file_is_tagged_with_its_position(self):
+        path = self.project.write("stream.subunit", "")
+        with open(path, "wb") as handle:
+            handle.write(self.stream)
+        run_testrepo(self.project.path, "init")
+        code, out, _ = run_testrepo(self.project.path, "load", "stream.subunit", "stream.subunit")
+        self.assertEqual(1, code)
+        _, events = stored_events(self.project.path)
+        workers = {tag for e in events for tag in (e[3] or ()) if tag.startswith("worker-")}
+        self.assertEqual({"worker-0", "worker-1"}, workers)
+
+    def test_load_without_repository_is_repository_error(self):
+        code, _, err = run_testrepo(self.project.path, "load", stdin=self.stream)
+        self.assertEqual(4, code)
+        self.assertIn("testr init", err)
+        self.assertFalse(os.path.exists(self.project.repository_path()))
+
+    def test_load_updates_the_failing_set(self):
+        run_testrepo(self.project.path, "load", "--force-init", stdin=self.stream)
+        code, out, _ = run_testrepo(self.project.path, "failing", "--list")
+        self.assertEqual(1, code)
+        self.assertEqual(2, len(out.split()))
+
+    def test_missing_stream_file_is_usage_error(self):
+        run_testrepo(self.project.path, "init")
+        code, _, err = run_testrepo(self.project.path, "load", "nope.subunit")
+        self.assertEqual(2, code)
+        self.assertIn("nope.subunit", err)
