@@ -27,7 +27,7 @@ from typing import BinaryIO, Dict, FrozenSet, Iterable, List, Mapping, Optional,
 import subunit.v2
 import testtools
 
-from testrepo.errors import NoRunsError, UnknownRunError
+from testrepo.errors import NoRunsError, RepositoryError, UnknownRunError
 
 # Statuses that end a test. Anything final that is not passing or skipping
 # counts as a failure (fail, uxsuccess).
@@ -405,3 +405,173 @@ class Repository(abc.ABC):
     @abc.abstractmethod
     def _count(self) -> int:
         """The number of stored runs."""
+
+    # Removing runs and carrying state over from another repository. The
+    # index is left as if the removed runs had never been inserted; see
+    # ``remove_runs``.
+
+    def remove_run(self, run_id: int) -> None:
+        """Remove one run; see ``remove_runs``."""
+        self.remove_runs([run_id])
+
+    def remove_runs(self, run_ids: Iterable[int]) -> None:
+        """Remove runs, leaving the index as if they had never been inserted.
+
+        The failing set becomes what the remaining runs make it: if a full
+        run newer than every removed run remains it is unchanged, otherwise
+        it is rebuilt from the streams of the remaining runs since the
+        latest remaining full run. A test whose latest duration a removed
+        run measured gets the latest duration a remaining run measured, or
+        none. Durations carried over by ``import_durations`` belong to no
+        run and stay. Run ids are never reused: the next run still gets a
+        higher id than any run ever stored. Raises UnknownRunError (and
+        removes nothing) if any id is not a stored run.
+        """
+        wanted = frozenset(run_ids)
+        for _ in range(_REMOVE_ATTEMPTS):
+            records = self.runs()
+            stored = [record.run_id for record in records]
+            missing = sorted(wanted.difference(stored))
+            if missing:
+                raise UnknownRunError(self._unknown_run_message(missing[0]))
+            if not wanted or self._remove(self._removal_plan(wanted, records)):
+                return
+        raise RepositoryError(
+            "The repository at %s kept changing while runs %s were being removed; "
+            "try again when no other testr process is writing to it."
+            % (self.path, ", ".join(str(run_id) for run_id in sorted(wanted))))
+
+    def replace_failing(self, events: Mapping[str, bytes], run_id: int) -> None:
+        """Make the failing set exactly ``events`` ({test id: v2 events}),
+        as failed by stored run ``run_id``. For importers: a normal run
+        updates the failing set itself."""
+        self.get_run(run_id)
+        self._replace_failing({test_id: (bytes(data), run_id)
+                               for test_id, data in events.items()})
+
+    def import_durations(self, durations: Mapping[str, float]) -> int:
+        """Record durations (seconds) for tests that have none yet, e.g.
+        timings carried over from another repository; returns how many were
+        added. They belong to no stored run: removing runs keeps them, and
+        the next run that times a test replaces its value."""
+        new = {test_id: float(seconds) for test_id, seconds in durations.items()}
+        known = self.durations(new)
+        return self._import_durations(
+            {test_id: seconds for test_id, seconds in new.items() if test_id not in known})
+
+    def _removal_plan(self, removed: FrozenSet[int], records: List[RunRecord]) -> "RemovalPlan":
+        remaining = [record for record in records if record.run_id not in removed]
+        tallies: Dict[int, RunTally] = {}
+        return RemovalPlan(
+            run_ids=removed,
+            seen_ids=tuple(record.run_id for record in records),
+            failing=self._failing_without(removed, remaining, tallies),
+            durations=self._durations_without(removed, remaining, tallies))
+
+    def _failing_without(self, removed, remaining, tallies):
+        full_ids = [r.run_id for r in remaining if not (r.partial or r.interrupted)]
+        if full_ids and full_ids[-1] > max(removed):
+            return None  # the failing set was rebuilt after every removed run
+        start = full_ids[-1] if full_ids else -1
+        failing: Dict[str, Tuple[bytes, int]] = {}
+        for record in remaining:
+            if record.run_id < start:
+                continue
+            tally = self._tally(record.run_id, tallies)
+            update = tally.pending(record.partial, record.interrupted, {}).failing
+            if update.replace_all:
+                failing.clear()
+            for test_id in update.cleared:
+                failing.pop(test_id, None)
+            failing.update((test_id, (data, record.run_id))
+                           for test_id, data in update.failed.items())
+        return failing
+
+    def _durations_without(self, removed, remaining, tallies):
+        # A duration row names the newest run that timed its test, so only
+        # older remaining runs can supply a replacement: search newest first.
+        lost = set(self._timed_by(removed))
+        found: Dict[str, Optional[Tuple[float, int]]] = {}
+        for record in reversed(remaining):
+            if not lost:
+                break
+            durations = self._tally(record.run_id, tallies).durations
+            for test_id in lost.intersection(durations):
+                found[test_id] = (durations[test_id], record.run_id)
+            lost.difference_update(durations)
+        found.update((test_id, None) for test_id in lost)
+        return found
+
+    def _tally(self, run_id: int, tallies: Dict[int, RunTally]) -> RunTally:
+        if run_id not in tallies:
+            result = TallyResult()
+            self.get_run(run_id).replay(result)
+            tallies[run_id] = result.tally
+        return tallies[run_id]
+
+    @abc.abstractmethod
+    def _timed_by(self, run_ids: FrozenSet[int]) -> Iterable[str]:
+        """Test ids whose stored duration was measured by one of ``run_ids``."""
+
+    @abc.abstractmethod
+    def _remove(self, plan: "RemovalPlan") -> bool:
+        """Apply ``plan`` atomically and delete the runs' streams; return
+        False, changing nothing, if the stored run ids are no longer
+        ``plan.seen_ids`` (another process inserted or removed a run)."""
+
+    @abc.abstractmethod
+    def _replace_failing(self, failing: Dict[str, Tuple[bytes, int]]) -> None:
+        """Make the failing set exactly ``failing`` ({test id: (events, run id)})."""
+
+    @abc.abstractmethod
+    def _import_durations(self, durations: Dict[str, float]) -> int:
+        """Store durations for tests that have none, belonging to no run;
+        return how many were stored."""
+
+
+# How often remove_runs recomputes its plan when other processes keep
+# changing the repository underneath it.
+_REMOVE_ATTEMPTS = 3
+
+
+@dataclasses.dataclass(frozen=True)
+class RemovalPlan:
+    """What removing ``run_ids`` does to the index, worked out from the
+    runs that remain (``Repository.remove_runs`` documents the rules).
+
+    ``seen_ids``: every stored run id the plan was computed from.
+    ``failing``: the new failing set, {test id: (events, run id that failed
+    it)}, or None to leave it unchanged. ``durations``: for each test whose
+    duration a removed run measured, the replacement (seconds, run id), or
+    None to forget its duration.
+    """
+
+    run_ids: FrozenSet[int]
+    seen_ids: Tuple[int, ...]
+    failing: Optional[Mapping[str, Tuple[bytes, int]]]
+    durations: Mapping[str, Optional[Tuple[float, int]]]
+
+
+class TallyResult(testtools.StreamResult):
+    """Counts, durations and failing-set changes of a stream, worked out
+    exactly as an Inserter would (``self.tally``), storing nothing.
+
+    Used to re-derive what a stored (or imported) run did, e.g. when runs
+    are removed.
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.tally = RunTally()
+        self._sink = io.BytesIO()
+        self._encoder = subunit.v2.StreamResultToBytes(self._sink)
+
+    def status(self, test_id=None, test_status=None, route_code=None, timestamp=None,
+               **event):
+        timestamp = _as_utc(timestamp)
+        self._encoder.status(test_id=test_id, test_status=test_status,
+                             route_code=route_code, timestamp=timestamp, **event)
+        data = self._sink.getvalue()
+        self._sink.seek(0)
+        self._sink.truncate()
+        self.tally.observe(data, test_id, test_status, route_code, timestamp)

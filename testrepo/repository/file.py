@@ -266,7 +266,7 @@ class FileRepository(Repository):
         # BEGIN IMMEDIATE serialises writers across processes, so the id
         # read here is still free when the transaction commits.
         with self._index.writing() as db:
-            (highest,) = db.execute("SELECT MAX(run_id) FROM runs").fetchone()
+            highest = _highest_id_ever(db)
             record = pending.record(0 if highest is None else highest + 1)
             self._move_into_place(temp_path, record.run_id)
             db.execute("INSERT INTO runs (%s) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)" % _RUN_COLUMNS,
@@ -337,6 +337,91 @@ class FileRepository(Repository):
     def _count(self):
         with self._index.reading() as db:
             return db.execute("SELECT COUNT(*) FROM runs").fetchone()[0]
+
+    def _timed_by(self, run_ids):
+        ids = sorted(run_ids)
+        with self._index.reading() as db:
+            found = []
+            for start in range(0, len(ids), _QUERY_CHUNK):
+                chunk = ids[start:start + _QUERY_CHUNK]
+                found.extend(row[0] for row in db.execute(
+                    "SELECT test_id FROM durations WHERE run_id IN (%s)"
+                    % ", ".join("?" * len(chunk)), chunk))
+            return found
+
+    def _remove(self, plan):
+        run_ids = sorted(plan.run_ids)
+        with self._index.writing() as db:
+            stored = tuple(row[0] for row in db.execute("SELECT run_id FROM runs ORDER BY run_id"))
+            if stored != tuple(plan.seen_ids):
+                return False
+            db.executemany("DELETE FROM runs WHERE run_id = ?", [(i,) for i in run_ids])
+            db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+                       (_HIGHEST_REMOVED_KEY, str(max(run_ids[-1], _highest_id_ever(db) or 0))))
+            if plan.failing is not None:
+                _write_failing(db, plan.failing)
+            _write_durations(db, plan.durations)
+        # After the commit: a stream left behind by a crash here is not in
+        # the index, so no command sees it, and its id is never reused.
+        for run_id in run_ids:
+            _remove_stream(self.run_path(run_id), run_id)
+        return True
+
+    def _replace_failing(self, failing):
+        with self._index.writing() as db:
+            _write_failing(db, failing)
+
+    def _import_durations(self, durations):
+        with self._index.writing() as db:
+            before = db.total_changes
+            db.executemany(
+                "INSERT OR IGNORE INTO durations (test_id, seconds, run_id) VALUES (?, ?, ?)",
+                [(test_id, seconds, NO_RUN) for test_id, seconds in sorted(durations.items())])
+            return db.total_changes - before
+
+
+# The durations.run_id of a duration carried over from elsewhere
+# (Repository.import_durations): it was measured by no stored run.
+NO_RUN = -1
+# meta key holding the highest run id ever removed, so that ids are not reused.
+_HIGHEST_REMOVED_KEY = "highest_removed_run_id"
+
+
+def _highest_id_ever(db):
+    """The highest run id stored or removed so far, or None."""
+    (stored,) = db.execute("SELECT MAX(run_id) FROM runs").fetchone()
+    row = db.execute("SELECT value FROM meta WHERE key = ?", (_HIGHEST_REMOVED_KEY,)).fetchone()
+    removed = int(row[0]) if row is not None and row[0].isdigit() else None
+    known = [run_id for run_id in (stored, removed) if run_id is not None]
+    return max(known) if known else None
+
+
+def _write_failing(db, failing):
+    db.execute("DELETE FROM failing")
+    db.executemany(
+        "INSERT INTO failing (test_id, events, run_id) VALUES (?, ?, ?)",
+        [(test_id, events, run_id) for test_id, (events, run_id) in sorted(failing.items())])
+
+
+def _write_durations(db, durations):
+    """Upsert (seconds, run id) values; delete the rows whose value is None."""
+    db.executemany("DELETE FROM durations WHERE test_id = ?",
+                   [(test_id,) for test_id, value in sorted(durations.items()) if value is None])
+    db.executemany(
+        "INSERT OR REPLACE INTO durations (test_id, seconds, run_id) VALUES (?, ?, ?)",
+        [(test_id,) + tuple(value) for test_id, value in sorted(durations.items())
+         if value is not None])
+
+
+def _remove_stream(path, run_id):
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+    except OSError as err:
+        raise RepositoryError(
+            "Removed run %d from the index, but cannot delete its stream %s (%s); "
+            "delete the file by hand." % (run_id, path, err.strerror or err)) from err
 
 
 def _row_from_record(record):
@@ -410,9 +495,7 @@ def _check_format(path, version):
         return
     format_path = os.path.join(path, FORMAT_FILE)
     if version == "1" and os.path.exists(os.path.join(path, "next-stream")):
-        raise RepositoryCorrupt(
-            "%s is a testrepository format 1 repository; testrepo uses format 2. "
-            "Move it aside or import it (`testr import`, coming)." % path)
+        raise RepositoryCorrupt(_format_1_message(path))
     if version.isdigit() and int(version) > int(FORMAT_VERSION):
         raise RepositoryCorrupt(
             "%s says format %s, but this testrepo reads format %s; upgrade testrepo."
@@ -420,6 +503,16 @@ def _check_format(path, version):
     raise RepositoryCorrupt(
         "%s contains %r, expected %r (testrepo format %s); move the directory aside and "
         "run `testr init`." % (format_path, version[:40], FORMAT_VERSION, FORMAT_VERSION))
+
+
+def _format_1_message(path):
+    """How to import a testrepository/stestr (format 1) repository found at
+    ``path`` where testrepo expected its own."""
+    shown = os.path.normpath(path)
+    aside = shown + ".v1"
+    return ("%s is a testrepository format 1 repository; testrepo uses format 2. "
+            "Move it aside and import it: `mv %s %s && testr import %s`."
+            % (path, shown, aside, aside))
 
 
 def _publish_format(path):

@@ -46,12 +46,15 @@ class MemoryRepository(Repository):
         self._stored: Dict[int, Tuple[RunRecord, bytes]] = {}
         self._failing: Dict[str, bytes] = {}
         self._times: Dict[str, float] = {}
+        self._timed_by_run: Dict[str, int] = {}  # test id -> run that timed it (-1: none)
+        self._highest_removed = -1
 
     def _store(self, data: bytes, pending: PendingRun) -> RunRecord:
-        run_id = 0 if not self._stored else max(self._stored) + 1
+        run_id = max(max(self._stored, default=-1), self._highest_removed) + 1
         record = pending.record(run_id)
         self._stored[run_id] = (record, data)
         self._times.update(pending.durations)
+        self._timed_by_run.update(dict.fromkeys(pending.durations, run_id))
         pending.failing.apply(self._failing)
         return record
 
@@ -85,3 +88,32 @@ class MemoryRepository(Repository):
 
     def _count(self):
         return len(self._stored)
+
+    def _timed_by(self, run_ids):
+        return [test_id for test_id, run_id in self._timed_by_run.items() if run_id in run_ids]
+
+    def _remove(self, plan):
+        if tuple(sorted(self._stored)) != tuple(plan.seen_ids):
+            return False
+        for run_id in plan.run_ids:
+            del self._stored[run_id]
+        self._highest_removed = max(self._highest_removed, max(plan.run_ids))
+        if plan.failing is not None:
+            self._replace_failing(plan.failing)
+        for test_id, value in plan.durations.items():
+            if value is None:
+                self._times.pop(test_id, None)
+                self._timed_by_run.pop(test_id, None)
+            else:
+                self._times[test_id], self._timed_by_run[test_id] = value
+        return True
+
+    def _replace_failing(self, failing):
+        self._failing = {test_id: events for test_id, (events, _) in failing.items()}
+
+    def _import_durations(self, durations):
+        added = {test_id: seconds for test_id, seconds in durations.items()
+                 if test_id not in self._times}
+        self._times.update(added)
+        self._timed_by_run.update(dict.fromkeys(added, -1))
+        return len(added)

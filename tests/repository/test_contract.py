@@ -309,6 +309,119 @@ class RepositoryContract:
         self.assertEqual(set(wanted[:-1]), set(durations))
         self.assertEqual({0.25}, set(durations.values()))
 
+    # Removing runs: the index is left as if they had never been inserted.
+
+    def test_removing_latest_run_makes_previous_run_latest(self):
+        self.add_run([("a", "success")])
+        self.add_run([("a", "fail")])
+        self.repo.remove_run(1)
+        self.assertEqual(([0], 0, 1), (self.repo.run_ids(), self.repo.latest_id(),
+                                       self.repo.count()))
+        self.assertEqual([0], [record.run_id for record in self.repo.runs()])
+        self.assertRaises(UnknownRunError, self.repo.get_run, 1)
+
+    def test_removed_run_ids_are_not_reused(self):
+        self.add_run([("a", "success")])
+        self.add_run([("a", "success")])
+        self.repo.remove_runs([0, 1])
+        self.assertEqual(2, self.add_run([("a", "success")]).run_id)
+
+    def test_removing_every_run_empties_the_repository(self):
+        self.add_run([("a", "fail", 2.0)])
+        self.add_run([("b", "fail", 3.0)], partial=True)
+        self.repo.remove_runs(self.repo.run_ids())
+        self.assertEqual((0, [], {}), (self.repo.count(), self.repo.failing_ids(),
+                                       self.repo.durations()))
+        self.assertRaises(NoRunsError, self.repo.latest_id)
+
+    def test_removing_unknown_run_raises_and_removes_nothing(self):
+        self.add_run([("a", "fail")])
+        error = self.assertRaises(UnknownRunError, self.repo.remove_runs, [0, 5])
+        self.assertIn("5", str(error))
+        self.assertEqual(([0], ["a"]), (self.repo.run_ids(), self.repo.failing_ids()))
+
+    def test_removing_no_runs_changes_nothing(self):
+        self.add_run([("a", "fail")])
+        self.repo.remove_runs([])
+        self.assertEqual(([0], ["a"]), (self.repo.run_ids(), self.repo.failing_ids()))
+
+    def test_removing_latest_full_run_restores_previous_failing_set(self):
+        self.add_run([("a", "fail"), ("b", "success")])
+        self.add_run([("a", "success"), ("b", "fail")])
+        self.repo.remove_run(1)
+        self.assertEqual(["a"], self.repo.failing_ids())
+        tracebacks = [e[5] for e in parsed(self.repo.failing_stream()) if e[4] == "traceback"]
+        self.assertEqual([b"a failed in run 0"], tracebacks)
+
+    def test_removing_run_older_than_a_full_run_keeps_failing_set(self):
+        self.add_run([("a", "fail")])
+        self.add_run([("b", "fail")], partial=True)
+        self.add_run([("c", "fail")])
+        self.repo.remove_runs([0, 1])
+        self.assertEqual(["c"], self.repo.failing_ids())
+
+    def test_removing_partial_run_replays_runs_since_last_full_run(self):
+        self.add_run([("a", "fail"), ("b", "fail"), ("c", "fail")])
+        self.add_run([("a", "success")], partial=True)
+        self.add_run([("b", "success"), ("d", "fail")], partial=True)
+        self.add_run([("c", "success")], interrupted=True)
+        self.repo.remove_run(2)
+        self.assertEqual(["b"], self.repo.failing_ids())
+        tracebacks = [e[5] for e in parsed(self.repo.failing_stream()) if e[4] == "traceback"]
+        self.assertEqual([b"b failed in run 0"], tracebacks)
+
+    def test_removing_first_full_run_replays_remaining_partial_runs(self):
+        self.add_run([("a", "fail")])
+        self.add_run([("b", "fail")], partial=True)
+        self.repo.remove_run(0)
+        self.assertEqual(["b"], self.repo.failing_ids())
+
+    def test_removing_run_restores_durations_of_older_runs(self):
+        self.add_run([("a", "success", 2.0), ("b", "success", 3.0)])
+        self.add_run([("b", "skip", 1.0)])
+        self.add_run([("a", "success", 7.0), ("b", "success", 9.0)])
+        self.repo.remove_run(2)
+        self.assertEqual({"a": 2.0, "b": 3.0}, self.repo.durations())
+
+    def test_removing_only_run_that_timed_a_test_forgets_its_duration(self):
+        self.add_run([("a", "success", 2.0)])
+        self.add_run([("b", "success", 3.0)], partial=True)
+        self.repo.remove_run(1)
+        self.assertEqual({"a": 2.0}, self.repo.durations())
+
+    def test_removal_recomputed_from_stale_run_list_is_refused(self):
+        self.add_run([("a", "fail")])
+        plan = self.repo._removal_plan(frozenset([0]), self.repo.runs())
+        self.add_run([("b", "fail")])
+        self.assertFalse(self.repo._remove(plan))
+        self.assertEqual(([0, 1], ["b"]), (self.repo.run_ids(), self.repo.failing_ids()))
+
+    # Carrying state over from another repository (testr import).
+
+    def test_replace_failing_sets_exactly_the_given_events(self):
+        self.add_run([("a", "fail"), ("b", "success")])
+        events = io.BytesIO()
+        run_test(subunit.v2.StreamResultToBytes(events), "b", "fail", traceback=b"imported")
+        self.repo.replace_failing({"b": events.getvalue()}, run_id=0)
+        self.assertEqual(["b"], self.repo.failing_ids())
+        self.assertEqual(parsed(events.getvalue()), parsed(self.repo.failing_stream()))
+
+    def test_replace_failing_needs_a_stored_run(self):
+        self.assertRaises(UnknownRunError, self.repo.replace_failing, {}, 0)
+
+    def test_imported_durations_fill_gaps_only(self):
+        self.add_run([("a", "success", 2.0)])
+        self.assertEqual(1, self.repo.import_durations({"a": 9.0, "z": 4.0}))
+        self.assertEqual({"a": 2.0, "z": 4.0}, self.repo.durations())
+
+    def test_imported_durations_survive_removal_until_a_run_times_the_test(self):
+        self.add_run([("a", "success", 2.0)])
+        self.repo.import_durations({"z": 4.0})
+        self.repo.remove_run(0)
+        self.assertEqual({"z": 4.0}, self.repo.durations())
+        self.add_run([("z", "success", 1.0)])
+        self.assertEqual({"z": 1.0}, self.repo.durations())
+
 
 class TestMemoryRepository(RepositoryContract, testtools.TestCase):
     def make_repository(self):

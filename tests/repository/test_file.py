@@ -121,6 +121,22 @@ class TestLayout(FileRepositoryTestCase):
         self.assertIn(os.path.join(self.path, "runs", "0"), str(error))
 
 
+class TestRemoving(FileRepositoryTestCase):
+    def test_removed_run_loses_its_stream_file(self):
+        repo = initialise_repository(self.path)
+        self.add_run(repo)
+        self.add_run(repo)
+        repo.remove_run(0)
+        self.assertEqual(["1"], os.listdir(os.path.join(self.path, "runs")))
+
+    def test_removed_ids_stay_used_after_reopening(self):
+        repo = initialise_repository(self.path)
+        self.add_run(repo)
+        self.add_run(repo)
+        repo.remove_run(1)
+        self.assertEqual(2, self.add_run(open_repository(self.path)))
+
+
 class TestOpening(FileRepositoryTestCase):
     def test_missing_directory_raises_not_found(self):
         error = self.assertRaises(RepositoryNotFound, open_repository, self.path)
@@ -153,7 +169,8 @@ class TestOpening(FileRepositoryTestCase):
         self.write("next-stream", b"3\n")
         error = self.assertRaises(RepositoryCorrupt, open_repository, self.path)
         self.assertIn("%s is a testrepository format 1 repository" % self.path, str(error))
-        self.assertIn("testr import", str(error))
+        self.assertIn("`mv %s %s.v1 && testr import %s.v1`" % (self.path, self.path, self.path),
+                      str(error))
 
     def test_corrupt_index_raises_corrupt(self):
         initialise_repository(self.path)
