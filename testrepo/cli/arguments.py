@@ -72,3 +72,9 @@ def run_options_from_args(args, test_args=()) -> RunOptions:
                       random=args.random or args.seed is not None, seed=args.seed,
                       partial=args.partial, force_init=args.force_init,
                       test_args=tuple(test_args))
+
+
+def add_report_arguments(parser) -> None:
+    parser.add_argument("--junit-xml", metavar="FILE", default=None,
+                        help="After the run is stored, write it as JUnit XML to FILE "
+                             "(for Jenkins, GitLab and GitHub test reports).")

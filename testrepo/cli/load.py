@@ -21,6 +21,7 @@ class Load(TestrepoCommand):
         parser.add_argument("--force-init", action="store_true",
                             help="Create the repository if it does not exist.")
         arguments.add_output_arguments(parser, "Echo the stream as subunit v2 to stdout.")
+        arguments.add_report_arguments(parser)
         return parser
 
     def take_action(self, parsed_args):
@@ -33,6 +34,8 @@ class Load(TestrepoCommand):
             outcome = api.load(self.app.project, streams, options,
                                arguments.output_from_args(parsed_args, self.app),
                                self.app.stdout)
+        if parsed_args.junit_xml:
+            api.write_junit(self.app.project, outcome.run_id, parsed_args.junit_xml)
         return outcome.exit_code
 
 

@@ -14,6 +14,7 @@ class Run(TestrepoCommand):
         arguments.add_selection_arguments(parser)
         arguments.add_run_arguments(parser)
         arguments.add_output_arguments(parser)
+        arguments.add_report_arguments(parser)
         return parser
 
     def take_action(self, parsed_args):
@@ -24,4 +25,6 @@ class Run(TestrepoCommand):
             arguments.output_from_args(parsed_args, self.app),
             self.app.stdout,
         )
+        if parsed_args.junit_xml:
+            api.write_junit(self.app.project, outcome.run_id, parsed_args.junit_xml)
         return outcome.exit_code
