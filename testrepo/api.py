@@ -20,11 +20,12 @@ import testtools
 from testrepo import config as config_module
 from testrepo import errors, repository, scheduler, selection as selection_module
 from testrepo.errors import EXIT_INTERRUPTED, EXIT_SUCCESS, EXIT_TESTS_FAILED
-from testrepo.execution import commands, listing, workers
+from testrepo.execution import commands, listing, pool, template, workers
 from testrepo.options import OutputOptions, Project, RunOptions, Selection
 from testrepo.reports import trace
 from testrepo.results.filters import WorkerTagger
 from testrepo.results.pipeline import Pipeline, TolerantOutput
+from testrepo.scheduler.queue import WorkQueue
 
 
 @dataclasses.dataclass(frozen=True)
@@ -79,8 +80,7 @@ def _select(project, config, selection, failing_ids, test_args) -> List[str]:
     criteria = selection_module.read_criteria(selection, failing_ids, project.directory)
     listed = listing.read_test_ids(commands.list_command(config, project.directory, test_args))
     selected = selection_module.select(listed, criteria)
-    if not selected and listed and (selection.filters or selection.include_list
-                                    or selection.load_list):
+    if not selected and listed and selection.restricted and not selection.failing:
         raise errors.UsageError(
             "no test matched the given filters/lists "
             f"({len(listed)} tests listed); check them with `testr list`")
@@ -114,16 +114,9 @@ def _callout_concurrency(config, directory: str) -> int:
         raise errors.ConfigError(
             f"{config.source}: test_run_concurrency `{config.test_run_concurrency}` "
             f"must print a non-negative integer (exit {proc.returncode}, printed {first!r})")
-    # testr's documentation: 0 means one partition per test.
-    return int(first) or 0
-
-
-def _schedule(test_ids, concurrency, durations, config, rng):
-    group_of = scheduler.group_function(config.group_regex, config.parallel_class)
-    partitions = scheduler.partition(test_ids, concurrency, durations, group_of)
-    if rng is not None:
-        partitions = scheduler.shuffle_within(partitions, rng, group_of)
-    return [part for part in partitions if part]
+    # testr's documentation: 0 means one partition per test (resolved by
+    # the caller once the test ids are known).
+    return int(first)
 
 
 def run(project: Project, selection: Selection, options: RunOptions,
@@ -139,37 +132,79 @@ def run(project: Project, selection: Selection, options: RunOptions,
         if not output.subunit:
             out.write("No failing tests to run.\n")
         return RunOutcome(None, None, EXIT_SUCCESS)
+    _check_supported(config, options, project.directory)
     concurrency = resolve_concurrency(options, config, project.directory)
+    if config.command_mode and not template.takes_ids(config):
+        concurrency = 1
     needs_ids = (not config.command_mode or concurrency != 1
                  or selection.restricted or options.random)
     test_ids = (_select(project, config, selection, failing_ids, options.test_args)
                 if needs_ids else None)
+    if selection.failing and test_ids == []:
+        if not output.subunit:
+            out.write(f"None of the {len(failing_ids)} failing test(s) is in the current test "
+                      "listing (e.g. process-returncode); a full `testr run` clears them.\n")
+        return RunOutcome(None, None, EXIT_SUCCESS)
     if test_ids is not None and concurrency == 0:
         concurrency = max(1, len(test_ids))
     metadata: Dict[str, str] = {"concurrency": str(concurrency)}
-    rng = None
-    if options.random:
-        seed = options.seed if options.seed is not None else random.SystemRandom().randrange(2 ** 32)
-        metadata["seed"] = str(seed)
-        rng = random.Random(seed)
-        if not output.subunit:
-            out.write(f"Running in random order with seed {seed} (rerun: --random --seed {seed})\n")
+    rng = _random_order(options, metadata, output, out)
+    group_of = scheduler.group_function(config.group_regex, config.parallel_class)
+    durations = repo.durations(test_ids) if test_ids else {}
+    inserter = repo.insert(partial=options.partial or selection.restricted, metadata=metadata)
+    if not config.command_mode:
+        work = WorkQueue.build(test_ids, concurrency, durations, group_of, rng)
+        argv = commands.builtin_argv(config)
+        return _stream_run(inserter, output, out, lambda sink: pool.WorkerPool(
+            argv, project.directory, concurrency, work, sink).run())
     if test_ids is None:
         partitions = [None]
     else:
-        partitions = _schedule(test_ids, concurrency, repo.durations(test_ids), config, rng)
-    partial = options.partial or selection.restricted
-    inserter = repo.insert(partial=partial, metadata=metadata)
-    return _execute(project, config, partitions, inserter, output, out, options)
+        partitions = scheduler.partition(test_ids, concurrency, durations, group_of)
+        if rng is not None:
+            partitions = scheduler.shuffle_within(partitions, rng, group_of)
+        partitions = [part for part in partitions if part]
+    return _run_partitions(project, config, partitions, inserter, output, out, options)
 
 
-def _execute(project, config, partitions, inserter, output, out, options) -> RunOutcome:
+def _check_supported(config, options: RunOptions, directory: str) -> None:
+    """Refuse, clearly, what would otherwise be silently ignored."""
+    if config.instance_provision or config.instance_execute:
+        raise errors.ConfigError(
+            f"{config.source}: instance_provision/instance_execute are not supported yet; "
+            "remove them to run the tests locally")
+    if not config.command_mode:
+        if options.test_args:
+            raise errors.UsageError(
+                "arguments after `--` are passed to test_command; the built-in runner "
+                "(test_path) takes none")
+        test_path = os.path.join(directory, config.test_path or ".")
+        if not os.path.isdir(test_path):
+            raise errors.ConfigError(
+                f"{config.source or 'zero-config'}: test_path: directory "
+                f"'{config.test_path}' does not exist (relative to {directory})")
+
+
+def _random_order(options: RunOptions, metadata, output, out) -> Optional[random.Random]:
+    """The seeded generator for ``--random`` (the seed goes into the run's
+    metadata), or None."""
+    if not options.random:
+        return None
+    seed = options.seed if options.seed is not None else random.SystemRandom().randrange(2 ** 32)
+    metadata["seed"] = str(seed)
+    if not output.subunit:
+        out.write(f"Running in random order with seed {seed} (rerun: --random --seed {seed})\n")
+    return random.Random(seed)
+
+
+def _run_partitions(project, config, partitions, inserter, output, out, options) -> RunOutcome:
+    """Command mode: one test command per partition, output parsed as v2."""
     id_dir = tempfile.mkdtemp(prefix="testrepo-ids-")
     try:
         run_commands = [_worker_command(project, config, part, id_dir, index, options)
                         for index, part in enumerate(partitions)]
         return _stream_run(inserter, output, out,
-                           lambda result: workers.run_workers(run_commands, result))
+                           lambda sink: workers.run_workers(run_commands, sink.result))
     finally:
         shutil.rmtree(id_dir, ignore_errors=True)
 
@@ -200,7 +235,7 @@ def _stream_run(inserter, output, out, feed) -> RunOutcome:
     pipeline.result.startTestRun()
     interrupted = False
     try:
-        feed(pipeline.result)
+        feed(pipeline)
     except KeyboardInterrupt:
         interrupted = True
         inserter.mark_interrupted()
@@ -210,18 +245,18 @@ def _stream_run(inserter, output, out, feed) -> RunOutcome:
     if subunit_out is not None:
         subunit_out.flush()
     else:
+        if record.total == 0:
+            out.write("No tests were run.\n")
         trace.write_summary(out, record, time.monotonic() - started, pipeline.balance)
-    return RunOutcome(inserter.run_id, record, _exit_code(record, interrupted, out, output))
+    return RunOutcome(inserter.run_id, record, _exit_code(record, interrupted))
 
 
-def _exit_code(record, interrupted: bool, out: TextIO, output: OutputOptions) -> int:
+def _exit_code(record, interrupted: bool) -> int:
+    """130 if interrupted; 1 if anything failed or nothing ran at all (a
+    gate must not pass on an empty run); else 0."""
     if interrupted:
         return EXIT_INTERRUPTED
-    if record.failed:
-        return EXIT_TESTS_FAILED
-    if record.total == 0:
-        if not output.subunit:
-            out.write("No tests were run.\n")
+    if record.failed or record.total == 0:
         return EXIT_TESTS_FAILED
     return EXIT_SUCCESS
 
@@ -242,10 +277,10 @@ def load(project: Project, streams: Sequence[BinaryIO], options: LoadOptions,
     repo = open_repository(project, create=options.force_init)
     inserter = repo.insert(partial=options.partial)
 
-    def feed(result):
+    def feed(sink):
         for index, stream in enumerate(streams):
             subunit.ByteStreamToStreamResult(stream, non_subunit_name="stdout").run(
-                WorkerTagger(result, index))
+                WorkerTagger(sink.result, index))
 
     return _stream_run(inserter, output, out, feed)
 
@@ -331,6 +366,7 @@ def stats(project: Project) -> Dict[str, object]:
         "failing tests": len(repo.failing_ids()),
         "tests with timings": len(repo.durations()),
     }
+
 
 
 # =============================================================================

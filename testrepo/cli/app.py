@@ -34,8 +34,10 @@ class TestrepoApp(App):
             help="Project directory to work in (default: the current directory).")
         parser.add_argument(
             "-c", "--config", dest="config", default=None, metavar="FILE",
-            help="Configuration file (default: .testr.conf, then pyproject.toml "
-                 "[tool.testr], tox.ini [testr], setup.cfg [testr], .stestr.conf).")
+            help="Configuration file (default: the first of .testr.conf, pyproject.toml "
+                 "[tool.testr], tox.ini [testr], setup.cfg [testr], .stestr.conf, "
+                 "pyproject.toml [tool.stestr], tox.ini [stestr]). Note: -c is this "
+                 "option, so table commands take --column for cliff's column choice.")
         parser.add_argument(
             "-r", "--repo-url", "--repository", dest="repo_url", default=None, metavar="URL",
             help="Repository location: a path or file:PATH (default: DIR/.testrepository).")

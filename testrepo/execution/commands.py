@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import shlex
 import sys
 from typing import List, Optional, Sequence, Union
 
@@ -27,10 +28,13 @@ class Command:
         return self.args if self.shell else " ".join(self.args)
 
 
-def _builtin_argv(config: Config) -> List[str]:
-    return [sys.executable, "-m", "testrepo.execution.worker",
-            "--test-path", config.test_path or ".",
-            "--top-dir", config.top_dir or "."]
+def builtin_argv(config: Config) -> List[str]:
+    """The built-in worker's command line.  Like stestr, ``$PYTHON`` (e.g.
+    ``coverage run --parallel-mode``) replaces this interpreter when set."""
+    python = shlex.split(os.environ.get("PYTHON", "")) or [sys.executable]
+    return python + ["-m", "testrepo.execution.worker",
+                     "--test-path", config.test_path or ".",
+                     "--top-dir", config.top_dir or "."]
 
 
 def list_command(config: Config, directory: str,
@@ -38,17 +42,13 @@ def list_command(config: Config, directory: str,
     """The command that prints the project's test ids."""
     if config.command_mode:
         return Command(template.list_command(config, test_args), directory)
-    return Command(_builtin_argv(config) + ["--list"], directory)
+    return Command(builtin_argv(config) + ["--list"], directory)
 
 
 def run_command(config: Config, directory: str, test_ids: Optional[Sequence[str]],
                 id_file: Optional[str], test_args: Sequence[str] = ()) -> Command:
-    """The command that runs ``test_ids`` (written to ``id_file``) in order;
-    ``test_ids=None`` runs the whole suite."""
-    if config.command_mode:
-        return Command(template.run_command(config, test_ids, id_file, test_args),
-                       directory)
-    argv = _builtin_argv(config)
-    if test_ids is not None:
-        argv += ["--load-list", os.path.abspath(id_file)]
-    return Command(argv, directory)
+    """Command mode: the ``test_command`` that runs ``test_ids`` (already
+    written to ``id_file``); ``test_ids=None`` runs the whole suite.  (The
+    built-in runner's workers take their tests over a pipe instead, see
+    :mod:`testrepo.execution.pool`.)"""
+    return Command(template.run_command(config, test_ids, id_file, test_args), directory)

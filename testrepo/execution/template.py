@@ -30,6 +30,18 @@ def expand(template: str, values: Mapping[str, str]) -> str:
     return _VARIABLE.sub(lambda m: values.get(m.group(1), ""), template)
 
 
+def takes_ids(config: Config) -> bool:
+    """Whether ``test_command`` can be told which tests to run.  Without
+    ``$IDOPTION``/``$IDFILE``/``$IDLIST`` every partition would run the
+    whole suite, so such a command only runs serially."""
+    return bool(re.search(r"\$(IDOPTION|IDFILE|IDLIST)\b", config.test_command or ""))
+
+
+def can_list(config: Config) -> bool:
+    """Whether ``test_command`` has ``$LISTOPT``, i.e. can list test ids."""
+    return bool(re.search(r"\$LISTOPT\b", config.test_command or ""))
+
+
 def list_command(config: Config, test_args: Sequence[str] = ()) -> str:
     """The command that lists the project's test ids."""
     values = {"LISTOPT": config.test_list_option or "", "IDOPTION": "",

@@ -1,23 +1,39 @@
 """The built-in Python worker: ``python -m testrepo.execution.worker``.
 
 It discovers the suite once (unittest discovery from ``--test-path`` with
-``--top-dir`` on ``sys.path``) and then either lists the test ids, one per
-line (``--list``), or runs the ids named in ``--load-list FILE`` *in that
-file's order* (so ``--random --seed`` and isolation bisection mean what they
-say), writing subunit v2 to its standard output.
+``--top-dir`` on ``sys.path``), then either lists the ids (``--list``, one
+per line) or serves: it reads batches of test ids from stdin (one JSON list
+per line), runs each batch in the order given, and answers on its stdout
+with *frames* (see :mod:`testrepo.execution.protocol`): per finished test, a
+JSON header line followed by that test's subunit v2 bytes, already tagged
+``worker-N`` with route code ``N``.  The parent stores those bytes verbatim
+and never has to parse v2, which is what makes 20,000 trivial tests cheap.
 
-Tests that print would corrupt the stream, so the stream gets a private copy
-of file descriptor 1 and fd 1 itself is pointed at stderr.
+Test output is captured per test (``sys.stdout``/``sys.stderr`` swapped for
+buffers) and attached to the test's events; output written straight to file
+descriptor 1 goes to stderr, because the frames use a private copy of fd 1.
+With ``--timeout S`` faulthandler dumps every thread's traceback to stderr
+and exits if one test runs longer than S seconds.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime
+import faulthandler
+import io
+import json
 import os
 import sys
+import time
 import unittest
 
+from testrepo.execution import protocol
+
 EXIT_LISTING_FAILED = 3
+_UTC = datetime.timezone.utc
+_TRACEBACK_MIME = "text/x-traceback;charset=utf8"
+_TEXT_MIME = "text/plain;charset=utf8"
 
 
 def iter_tests(suite):
@@ -41,35 +57,119 @@ def discover(test_path, top_dir):
     return tests, list(loader.errors)
 
 
-def write_listing(tests, out):
-    out.write("".join(test_id + "\n" for test_id in tests).encode("utf-8"))
-    out.flush()
+class FrameResult(unittest.TestResult):
+    """A unittest result that writes one frame per finished test.
+
+    Lean on purpose: no testtools layers, one v2 encoder, no lists of
+    failures kept in memory.
+    """
+
+    def __init__(self, out, worker, timeout=None):
+        super().__init__()
+        import subunit
+
+        self._out = out
+        self._tags = {f"worker-{worker}"}
+        self._route = str(worker)
+        self._timeout = timeout
+        self._buffer = io.BytesIO()
+        self._encoder = subunit.StreamResultToBytes(self._buffer)
+        self._test_id = None
+        self._start = None
+        self._captured = None
+        self._details = []
+
+    def _event(self, test_id, **kwargs):
+        self._encoder.status(test_id=test_id, test_tags=self._tags, route_code=self._route,
+                             timestamp=datetime.datetime.now(_UTC), **kwargs)
+
+    def startTest(self, test):
+        self._begin(test.id())
+
+    def _begin(self, test_id):
+        self._test_id = test_id
+        self._start = time.time()
+        self._details = []
+        self._event(test_id, test_status="inprogress")
+        self._captured = (sys.stdout, sys.stderr)
+        sys.stdout, sys.stderr = io.StringIO(), io.StringIO()
+        if self._timeout:
+            faulthandler.dump_traceback_later(self._timeout, exit=True, file=sys.__stderr__)
+
+    def _finish(self, test, status, details=()):
+        test_id = test.id()
+        if self._test_id != test_id:
+            self._begin(test_id)  # class/module fixture errors have no startTest
+        if self._timeout:
+            faulthandler.cancel_dump_traceback_later()
+        stdout, stderr = sys.stdout.getvalue(), sys.stderr.getvalue()
+        sys.stdout, sys.stderr = self._captured
+        for name, text, mime in ((*d, _TRACEBACK_MIME) for d in (*self._details, *details)):
+            self._event(test_id, file_name=name, file_bytes=text.encode("utf-8"),
+                        mime_type=mime, eof=True)
+        for name, text in (("stdout", stdout), ("stderr", stderr)):
+            if text:
+                self._event(test_id, file_name=name, file_bytes=text.encode("utf-8"),
+                            mime_type=_TEXT_MIME, eof=True)
+        self._event(test_id, test_status=status)
+        data = self._buffer.getvalue()
+        self._buffer.seek(0)
+        self._buffer.truncate()
+        has_details = bool(details or self._details or stdout or stderr)
+        protocol.write_test_frame(self._out, test_id, status, self._start, time.time(), data,
+                                  has_details)
+        self._test_id = None
+
+    def addSuccess(self, test):
+        self._finish(test, "success")
+
+    def addFailure(self, test, err):
+        self._finish(test, "fail", [("traceback", self._exc_info_to_string(err, test))])
+
+    def addError(self, test, err):
+        self._finish(test, "fail", [("traceback", self._exc_info_to_string(err, test))])
+
+    def addSkip(self, test, reason):
+        self._finish(test, "skip", [("reason", reason)])
+
+    def addExpectedFailure(self, test, err):
+        self._finish(test, "xfail", [("traceback", self._exc_info_to_string(err, test))])
+
+    def addUnexpectedSuccess(self, test):
+        self._finish(test, "uxsuccess")
+
+    def addSubTest(self, test, subtest, err):
+        if err is not None:
+            # A failing subtest fails its test; keep each failure's traceback.
+            self._details.append((f"traceback {subtest._subDescription()}",
+                                  self._exc_info_to_string(err, test)))
+
+    def stopTest(self, test):
+        if self._test_id is not None:
+            # No outcome was reported: unittest does that when subtests
+            # failed (their tracebacks are in _details).
+            self._finish(test, "fail" if self._details else "success")
 
 
-def run_tests(tests, test_ids, out):
-    """Run ``test_ids`` in order, writing v2 to the binary file ``out``."""
-    import subunit
-    import testtools
-
-    stream = subunit.StreamResultToBytes(out)
-    result = testtools.ExtendedToStreamDecorator(stream)
-    result.startTestRun()
-    try:
-        missing = [test_id for test_id in test_ids if test_id not in tests]
+def serve(tests, worker, timeout, batches, out):
+    """Run each batch of ids read from ``batches`` and answer with frames."""
+    result = FrameResult(out, worker, timeout)
+    for line in batches:
+        test_ids = json.loads(line)
+        missing = [t for t in test_ids if t not in tests]
         for test_id in missing:
-            stream.status(test_id=test_id, test_status="fail",
-                          file_name="traceback", mime_type="text/plain;charset=utf8",
-                          file_bytes=b"test id not found by discovery", eof=True)
-        suite = unittest.TestSuite(tests[t] for t in test_ids if t in tests)
-        suite.run(result)
-    finally:
-        result.stopTestRun()
-        out.flush()
+            result._finish(_Missing(test_id), "fail",
+                           [("traceback", f"{test_id}: no such test (not found by discovery)")])
+        unittest.TestSuite(tests[t] for t in test_ids if t in tests).run(result)
+        protocol.write_batch_done(out)
 
 
-def read_ids(path):
-    with open(path, encoding="utf-8") as id_file:
-        return [line.strip() for line in id_file if line.strip()]
+class _Missing:
+    def __init__(self, test_id):
+        self._test_id = test_id
+
+    def id(self):
+        return self._test_id
 
 
 def parse_args(argv):
@@ -77,7 +177,8 @@ def parse_args(argv):
     parser.add_argument("--test-path", default=".")
     parser.add_argument("--top-dir", default=".")
     parser.add_argument("--list", action="store_true")
-    parser.add_argument("--load-list")
+    parser.add_argument("--worker", type=int, default=0)
+    parser.add_argument("--timeout", type=float, default=None)
     return parser.parse_args(argv)
 
 
@@ -99,10 +200,11 @@ def main(argv=None):
         sys.stderr.write("\n".join(import_errors) + "\n")
         return EXIT_LISTING_FAILED
     if args.list:
-        write_listing(tests, out)
+        out.write("".join(test_id + "\n" for test_id in tests).encode("utf-8"))
+        out.flush()
         return 0
-    test_ids = read_ids(args.load_list) if args.load_list else list(tests)
-    run_tests(tests, test_ids, out)
+    protocol.write_ready(out, len(tests))
+    serve(tests, args.worker, args.timeout, sys.stdin, out)
     return 0
 
 

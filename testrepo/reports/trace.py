@@ -11,6 +11,8 @@ from typing import Dict, List, Optional, TextIO, Tuple
 
 import testtools
 
+from testrepo.results.outcome import read_attachments
+
 _LABELS = {
     "success": "ok",
     "fail": "FAILED",
@@ -78,21 +80,39 @@ class TraceReporter(testtools.StreamResult):
             self._finish(test_id, test_status, test_tags, route_code, timestamp, state)
 
     def _finish(self, test_id, test_status, test_tags, route_code, timestamp, state):
+        duration = None
+        if state.start is not None and timestamp is not None:
+            duration = (timestamp - state.start).total_seconds()
+        self._report(test_id, test_status, worker_label(test_tags, route_code), duration,
+                     lambda: state.attachments)
+
+    def add_outcome(self, outcome):
+        """A test the built-in runner reported whole (no v2 parsing unless
+        there is something to show)."""
+        def attachments():
+            return read_attachments(outcome.events) if outcome.has_details else {}
+
+        self._report(outcome.test_id, outcome.status, str(outcome.worker),
+                     outcome.duration, attachments)
+
+    def add_output(self, text: str):
+        """Output that belongs to no test (e.g. a worker's stderr)."""
+        self._out.write(text)
+
+    def _report(self, test_id, test_status, worker, duration, attachments):
         failed = test_status in FAILED_STATUSES
         if failed:
             self.failed_ids.append(test_id)
         if not (failed or self._show_passes):
             return
-        duration = ""
-        if state.start is not None and timestamp is not None:
-            duration = f" [{(timestamp - state.start).total_seconds():.6f}s]"
+        attachments = attachments()
+        shown = "" if duration is None else f" [{duration:.6f}s]"
         label = self._paint(test_status, _LABELS[test_status])
         reason = ""
-        if test_status == "skip" and "reason" in state.attachments:
-            reason = ": " + _joined(state.attachments.pop("reason")).strip()
-        worker = worker_label(test_tags, route_code)
-        self._out.write(f"{{{worker}}} {test_id}{duration} ... {label}{reason}\n")
-        self._write_attachments(state.attachments, failed)
+        if test_status == "skip" and "reason" in attachments:
+            reason = ": " + _joined(attachments.pop("reason")).strip()
+        self._out.write(f"{{{worker}}} {test_id}{shown} ... {label}{reason}\n")
+        self._write_attachments(attachments, failed)
 
     def _write_attachments(self, attachments, failed):
         for name, chunks in attachments.items():
@@ -131,17 +151,25 @@ class WorkerBalance(testtools.StreamResult):
                route_code=None, timestamp=None, **kwargs):
         if test_id is None or timestamp is None or test_status == "exists":
             return
-        worker = worker_label(test_tags, route_code)
+        epoch = timestamp.timestamp()
+        self._note(worker_label(test_tags, route_code), test_status in _LABELS, epoch, epoch)
+
+    def add_outcome(self, outcome):
+        if outcome.start is not None and outcome.stop is not None:
+            self._note(str(outcome.worker), True, outcome.start, outcome.stop)
+
+    def _note(self, worker, finished, first, last):
         span = self.workers.get(worker)
         if span is None:
-            span = self.workers[worker] = [0, timestamp, timestamp]
-        if test_status in _LABELS:
-            span[0] += 1
-        span[1] = min(span[1], timestamp)
-        span[2] = max(span[2], timestamp)
+            span = self.workers[worker] = [0, first, last]
+        span[0] += finished
+        if first < span[1]:
+            span[1] = first
+        if last > span[2]:
+            span[2] = last
 
     def rows(self) -> List[Tuple[str, int, float]]:
-        return [(worker, span[0], (span[2] - span[1]).total_seconds())
+        return [(worker, span[0], span[2] - span[1])
                 for worker, span in sorted(self.workers.items(), key=_worker_key)]
 
 
@@ -160,6 +188,9 @@ def write_summary(out: TextIO, record, wall_time: Optional[float] = None,
               f"({state}run id {record.run_id}).\n"
               f" - Passed: {record.passed}\n - Skipped: {record.skipped}\n"
               f" - Failed: {record.failed}\n")
+    if record.metadata:
+        shown = ", ".join(f"{key}={value}" for key, value in sorted(record.metadata.items()))
+        out.write(f" - Metadata: {shown}\n")
     if balance is not None and balance.workers:
         out.write("\n==============\nWorker Balance\n==============\n")
         for worker, count, busy in balance.rows():

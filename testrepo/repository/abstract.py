@@ -152,9 +152,22 @@ class RunTally:
             self.last = timestamp
 
     def _finish(self, key, test_status, timestamp):
-        test_id = key[0]
         events = b"".join(self._buffers.pop(key))
         started = self._started.pop(key, None)
+        duration = None
+        if started is not None and timestamp is not None:
+            duration = (timestamp - started).total_seconds()
+        self._record(key[0], test_status, events, duration)
+
+    def observe_outcome(self, outcome):
+        """Account for a test the built-in runner reported whole (a
+        :class:`~testrepo.results.outcome.TestOutcome`)."""
+        for epoch in (outcome.start, outcome.stop):
+            if epoch is not None:
+                self._note_time(datetime.datetime.fromtimestamp(epoch, _UTC))
+        self._record(outcome.test_id, outcome.status, outcome.events, outcome.duration)
+
+    def _record(self, test_id, test_status, events, duration):
         if test_status in PASSING_STATUSES or test_status == SKIPPED_STATUS:
             if test_status == SKIPPED_STATUS:
                 self.skipped += 1
@@ -168,9 +181,9 @@ class RunTally:
             self.failed += 1
             self.failed_events[test_id] = events
             self.cleared.discard(test_id)
-        if test_status in TIMED_STATUSES and started is not None and timestamp is not None:
+        if test_status in TIMED_STATUSES and duration is not None:
             # Clamp: clock steps between workers can make this negative.
-            self.durations[test_id] = max(0.0, (timestamp - started).total_seconds())
+            self.durations[test_id] = max(0.0, duration)
 
     def pending(self, partial, interrupted, metadata) -> PendingRun:
         duration = 0.0
@@ -252,6 +265,19 @@ class Inserter(testtools.StreamResult):
         self._sink.truncate()
         self._write(data)
         self._tally.observe(data, test_id, test_status, route_code, timestamp)
+
+    def add_outcome(self, outcome):
+        """Store a test the built-in runner reported whole: its v2 bytes are
+        written verbatim, never re-encoded."""
+        self.startTestRun()
+        self._write(outcome.events)
+        self._tally.observe_outcome(outcome)
+
+    def add_raw(self, data: bytes):
+        """Store already-encoded v2 bytes that belong to no test (a
+        worker's stray output)."""
+        self.startTestRun()
+        self._write(data)
 
     def mark_interrupted(self):
         """Store this run as interrupted; it then only updates the failing

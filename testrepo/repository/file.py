@@ -448,7 +448,7 @@ def open_existing(path: str, url: str = None) -> FileRepository:
     version = _read_format(path) if os.path.isdir(path) else None
     if version is None:
         raise RepositoryNotFound(
-            "No repository at %s. Run `testr init` or pass `--force-init`." % path)
+            "No repository at %s. Run `testr init` (`testr run` creates one too)." % path)
     _check_format(path, version)
     repository = FileRepository(path, url)
     if not os.path.isfile(repository.index_path):

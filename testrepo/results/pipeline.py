@@ -1,9 +1,14 @@
-"""The one place where a run's StreamResult stages are wired together::
+"""The one place where a run's result stages are wired together::
 
-    worker stdout ─ByteStreamToStreamResult─▶ worker tagging (route code, worker-N)
-      ─▶ CopyStreamResult([ repository inserter (v2 bytes, counts, durations, failing set),
-                            TraceReporter (live lines, failure details) or v2 to stdout,
-                            WorkerBalance (per-worker counts and busy time) ])
+    external test command (command mode, ``load``):
+      worker stdout ─ByteStreamToStreamResult─▶ worker tagging (route code, worker-N)
+        ─▶ result = CopyStreamResult([ repository inserter, display, WorkerBalance ])
+
+    built-in runner (frames, see execution/protocol.py):
+      WorkerPool ─add_outcome / add_output─▶ the same three stages
+
+``display`` is the live :class:`TraceReporter`, or, with ``--subunit``, a
+writer of the merged v2 stream to stdout.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from typing import BinaryIO, Optional, TextIO
 import testtools
 
 from testrepo.reports.trace import TraceReporter, WorkerBalance
+from testrepo.results.outcome import output_event
 
 
 class TolerantOutput:
@@ -39,18 +45,49 @@ class TolerantOutput:
                 self.broken = True
 
 
+class SubunitWriter(testtools.StreamResult):
+    """``--subunit``: the merged v2 stream on stdout."""
+
+    def __init__(self, out: BinaryIO):
+        super().__init__()
+        import subunit
+
+        self._out = out
+        self._encoder = subunit.StreamResultToBytes(out)
+
+    def status(self, **event):
+        self._encoder.status(**event)
+
+    def add_outcome(self, outcome):
+        self._out.write(outcome.events)
+
+    def add_raw(self, data: bytes):
+        self._out.write(data)
+
+
 class Pipeline:
-    """The stages of one run; ``result`` is what events are fed to."""
+    """The stages of one run.  ``result`` takes StreamResult events;
+    ``add_outcome``/``add_output`` take the built-in runner's reports."""
 
     def __init__(self, inserter, out: TextIO, *, show_passes: bool = True,
                  color: bool = False, subunit_out: Optional[BinaryIO] = None):
-        import subunit
-
         self.inserter = inserter
         self.balance = WorkerBalance()
         if subunit_out is not None:
-            self.display = subunit.StreamResultToBytes(subunit_out)
+            self.display = SubunitWriter(subunit_out)
         else:
             self.display = TraceReporter(out, show_passes=show_passes, color=color)
-        stages = [stage for stage in (inserter, self.display, self.balance) if stage is not None]
-        self.result = testtools.CopyStreamResult(stages)
+        self.result = testtools.CopyStreamResult([inserter, self.display, self.balance])
+
+    def add_outcome(self, outcome) -> None:
+        self.inserter.add_outcome(outcome)
+        self.display.add_outcome(outcome)
+        self.balance.add_outcome(outcome)
+
+    def add_output(self, worker: int, name: str, data: bytes) -> None:
+        event = output_event(worker, name, data)
+        self.inserter.add_raw(event)
+        if isinstance(self.display, SubunitWriter):
+            self.display.add_raw(event)
+        else:
+            self.display.add_output(data.decode("utf-8", "replace"))

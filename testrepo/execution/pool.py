@@ -1,0 +1,270 @@
+"""The built-in runner's worker pool: dynamic dispatch, crash and timeout
+recovery.
+
+Workers (``python -m testrepo.execution.worker``) import the suite once and
+pull batches from a :class:`~testrepo.scheduler.queue.WorkQueue`.  One
+reader thread per worker turns its frames into messages on one queue; the
+calling thread is the only consumer, so dispatching and reporting need no
+locks.
+
+Every test handed out ends with an outcome:
+
+* a result reported by the worker;
+* the worker died while running it (crash, or ``--timeout`` expired and
+  faulthandler killed it): a failure naming the signal or the timeout,
+  with the traceback faulthandler wrote;
+* the worker finished its batch without reporting it (unittest skips the
+  tests of a class whose ``setUpClass`` failed): a failure saying so;
+* the pool gave up after too many crashes: a failure saying "not run".
+
+Tests queued on a worker that died go back to the front of the queue and a
+fresh worker takes over, up to ``max_restarts`` replacements in all.
+"""
+
+from __future__ import annotations
+
+import collections
+import os
+import queue
+import signal
+import subprocess
+import tempfile
+import threading
+from typing import Deque, Dict, List, Optional
+
+from testrepo import errors
+from testrepo.execution import protocol
+from testrepo.results.outcome import TestOutcome, output_event, synthetic_outcome
+from testrepo.scheduler.queue import WorkQueue
+
+_EOF = "eof"
+_FAILED = "failed"
+_TIMEOUT_MARK = b"Timeout ("
+
+
+def describe_exit(returncode: int) -> str:
+    if returncode < 0:
+        try:
+            return f"died with {signal.Signals(-returncode).name}"
+        except ValueError:
+            return f"died with signal {-returncode}"
+    return f"exited with code {returncode}"
+
+
+class _Worker:
+    """One worker process and the work it holds."""
+
+    def __init__(self, index: int, generation: int):
+        self.index = index
+        self.generation = generation
+        self.process: Optional[subprocess.Popen] = None
+        self.stderr = tempfile.TemporaryFile()
+        # Ids sent and not yet finished, in the order the worker runs them.
+        self.assigned: Dict[str, None] = {}
+        self.batches: Deque[List[str]] = collections.deque()
+        self.stdin_open = True
+        self.ready = False
+
+    def send(self, test_ids: List[str]) -> None:
+        self.batches.append(test_ids)
+        for test_id in test_ids:
+            self.assigned[test_id] = None
+        try:
+            protocol.write_batch(self.process.stdin, test_ids)
+        except (BrokenPipeError, OSError):
+            pass  # it died; its reader thread reports the end
+
+    def close_stdin(self) -> None:
+        if self.stdin_open:
+            self.stdin_open = False
+            try:
+                self.process.stdin.close()
+            except OSError:
+                pass
+
+    def stderr_text(self) -> bytes:
+        self.stderr.seek(0)
+        return self.stderr.read()
+
+    def kill(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            try:
+                os.killpg(self.process.pid, sig)
+                self.process.wait(timeout=2)
+                return
+            except (ProcessLookupError, PermissionError):
+                return
+            except subprocess.TimeoutExpired:
+                continue
+
+
+class WorkerPool:
+    """Runs ``work`` on ``workers`` built-in workers, feeding ``sink``
+    (``add_outcome``/``add_output``) on the calling thread."""
+
+    def __init__(self, argv: List[str], cwd: str, workers: int, work: WorkQueue, sink,
+                 timeout: Optional[float] = None, max_restarts: Optional[int] = None):
+        self._argv = argv
+        self._cwd = cwd
+        self._count = max(1, min(workers, len(work)))
+        self._work = work
+        self._sink = sink
+        self._timeout = timeout
+        self._max_restarts = 4 * self._count if max_restarts is None else max_restarts
+        self._restarts = 0
+        self._events: queue.Queue = queue.Queue()
+        self._workers: Dict[int, _Worker] = {}
+
+    def run(self) -> None:
+        try:
+            for index in range(self._count):
+                self._start(index, generation=0)
+            while self._workers:
+                self._handle(*self._events.get())
+        except BaseException:
+            for worker in self._workers.values():
+                worker.kill()
+            raise
+
+    # --- workers ---------------------------------------------------------
+
+    def _start(self, index: int, generation: int) -> None:
+        worker = _Worker(index, generation)
+        argv = self._argv + ["--worker", str(index)]
+        if self._timeout:
+            argv += ["--timeout", str(self._timeout)]
+        try:
+            worker.process = subprocess.Popen(
+                argv, cwd=self._cwd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                stderr=worker.stderr, start_new_session=True)
+        except OSError as err:
+            raise errors.ExecutionError(f"cannot start a worker `{' '.join(argv)}`: {err}") from err
+        self._workers[index] = worker
+        threading.Thread(target=self._read, args=(worker,), daemon=True,
+                         name=f"worker-{index}").start()
+        self._refill(worker)
+
+    def _read(self, worker: _Worker) -> None:
+        put = self._events.put
+        try:
+            for kind, message, payload in protocol.read_messages(worker.process.stdout):
+                put((worker, kind, message, payload))
+        except protocol.ProtocolError as err:
+            put((worker, _FAILED, str(err), b""))
+        finally:
+            worker.process.stdout.close()
+            worker.process.wait()
+            put((worker, _EOF, None, b""))
+
+    def _refill(self, worker: _Worker) -> None:
+        """Keep a worker busy: one batch running and, while batches are
+        bigger than one unit, one more waiting in its pipe."""
+        limit = 2 if not worker.batches or len(worker.batches[-1]) > 1 else 1
+        while len(worker.batches) < limit:
+            batch = self._work.next_batch()
+            if not batch:
+                worker.close_stdin()
+                return
+            worker.send(batch)
+
+    # --- events ----------------------------------------------------------
+
+    def _handle(self, worker: _Worker, kind: str, message, payload: bytes) -> None:
+        if self._workers.get(worker.index) is not worker:
+            return  # a replaced worker's leftovers
+        if kind == protocol.TEST:
+            _, test_id, status, start, stop, _size, has_details = message
+            worker.assigned.pop(test_id, None)
+            self._sink.add_outcome(TestOutcome(test_id, status, worker.index, start, stop,
+                                               payload, has_details))
+        elif kind == protocol.BATCH_DONE:
+            self._batch_done(worker)
+        elif kind == protocol.READY:
+            worker.ready = True
+        elif kind == _FAILED:
+            self._sink.add_output(worker.index, "stderr", message.encode("utf-8"))
+            worker.kill()
+        elif kind == _EOF:
+            self._ended(worker)
+
+    def _batch_done(self, worker: _Worker) -> None:
+        batch = worker.batches.popleft()
+        for test_id in batch:
+            if test_id in worker.assigned:
+                del worker.assigned[test_id]
+                self._sink.add_outcome(synthetic_outcome(
+                    test_id, worker.index,
+                    f"{test_id} was handed to worker {worker.index} but it reported no "
+                    "result (unittest does this when setUpClass or setUpModule fails)"))
+        self._refill(worker)
+
+    def _ended(self, worker: _Worker) -> None:
+        del self._workers[worker.index]
+        returncode = worker.process.returncode
+        stderr = worker.stderr_text()
+        worker.stderr.close()
+        if not worker.assigned and returncode == 0:
+            if stderr.strip():
+                self._sink.add_output(worker.index, "stderr", stderr)
+            return
+        self._recover(worker, returncode, stderr)
+
+    def _recover(self, worker: _Worker, returncode: int, stderr: bytes) -> None:
+        """A worker ended holding work: fail the test it was running, put
+        the rest back and start a replacement (within the restart budget)."""
+        pending = list(worker.assigned)
+        if not worker.ready:
+            self._sink.add_output(worker.index, "stderr", stderr)
+            raise errors.ExecutionError(
+                f"worker {worker.index} {describe_exit(returncode)} before it was ready; "
+                "see its output above")
+        crashed = pending.pop(0) if pending else None
+        timed_out, output = _split_timeout(stderr)
+        if output.strip():
+            self._sink.add_output(worker.index, "stderr", output)
+        if crashed is not None:
+            self._sink.add_outcome(synthetic_outcome(
+                crashed, worker.index, self._crash_message(worker, crashed, returncode, timed_out)))
+        elif returncode:
+            self._sink.add_outcome(synthetic_outcome(
+                "process-returncode", worker.index,
+                f"worker {worker.index} {describe_exit(returncode)}"))
+        self._work.put_back(pending)
+        self._replace(worker)
+
+    def _crash_message(self, worker, test_id, returncode, timed_out) -> str:
+        if timed_out is not None:
+            return (f"{test_id} timed out after {self._timeout:g} s on worker "
+                    f"{worker.index}; its traceback:\n{timed_out.decode('utf-8', 'replace')}")
+        return f"worker {worker.index} {describe_exit(returncode)} while running {test_id}"
+
+    def _replace(self, worker: _Worker) -> None:
+        if not len(self._work):
+            return
+        if self._restarts >= self._max_restarts:
+            self._abandon(worker.index)
+            return
+        self._restarts += 1
+        self._start(worker.index, worker.generation + 1)
+
+    def _abandon(self, index: int) -> None:
+        """Too many crashes: every test still queued is reported as not run,
+        unless another worker is still alive to take it."""
+        if self._workers:
+            return
+        while len(self._work):
+            for test_id in self._work.next_batch():
+                self._sink.add_outcome(synthetic_outcome(
+                    test_id, index,
+                    f"{test_id} was not run: workers crashed {self._restarts + 1} times, "
+                    f"more than the limit of {self._max_restarts} restarts"))
+
+
+def _split_timeout(stderr: bytes):
+    """(faulthandler's timeout dump or None, the output before it)."""
+    at = stderr.rfind(_TIMEOUT_MARK)
+    if at < 0 or (at and stderr[at - 1:at] != b"\n"):
+        return None, stderr
+    return stderr[at:], stderr[:at]
