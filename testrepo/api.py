@@ -547,3 +547,85 @@ def _write_error(path: str, what: str, err: OSError) -> errors.UsageError:
     return errors.UsageError(
         f"cannot write the {what} to '{path}': {err.strerror}; "
         "check that its directory exists and is writable")
+
+
+# =============================================================================
+# History, project setup and migration (issue 3): history list/show/remove,
+# init --write-config, import of testrepository/stestr repositories. Logic
+# lives in testrepo.history, testrepo.config_writer and testrepo.migrate.
+# =============================================================================
+
+from typing import Tuple  # noqa: E402,F811
+
+from testrepo import config_writer, history as history_report, migrate  # noqa: E402
+from testrepo.repository import RunRecord  # noqa: E402
+
+
+def history(project: Project) -> List[RunRecord]:
+    """Every stored run's record, oldest first, from the index alone (no
+    stream is read, so the cost does not grow with the runs' size)."""
+    return open_repository(project).runs()
+
+
+def history_show(project: Project, run_id: Optional[int], output: OutputOptions,
+                 out: TextIO) -> RunOutcome:
+    """Show a stored run like ``last`` (the latest if ``run_id`` is None),
+    headed by its start, duration and metadata; exit 1 if it failed."""
+    repo = open_repository(project)
+    run = repo.get_run(repo.latest_id() if run_id is None else run_id)
+    if not output.subunit:
+        out.write(history_report.heading(run.record))
+    return RunOutcome(run.run_id, run.record, _show_run(run, output, out))
+
+
+@dataclasses.dataclass(frozen=True)
+class RemoveOutcome:
+    """The run ids removed, and the latest run left (None if none is)."""
+
+    removed: Tuple[int, ...]
+    latest_id: Optional[int]
+
+
+def history_remove(project: Project, run_ids: Optional[Sequence[int]]) -> RemoveOutcome:
+    """Remove the given runs (every run if ``run_ids`` is None).
+
+    The failing set and durations become what the remaining runs make them
+    (``Repository.remove_runs``); run ids are not reused.
+    """
+    repo = open_repository(project)
+    removed = tuple(sorted(set(repo.run_ids() if run_ids is None else run_ids)))
+    repo.remove_runs(removed)
+    remaining = repo.run_ids()
+    return RemoveOutcome(removed, remaining[-1] if remaining else None)
+
+
+@dataclasses.dataclass(frozen=True)
+class InitOutcome:
+    """What ``init_project`` did: the config file written and its layout,
+    the repository path and whether it was created (False: it existed)."""
+
+    config: config_writer.Written
+    repository_path: str
+    created_repository: bool
+
+
+def init_project(project: Project) -> InitOutcome:
+    """Write a ``.testr.conf`` that fits the project (``config_writer``;
+    refused if one exists) and create the repository if there is none."""
+    written = config_writer.write(project.directory)
+    try:
+        repo = init(project)
+        created = True
+    except errors.RepositoryExists:
+        repo = open_repository(project)
+        created = False
+    return InitOutcome(written, repo.path, created)
+
+
+def import_repository(project: Project, source: str) -> migrate.ImportOutcome:
+    """Import the testrepository/stestr (format 1) repository at ``source``
+    (its directory, or a project directory holding ``.testrepository/`` or
+    ``.stestr/``) into the project's repository, created if needed; it must
+    hold no runs yet."""
+    legacy = migrate.find_legacy(source)  # before creating a repository for it
+    return migrate.import_repository(legacy, open_repository(project, create=True))

@@ -41,7 +41,17 @@ class TestrepoApp(App):
         parser.add_argument(
             "-r", "--repo-url", "--repository", dest="repo_url", default=None, metavar="URL",
             help="Repository location: a path or file:PATH (default: DIR/.testrepository).")
+        parser.add_argument(
+            "--user-config", dest="user_config", default=None, metavar="FILE",
+            help="Per-command defaults in YAML (default: the first of "
+                 "~/.config/testr.yaml and ~/.testr.yaml; see doc/history.rst).")
         return parser
+
+    def run_subcommand(self, argv):
+        # Kept so that a command can re-parse its arguments with the user
+        # config's defaults (cli.base.with_user_defaults).
+        self.command_argv = list(argv)
+        return super().run_subcommand(argv)
 
     @property
     def project(self) -> Project:

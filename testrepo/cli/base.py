@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import logging
+import os
 import traceback
 
 from cliff.command import Command
 from cliff.lister import Lister
 
-from testrepo import errors
+from testrepo import errors, user_config
 
 LOG = logging.getLogger(__name__)
 
@@ -47,15 +48,50 @@ def _silence_stdout():
     os.dup2(devnull, sys.stdout.fileno())
 
 
+def with_user_defaults(command, parsed_args):
+    """``parsed_args`` re-parsed with the user config's section for this
+    command as defaults (see testrepo.user_config); the one place where the
+    user config is merged. The whole file is validated, whatever command
+    runs."""
+    app = command.app
+    path = user_config.find(app.options.user_config, os.environ)
+    if path is None:
+        return parsed_args
+    sections = user_config.load(path, _configurable_commands(app))
+    defaults = sections.get(user_config.section_name(command.cmd_name))
+    if not defaults:
+        return parsed_args
+    _, name, argv = app.command_manager.find_command(app.command_argv)
+    return user_config.parse_with_defaults(command.get_parser(name), argv, defaults)
+
+
+def _configurable_commands(app):
+    """{section: options} for every testrepo command (cliff's own help and
+    complete are not configurable)."""
+    commands = {}
+    for name, entry_point in sorted(app.command_manager):
+        factory = entry_point.load()
+        if issubclass(factory, (TestrepoCommand, TestrepoLister)):
+            parser = factory(app, app.options, cmd_name=name).get_parser(name)
+            commands[user_config.section_name(name)] = user_config.options_of(parser)
+    return commands
+
+
 class TestrepoCommand(Command):
     __test__ = False
 
     def run(self, parsed_args):
-        return report_errors(self, super().run, parsed_args)
+        return report_errors(self, self._run_with_user_defaults, parsed_args)
+
+    def _run_with_user_defaults(self, parsed_args):
+        return super().run(with_user_defaults(self, parsed_args))
 
 
 class TestrepoLister(Lister):
     __test__ = False
 
     def run(self, parsed_args):
-        return report_errors(self, super().run, parsed_args)
+        return report_errors(self, self._run_with_user_defaults, parsed_args)
+
+    def _run_with_user_defaults(self, parsed_args):
+        return super().run(with_user_defaults(self, parsed_args))
