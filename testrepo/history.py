@@ -43,16 +43,11 @@ def rows(records: Sequence, show_metadata: bool = False) -> Tuple[Tuple[str, ...
 
 
 def heading(record) -> str:
-    """The lines ``testr history show`` prints before the run's failures.
-
-    ``Run 3 (partial): started 2024-05-01 12:00:00 UTC, 1.234 s`` and, when
-    the run has metadata, ``Metadata: key=value, ...``.
-    """
+    """The line ``testr history show`` prints before the run's failures,
+    e.g. ``Run 3 (partial): started 2024-05-01 12:00:00 UTC, 1.234 s``
+    (the closing summary shows the counts and the metadata)."""
     kinds = [kind for kind, flag in (("partial", record.partial),
                                      ("interrupted", record.interrupted)) if flag]
     kind = f" ({', '.join(kinds)})" if kinds else ""
     when = f"started {started_text(record.started)} UTC" if record.started else "no timestamps"
-    text = f"Run {record.run_id}{kind}: {when}, {record.duration:.3f} s\n"
-    if record.metadata:
-        text += f"Metadata: {metadata_text(record.metadata)}\n"
-    return text
+    return f"Run {record.run_id}{kind}: {when}, {record.duration:.3f} s\n"

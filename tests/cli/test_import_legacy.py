@@ -96,7 +96,8 @@ class TestImportStestr(ImportTestCase):
         self.assertIn("Imported 3 runs (1-3) as runs 0-2", out)
         code, out, _ = self.testr("history", "show", "2")
         self.assertEqual(1, code)
-        self.assertIn("imported-metadata=job=nightly-42", out.splitlines()[1])
+        self.assertEqual("Run 2: started 2026-11-23 15:20:05 UTC, 0.059 s", out.splitlines()[0])
+        self.assertIn("imported-metadata=job=nightly-42", out)
 
     def test_nothing_to_import(self):
         code, _, err = self.testr("import", ".")
