@@ -34,12 +34,15 @@ class HistoryShow(TestrepoCommand):
         parser.add_argument("run_id", nargs="?", type=int, default=None, metavar="RUN",
                             help="The run id (see `testr history list`).")
         arguments.add_output_arguments(parser, "Write the run's stored subunit v2 stream to stdout.")
+        arguments.add_report_arguments(parser)
         return parser
 
     def take_action(self, parsed_args):
         output = arguments.output_from_args(parsed_args, self.app)
-        return api.history_show(self.app.project, parsed_args.run_id, output,
-                                self.app.stdout).exit_code
+        outcome = api.history_show(self.app.project, parsed_args.run_id, output, self.app.stdout)
+        if parsed_args.junit_xml:
+            api.write_junit(self.app.project, outcome.run_id, parsed_args.junit_xml)
+        return outcome.exit_code
 
 
 class HistoryRemove(TestrepoCommand):

@@ -75,6 +75,16 @@ class TestJunitXml(testtools.TestCase):
         self.assertEqual(("1", 2, 1), (properties(suite)["run_id"], suite.tests, suite.errors))
         self.assertEqual("hi\n", cases["p.T.test_a"].system_out)
 
+    def test_history_show_writes_the_run_it_shows(self):
+        self.testr("run")
+        self.project.write("fixed", "")
+        self.testr("run")
+        code, _, err = self.testr("history", "show", "0", "--junit-xml", "old.xml")
+        self.assertEqual(1, code, err)
+        suite, cases = junit_cases(os.path.join(self.project.path, "old.xml"))
+        self.assertEqual(("0", 1), (properties(suite)["run_id"], suite.failures))
+        self.assertFalse(cases["sample.test_sample.TestAlpha.test_fail"].is_passed)
+
     def test_nothing_to_rerun_writes_an_empty_document(self):
         self.project.write("fixed", "")
         self.testr("run", "TestBeta")
