@@ -156,7 +156,8 @@ def run(project: Project, selection: Selection, options: RunOptions,
         work = WorkQueue.build(test_ids, concurrency, durations, group_of, rng)
         argv = commands.builtin_argv(config)
         return _stream_run(inserter, output, out, lambda sink: pool.WorkerPool(
-            argv, project.directory, concurrency, work, sink).run())
+            argv, project.directory, concurrency, work, sink,
+            _timeout(options, config), options.max_restarts).run())
     if test_ids is None:
         partitions = [None]
     else:
@@ -200,13 +201,21 @@ def _random_order(options: RunOptions, metadata, output, out) -> Optional[random
 def _run_partitions(project, config, partitions, inserter, output, out, options) -> RunOutcome:
     """Command mode: one test command per partition, output parsed as v2."""
     id_dir = tempfile.mkdtemp(prefix="testrepo-ids-")
+    launches = iter(range(1 << 30))
+
+    def make_command(worker, test_ids):
+        return _worker_command(project, config, test_ids, id_dir, next(launches), options)
+
     try:
-        run_commands = [_worker_command(project, config, part, id_dir, index, options)
-                        for index, part in enumerate(partitions)]
-        return _stream_run(inserter, output, out,
-                           lambda sink: workers.run_workers(run_commands, sink.result))
+        return _stream_run(inserter, output, out, lambda sink: workers.CommandRunner(
+            partitions, make_command, sink.result, _timeout(options, config),
+            options.max_restarts).run())
     finally:
         shutil.rmtree(id_dir, ignore_errors=True)
+
+
+def _timeout(options: RunOptions, config) -> Optional[float]:
+    return options.timeout if options.timeout is not None else config.test_timeout
 
 
 def _worker_command(project, config, test_ids, id_dir, index, options):
@@ -366,7 +375,6 @@ def stats(project: Project) -> Dict[str, object]:
         "failing tests": len(repo.failing_ids()),
         "tests with timings": len(repo.durations()),
     }
-
 
 
 # =============================================================================

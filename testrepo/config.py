@@ -44,6 +44,7 @@ class Config:
     test_path: Optional[str] = None
     top_dir: Optional[str] = None
     parallel_class: bool = False
+    test_timeout: Optional[float] = None
     instance_provision: Optional[str] = None
     instance_execute: Optional[str] = None
     instance_dispose: Optional[str] = None
@@ -65,6 +66,7 @@ OPTION_NAMES = (
     "test_path",
     "top_dir",
     "parallel_class",
+    "test_timeout",
     "instance_provision",
     "instance_execute",
     "instance_dispose",
@@ -323,6 +325,7 @@ def _schema(environ: Mapping[str, str]) -> voluptuous.Schema:
         test_path=voluptuous.All(_string, expand),
         top_dir=voluptuous.All(_string, expand),
         parallel_class=_boolean,
+        test_timeout=_seconds,
     )
     return voluptuous.Schema(
         {voluptuous.Optional(name): validator for name, validator in validators.items()},
@@ -409,6 +412,17 @@ def _boolean(value: Any) -> bool:
     if isinstance(value, str) and value.strip().lower() in _FALSE_WORDS:
         return False
     raise voluptuous.Invalid(f"expected a boolean, got {_show(value)}")
+
+
+def _seconds(value: Any) -> float:
+    # A per-test time limit; INI gives text, TOML a number.
+    try:
+        seconds = float(value) if not isinstance(value, bool) else None
+    except (TypeError, ValueError):
+        seconds = None
+    if seconds is None or not seconds > 0 or seconds == float("inf"):
+        raise voluptuous.Invalid(f"expected a number of seconds > 0, got {_show(value)}")
+    return seconds
 
 
 def _regex(value: Any) -> Optional[re.Pattern]:

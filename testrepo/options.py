@@ -63,3 +63,5 @@ class RunOptions:
     partial: bool = False
     force_init: bool = False
     test_args: Tuple[str, ...] = ()  # arguments after ``--``
+    timeout: Optional[float] = None  # per-test seconds; None: test_timeout or no limit
+    max_restarts: Optional[int] = None  # worker replacements; None: 4 per worker

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import argparse
+
 from testrepo.options import OutputOptions, RunOptions, Selection
 
 
@@ -65,13 +67,37 @@ def add_run_arguments(parser) -> None:
     parser.add_argument("--force-init", action="store_true",
                         help="Accepted for testr compatibility; the repository is "
                              "created on first use anyway.")
+    parser.add_argument("--timeout", type=_positive_seconds, default=None, metavar="SECONDS",
+                        help="Fail a test that runs longer than SECONDS, kill its worker and "
+                             "go on with a fresh one (default: test_timeout, else no limit).")
+    parser.add_argument("--max-worker-restarts", type=_count, default=None, metavar="N",
+                        help="Replace crashed or killed workers at most N times in all "
+                             "(default: 4 per worker); past that, tests left are reported "
+                             "as not run.")
+
+
+def _positive_seconds(text):
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a number of seconds > 0, got {text!r}")
+    return value
+
+
+def _count(text):
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}")
+    return int(text)
 
 
 def run_options_from_args(args, test_args=()) -> RunOptions:
     return RunOptions(concurrency=args.concurrency, serial=args.serial,
                       random=args.random or args.seed is not None, seed=args.seed,
                       partial=args.partial, force_init=args.force_init,
-                      test_args=tuple(test_args))
+                      test_args=tuple(test_args), timeout=args.timeout,
+                      max_restarts=args.max_worker_restarts)
 
 
 def add_report_arguments(parser) -> None:

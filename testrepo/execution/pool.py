@@ -24,7 +24,9 @@ fresh worker takes over, up to ``max_restarts`` replacements in all.
 from __future__ import annotations
 
 import collections
+import linecache
 import os
+import re
 import queue
 import signal
 import subprocess
@@ -42,12 +44,17 @@ _FAILED = "failed"
 _TIMEOUT_MARK = b"Timeout ("
 
 
-def describe_exit(returncode: int) -> str:
-    if returncode < 0:
+def describe_exit(returncode: int, shell: bool = False) -> str:
+    """``-11`` → ``died with SIGSEGV``.  A shell reports a child killed by
+    signal N as exit status 128 + N, so with ``shell`` that reads the same."""
+    signum = -returncode if returncode < 0 else 0
+    if shell and 128 < returncode < 128 + 65:
+        signum = returncode - 128
+    if signum:
         try:
-            return f"died with {signal.Signals(-returncode).name}"
+            return f"died with {signal.Signals(signum).name}"
         except ValueError:
-            return f"died with signal {-returncode}"
+            return f"died with signal {signum}"
     return f"exited with code {returncode}"
 
 
@@ -236,8 +243,9 @@ class WorkerPool:
 
     def _crash_message(self, worker, test_id, returncode, timed_out) -> str:
         if timed_out is not None:
+            dump = with_source_lines(timed_out.decode("utf-8", "replace"))
             return (f"{test_id} timed out after {self._timeout:g} s on worker "
-                    f"{worker.index}; its traceback:\n{timed_out.decode('utf-8', 'replace')}")
+                    f"{worker.index}; its traceback:\n{dump}")
         return f"worker {worker.index} {describe_exit(returncode)} while running {test_id}"
 
     def _replace(self, worker: _Worker) -> None:
@@ -260,6 +268,23 @@ class WorkerPool:
                     test_id, index,
                     f"{test_id} was not run: workers crashed {self._restarts + 1} times, "
                     f"more than the limit of {self._max_restarts} restarts"))
+
+
+_FRAME = re.compile(r'^(\s*)File "([^"]+)", line (\d+) in ')
+
+
+def with_source_lines(dump: str) -> str:
+    """faulthandler prints ``File "x.py", line 58 in test_hang`` only; add
+    each line's source text, as a normal traceback would show."""
+    lines = []
+    for line in dump.splitlines():
+        lines.append(line)
+        match = _FRAME.match(line)
+        if match:
+            source = linecache.getline(match.group(2), int(match.group(3))).strip()
+            if source:
+                lines.append(f"{match.group(1)}    {source}")
+    return "\n".join(lines)
 
 
 def _split_timeout(stderr: bytes):

@@ -1,46 +1,48 @@
-"""Running worker processes in parallel and merging their subunit v2 output.
+"""Command mode: running ``test_command`` partitions in parallel and merging
+their subunit v2 output.
 
-One reader thread per worker parses that worker's stdout
+One reader thread per process parses its stdout
 (``subunit.ByteStreamToStreamResult``; bytes that are not subunit become
-``stdout`` file events, so noise never corrupts the run) and puts events
-on one queue.  The calling thread is the only consumer: everything
-downstream runs on it and needs no locks.
+``stdout`` file events, so noise never corrupts the run) and puts events on
+one queue.  The calling thread is the only consumer: everything downstream
+runs on it and needs no locks.
 
 Each event gets the worker's route code (``"0"``, ``"1"`` ...) and a
-``worker-N`` tag.  When a worker's stream ends, a test it had started but
-not finished is reported as failed, and a non-zero exit that the stream
-does not explain becomes a failing ``process-returncode`` event: a worker
-that dies is never a silent success.
+``worker-N`` tag.  When a process's stream ends:
+
+* a test it had started but not finished is reported as failed (with the
+  exit status, or "timed out" when ``timeout`` made us kill it);
+* tests of its partition it never reached are run again in a fresh process
+  (up to ``max_restarts`` relaunches in all), so one crash does not lose the
+  rest of the partition; past the budget they are reported as not run;
+* a non-zero exit that the stream does not explain becomes a failing
+  ``process-returncode`` event: a process that dies is never a silent
+  success.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import datetime
 import os
 import queue
 import signal
 import subprocess
 import threading
-from typing import Dict, List, Optional, Sequence
+import time
+from typing import Callable, Dict, List, Optional, Sequence
 
 import testtools
 
 from testrepo import errors
 from testrepo.execution.commands import Command
+from testrepo.execution.pool import describe_exit
 from testrepo.results.filters import worker_route, worker_tags
 
 FINAL_STATUSES = frozenset(["success", "fail", "skip", "xfail", "uxsuccess"])
 _TEXT = "text/plain;charset=utf8"
 _END = object()
 
-
-@dataclasses.dataclass
-class WorkerOutcome:
-    worker: int
-    returncode: Optional[int] = None
-    tests_run: int = 0
-    crashed_test: Optional[str] = None
+MakeCommand = Callable[[int, Optional[List[str]]], Command]
 
 
 def _now():
@@ -48,57 +50,58 @@ def _now():
 
 
 class _WorkerEvents(testtools.StreamResult):
-    """Runs in a reader thread: tags one worker's events and queues them."""
+    """Runs in a reader thread: tags one process's events and queues them,
+    remembering which tests started and finished."""
 
-    def __init__(self, worker: int, events: queue.Queue, outcome: WorkerOutcome):
+    def __init__(self, worker: int, events: queue.Queue):
         super().__init__()
         self._worker = worker
         self._events = events
-        self._outcome = outcome
-        self.in_progress: Dict[str, None] = {}
+        self.in_progress: Dict[str, float] = {}  # test id -> monotonic start
+        self.finished: set = set()
         self.failures = 0
 
     def status(self, test_id=None, test_status=None, test_tags=None,
                route_code=None, **kwargs):
         if test_status == "inprogress":
-            self.in_progress[test_id] = None
+            self.in_progress[test_id] = time.monotonic()
         elif test_status in FINAL_STATUSES:
             self.in_progress.pop(test_id, None)
-            self._outcome.tests_run += 1
+            self.finished.add(test_id)
             if test_status in ("fail", "uxsuccess"):
                 self.failures += 1
         self._events.put(dict(kwargs, test_id=test_id, test_status=test_status,
                               test_tags=worker_tags(self._worker, test_tags),
                               route_code=worker_route(self._worker, route_code)))
 
-
-def _describe_exit(returncode: int) -> str:
-    if returncode < 0:
-        try:
-            return f"died with {signal.Signals(-returncode).name}"
-        except ValueError:
-            return f"died with signal {-returncode}"
-    return f"exited with code {returncode}"
+    def fail(self, test_id: str, message: str) -> None:
+        now = _now()
+        self.status(test_id=test_id, test_status="inprogress", timestamp=now)
+        self.status(test_id=test_id, file_name="traceback", mime_type=_TEXT,
+                    file_bytes=message.encode("utf-8"), eof=True, timestamp=now)
+        self.status(test_id=test_id, test_status="fail", timestamp=now)
 
 
 class WorkerProcess:
-    """One worker: a subprocess whose stdout is a subunit v2 stream."""
+    """One test command process whose stdout is a subunit v2 stream."""
 
-    def __init__(self, worker: int, command: Command, events: queue.Queue,
-                 env: Optional[Dict[str, str]] = None):
+    def __init__(self, worker: int, test_ids: Optional[List[str]], command: Command,
+                 events: queue.Queue):
         self.worker = worker
+        self.test_ids = test_ids
         self.command = command
-        self.outcome = WorkerOutcome(worker)
+        self.tracker = _WorkerEvents(worker, events)
+        self.timed_out: Optional[str] = None
+        self.timeout: Optional[float] = None
+        self.returncode: Optional[int] = None
         self._events = events
-        self._env = env
         self.process: Optional[subprocess.Popen] = None
 
     def start(self) -> None:
         try:
             self.process = subprocess.Popen(
                 self.command.args, shell=self.command.shell, cwd=self.command.cwd,
-                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, env=self._env,
-                start_new_session=True)
+                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, start_new_session=True)
         except OSError as err:
             raise errors.ExecutionError(
                 f"cannot start worker {self.worker}: `{self.command.describe()}`: {err}") from err
@@ -107,40 +110,47 @@ class WorkerProcess:
     def _read(self) -> None:
         import subunit
 
-        tracker = _WorkerEvents(self.worker, self._events, self.outcome)
         try:
             subunit.ByteStreamToStreamResult(
-                self.process.stdout, non_subunit_name="stdout").run(tracker)
+                self.process.stdout, non_subunit_name="stdout").run(self.tracker)
         finally:
             self.process.stdout.close()
-            returncode = self.process.wait()
-            self.outcome.returncode = returncode
-            self._report_abnormal_end(tracker, returncode)
-            self._events.put((_END, self.worker))
+            self.returncode = self.process.wait()
+            self._report_abnormal_end()
+            self._events.put((_END, self))
 
-    def _report_abnormal_end(self, tracker: _WorkerEvents, returncode: int) -> None:
-        how = _describe_exit(returncode) if returncode else "closed its output"
+    def _report_abnormal_end(self) -> None:
+        returncode = self.returncode
+        how = (describe_exit(returncode, self.command.shell) if returncode
+               else "closed its output")
         # Copy: reporting the failure takes the test out of in_progress.
-        for test_id in list(tracker.in_progress):
-            self.outcome.crashed_test = test_id
-            self._synthetic_failure(
-                tracker, test_id,
-                f"worker {self.worker} {how} while running {test_id}")
-        crashed = self.outcome.crashed_test is not None
-        if returncode and not crashed and not tracker.failures:
-            self._synthetic_failure(
-                tracker, "process-returncode",
-                f"worker {self.worker} `{self.command.describe()}` {how}")
+        crashed = list(self.tracker.in_progress)
+        for test_id in crashed:
+            if test_id == self.timed_out:
+                message = (f"{test_id} timed out after {self.timeout:g} s on worker "
+                           f"{self.worker}; the process was killed (a test command gives "
+                           "no traceback; the built-in runner does)")
+            else:
+                message = f"worker {self.worker} {how} while running {test_id}"
+            self.tracker.fail(test_id, message)
+        if returncode and not crashed and not self.tracker.failures and not self.remaining():
+            self.tracker.fail("process-returncode",
+                              f"worker {self.worker} `{self.command.describe()}` {how}")
 
-    def _synthetic_failure(self, tracker, test_id: str, message: str) -> None:
-        now = _now()
-        tracker.status(test_id=test_id, test_status="inprogress", timestamp=now)
-        tracker.status(test_id=test_id, file_name="traceback", mime_type=_TEXT,
-                       file_bytes=message.encode("utf-8"), eof=True, timestamp=now)
-        tracker.status(test_id=test_id, test_status="fail", timestamp=now)
+    def remaining(self) -> List[str]:
+        """Planned tests this process never reported."""
+        if self.test_ids is None:
+            return []
+        return [t for t in self.test_ids if t not in self.tracker.finished]
+
+    def overdue(self, timeout: float, now: float) -> Optional[str]:
+        for test_id, started in list(self.tracker.in_progress.items()):
+            if now - started > timeout:
+                return test_id
+        return None
 
     def kill(self) -> None:
-        """Stop the worker's whole process group (no orphans)."""
+        """Stop the process's whole process group (no orphans)."""
         if self.process is None or self.process.poll() is not None:
             return
         for sig in (signal.SIGTERM, signal.SIGKILL):
@@ -155,26 +165,73 @@ class WorkerProcess:
                 continue
 
 
-def run_workers(commands: Sequence[Command], result: testtools.StreamResult,
-                env: Optional[Dict[str, str]] = None) -> List[WorkerOutcome]:
-    """Run ``commands`` at once, feeding every event to ``result`` on the
-    calling thread.  On any exception (Ctrl-C included) all workers are
-    killed before it propagates."""
-    events: queue.Queue = queue.Queue()
-    workers = [WorkerProcess(index, command, events, env)
-               for index, command in enumerate(commands)]
-    try:
-        for worker in workers:
-            worker.start()
-        running = len(workers)
-        while running:
-            event = events.get()
-            if type(event) is tuple and event[0] is _END:
-                running -= 1
-            else:
-                result.status(**event)
-    except BaseException:
-        for worker in workers:
-            worker.kill()
-        raise
-    return [worker.outcome for worker in workers]
+class CommandRunner:
+    """Runs partitions with ``make_command(worker, test_ids)``, feeding every
+    event to ``result`` on the calling thread."""
+
+    def __init__(self, partitions: Sequence[Optional[List[str]]], make_command: MakeCommand,
+                 result: testtools.StreamResult, timeout: Optional[float] = None,
+                 max_restarts: Optional[int] = None):
+        self._partitions = partitions
+        self._make_command = make_command
+        self._result = result
+        self._timeout = timeout
+        self._max_restarts = 4 * len(partitions) if max_restarts is None else max_restarts
+        self._restarts = 0
+        self._events: queue.Queue = queue.Queue()
+        self._live: Dict[int, WorkerProcess] = {}
+
+    def run(self) -> None:
+        """On any exception (Ctrl-C included) every process is killed before
+        it propagates."""
+        try:
+            for index, test_ids in enumerate(self._partitions):
+                self._start(index, test_ids)
+            # Reports of abandoned tests may still be queued after the last
+            # process ended.
+            while self._live or not self._events.empty():
+                self._next_event()
+        except BaseException:
+            for process in self._live.values():
+                process.kill()
+            raise
+
+    def _start(self, index: int, test_ids: Optional[List[str]]) -> None:
+        process = WorkerProcess(index, test_ids, self._make_command(index, test_ids),
+                                self._events)
+        process.timeout = self._timeout
+        self._live[index] = process
+        process.start()
+
+    def _next_event(self) -> None:
+        try:
+            event = self._events.get(timeout=0.5 if self._timeout else None)
+        except queue.Empty:
+            self._kill_overdue()
+            return
+        if type(event) is tuple and event[0] is _END:
+            self._ended(event[1])
+        else:
+            self._result.status(**event)
+
+    def _kill_overdue(self) -> None:
+        now = time.monotonic()
+        for process in list(self._live.values()):
+            test_id = process.overdue(self._timeout, now)
+            if test_id is not None and process.timed_out is None:
+                process.timed_out = test_id
+                process.kill()
+
+    def _ended(self, process: WorkerProcess) -> None:
+        del self._live[process.worker]
+        remaining = process.remaining()
+        if not remaining:
+            return
+        if self._restarts < self._max_restarts:
+            self._restarts += 1
+            self._start(process.worker, remaining)
+            return
+        for test_id in remaining:
+            process.tracker.fail(test_id, (
+                f"{test_id} was not run: test processes ended early {self._restarts + 1} "
+                f"times, more than the limit of {self._max_restarts} relaunches"))

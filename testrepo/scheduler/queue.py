@@ -46,6 +46,8 @@ class WorkQueue:
         self._units: Deque[Unit] = collections.deque(units)
         self._workers = max(1, workers)
         self._remaining = sum(unit[0] for unit in units)
+        # Ids put back after a crash are estimated at the mean unit.
+        self._mean = self._remaining / len(units) if units else 1.0
 
     @classmethod
     def build(cls, test_ids: Sequence[str], workers: int, durations: Mapping[str, float],
@@ -83,11 +85,11 @@ class WorkQueue:
             taken.sort()
         return [self._test_ids[i] for i in taken]
 
-    def put_back(self, test_ids: Sequence[str], seconds_each: float = 0.0) -> None:
+    def put_back(self, test_ids: Sequence[str]) -> None:
         """Return ids a lost worker never ran to the front of the queue, as
         one unit each (their group's worker is gone anyway)."""
         start = len(self._test_ids)
         self._test_ids.extend(test_ids)
-        units = [(seconds_each, (start + offset,)) for offset in range(len(test_ids))]
+        units = [(self._mean, (start + offset,)) for offset in range(len(test_ids))]
         self._units.extendleft(reversed(units))
-        self._remaining += seconds_each * len(test_ids)
+        self._remaining += self._mean * len(test_ids)

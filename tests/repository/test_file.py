@@ -141,7 +141,7 @@ class TestOpening(FileRepositoryTestCase):
     def test_missing_directory_raises_not_found(self):
         error = self.assertRaises(RepositoryNotFound, open_repository, self.path)
         self.assertEqual(
-            "No repository at %s. Run `testr init` or pass `--force-init`." % self.path,
+            "No repository at %s. Run `testr init` (`testr run` creates one too)." % self.path,
             str(error))
 
     def test_directory_without_format_file_raises_not_found(self):
