@@ -575,6 +575,12 @@ def history(project: Project) -> List[RunRecord]:
     return open_repository(project).runs()
 
 
+def history_table(project: Project, show_metadata: bool = False) -> Tuple[tuple, List[tuple]]:
+    """(columns, rows) of ``testr history list``: id, counts, runtime, start
+    (and metadata), one row per run, oldest first; from the index alone."""
+    return history_report.rows(history(project), show_metadata)
+
+
 def history_show(project: Project, run_id: Optional[int], output: OutputOptions,
                  out: TextIO) -> RunOutcome:
     """Show a stored run like ``last`` (the latest if ``run_id`` is None),

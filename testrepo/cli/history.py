@@ -1,7 +1,6 @@
 """``testr history list|show|remove``: the stored runs."""
 
 from testrepo import api, errors
-from testrepo import history as history_report
 from testrepo.cli import arguments
 from testrepo.cli.base import TestrepoCommand, TestrepoLister
 
@@ -19,8 +18,7 @@ class HistoryList(TestrepoLister):
         return parser
 
     def take_action(self, parsed_args):
-        records = api.history(self.app.project)
-        return history_report.rows(records, show_metadata=parsed_args.show_metadata)
+        return api.history_table(self.app.project, show_metadata=parsed_args.show_metadata)
 
 
 class HistoryShow(TestrepoCommand):

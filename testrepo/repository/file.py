@@ -459,7 +459,10 @@ def open_existing(path: str, url: str = None) -> FileRepository:
 
 def initialise(path: str, url: str = None) -> FileRepository:
     """Create a format 2 repository at ``path`` (and its parent directories)."""
-    if _read_format(path) is not None:
+    version = _read_format(path)
+    if version == "1" and os.path.exists(os.path.join(path, "next-stream")):
+        raise RepositoryExists(_format_1_message(path))
+    if version is not None:
         raise RepositoryExists(
             "A repository already exists at %s; use it, or move it aside to start afresh."
             % path)

@@ -172,6 +172,13 @@ class TestOpening(FileRepositoryTestCase):
         self.assertIn("`mv %s %s.v1 && testr import %s.v1`" % (self.path, self.path, self.path),
                       str(error))
 
+    def test_initialising_over_a_format_1_repository_says_how_to_import_it(self):
+        os.mkdir(self.path)
+        self.write("format", b"1\n")
+        self.write("next-stream", b"3\n")
+        error = self.assertRaises(RepositoryExists, initialise_repository, self.path)
+        self.assertIn("testr import %s.v1" % self.path, str(error))
+
     def test_corrupt_index_raises_corrupt(self):
         initialise_repository(self.path)
         self.write("index.sqlite", b"this is not sqlite at all" * 100)
