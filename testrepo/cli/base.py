@@ -55,26 +55,33 @@ def with_user_defaults(command, parsed_args):
     runs."""
     app = command.app
     path = user_config.find(app.options.user_config, os.environ)
-    if path is None:
+    argv = getattr(app, "command_argv", None)  # None: not run through the app
+    if path is None or argv is None:
         return parsed_args
-    sections = user_config.load(path, _configurable_commands(app))
-    defaults = sections.get(user_config.section_name(command.cmd_name))
+    commands, class_sections = _configurable_commands(app)
+    sections = user_config.load(path, commands)
+    # cliff also accepts abbreviations (`testr hist li`): go by the class then.
+    typed = user_config.section_name(command.cmd_name)
+    candidates = [typed] if typed in commands else class_sections.get(type(command), [])
+    defaults = sections.get(candidates[0]) if len(candidates) == 1 else None
     if not defaults:
         return parsed_args
-    _, name, argv = app.command_manager.find_command(app.command_argv)
-    return user_config.parse_with_defaults(command.get_parser(name), argv, defaults)
+    _, name, sub_argv = app.command_manager.find_command(argv)
+    return user_config.parse_with_defaults(command.get_parser(name), sub_argv, defaults)
 
 
 def _configurable_commands(app):
-    """{section: options} for every testrepo command (cliff's own help and
-    complete are not configurable)."""
-    commands = {}
+    """({section: options}, {command class: [its sections]}) for every
+    testrepo command (cliff's own help and complete are not configurable)."""
+    commands, class_sections = {}, {}
     for name, entry_point in sorted(app.command_manager):
         factory = entry_point.load()
         if issubclass(factory, (TestrepoCommand, TestrepoLister)):
             parser = factory(app, app.options, cmd_name=name).get_parser(name)
-            commands[user_config.section_name(name)] = user_config.options_of(parser)
-    return commands
+            section = user_config.section_name(name)
+            commands[section] = user_config.options_of(parser)
+            class_sections.setdefault(factory, []).append(section)
+    return commands, class_sections
 
 
 class TestrepoCommand(Command):
