@@ -56,6 +56,13 @@ class TestDefaults(UserConfigTestCase):
         self.assertEqual(0, code)
         self.assertIn("Metadata", json.loads(out)[0])
 
+    def test_abbreviated_command_uses_its_section(self):
+        self.write_config("history-list: {show-metadata: true, format: csv}\n")
+        self.testr("run")
+        code, out, _ = self.testr("hist", "li")
+        self.assertEqual(0, code)
+        self.assertTrue(out.startswith('"Run ID",') and '"Metadata"' in out.splitlines()[0], out)
+
     def test_home_dot_file_is_read_too(self):
         self.write_config("failing: {list: true}\n", relpath=".testr.yaml")
         self.testr("run")
