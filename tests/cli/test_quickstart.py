@@ -12,8 +12,12 @@ from tests.fixtures import SampleProject, run_testrepo
 def command_names():
     """The commands registered under the testrepo.cli entry point group,
     named as cliff shows them (underscores become spaces)."""
-    return sorted(ep.name.replace("_", " ")
-                  for ep in metadata.entry_points(group="testrepo.cli"))
+    entry_points = metadata.entry_points()
+    if hasattr(entry_points, "select"):  # Python >= 3.10
+        entry_points = entry_points.select(group="testrepo.cli")
+    else:
+        entry_points = entry_points.get("testrepo.cli", [])
+    return sorted(ep.name.replace("_", " ") for ep in entry_points)
 
 
 class TestHelpAndTour(testtools.TestCase):
