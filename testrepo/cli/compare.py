@@ -30,7 +30,8 @@ class Compare(TestrepoCommand):
         parser = super().get_parser(prog_name)
         parser.add_argument("old", nargs="?", metavar="OLD",
                             help="Run id or subunit v2 file (default: the run before NEW, "
-                                 "or the latest run of --old-repo).")
+                                 "the latest run if NEW is a file, or the latest run of "
+                                 "--old-repo).")
         parser.add_argument("new", nargs="?", metavar="NEW",
                             help="Run id or subunit v2 file (default: the latest run).")
         parser.add_argument("--old-repo", metavar="URL",
@@ -39,7 +40,8 @@ class Compare(TestrepoCommand):
         parser.add_argument("--ratio", type=float, default=api.CompareOptions.ratio, metavar="R",
                             help="Slower/faster when the times differ by this factor "
                                  "(default: 2).")
-        parser.add_argument("--min-seconds", type=float, default=api.CompareOptions.absolute, metavar="S",
+        parser.add_argument("--min-seconds", type=float, default=api.CompareOptions.absolute,
+                            metavar="S",
                             help="... and by at least this many seconds (default: 0.5).")
         parser.add_argument("-f", "--format", choices=("text", "json"), default="text",
                             help="Output format (default: text).")

@@ -17,7 +17,8 @@ class Flaky(TestrepoLister):
         parser = super().get_parser(prog_name)
         parser.add_argument("--runs", type=int, default=api.FlakyOptions.runs, metavar="N",
                             help="How many recent runs of each test to look at (default: 10).")
-        parser.add_argument("--min-flips", type=int, default=api.FlakyOptions.min_flips, metavar="N",
+        parser.add_argument("--min-flips", type=int, default=api.FlakyOptions.min_flips,
+                            metavar="N",
                             help="Flips needed to count as flaky (default: 2; one flip is a "
                                  "test that broke or was fixed and stayed so).")
         return parser

@@ -49,11 +49,13 @@ body {{ font: 15px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif
   color: {TEXT}; background: {BACKGROUND}; margin: 0; }}
 main {{ max-width: 1040px; margin: 0 auto; padding: 16px 24px 48px; }}
 h1 {{ font-size: 1.6em; margin: 0.4em 0 0.2em; }}
-h2 {{ font-size: 1.25em; border-bottom: 1px solid #c8ccd0; padding-bottom: 4px; margin-top: 1.6em; }}
+h2 {{ font-size: 1.25em; border-bottom: 1px solid #c8ccd0; padding-bottom: 4px;
+  margin-top: 1.6em; }}
 h3 {{ font-size: 1em; margin: 0 0 4px; word-break: break-all; }}
 h4 {{ font-size: 0.9em; margin: 10px 0 2px; color: {MUTED}; }}
 .meta {{ color: {MUTED}; margin: 0; }}
-.cards {{ display: flex; flex-wrap: wrap; gap: 12px; list-style: none; padding: 0; margin: 12px 0; }}
+.cards {{ display: flex; flex-wrap: wrap; gap: 12px; list-style: none; padding: 0;
+  margin: 12px 0; }}
 .cards li {{ background: {PANEL}; border-radius: 6px; padding: 8px 16px; min-width: 96px; }}
 .cards .n {{ display: block; font-size: 1.6em; font-weight: 700; }}
 .passed {{ color: {STATUS_STYLE["passed"][1]}; }}
@@ -72,7 +74,8 @@ td.num, th.num {{ text-align: right; font-variant-numeric: tabular-nums; }}
 td code {{ word-break: break-all; }}
 svg {{ display: block; max-width: 100%; height: auto; }}
 svg text {{ font: 12px system-ui, sans-serif; fill: {TEXT}; }}
-.legend {{ display: flex; gap: 16px; list-style: none; padding: 0; margin: 4px 0; font-size: 14px; }}
+.legend {{ display: flex; gap: 16px; list-style: none; padding: 0; margin: 4px 0;
+  font-size: 14px; }}
 .swatch {{ display: inline-block; width: 12px; height: 12px; margin-right: 4px;
   vertical-align: -1px; border-radius: 2px; }}
 footer {{ margin-top: 32px; color: {MUTED}; font-size: 13px; }}
@@ -281,7 +284,7 @@ def _timeline(results: RunResults) -> str:
 
 
 def _gantt_svg(attempts, workers, origin, span) -> str:
-    left, right, top, row = 90, 20, 10, 30
+    left, top, row = 90, 10, 30
     width, plot = 960, 960 - 90 - 20
     height = top + row * len(workers) + 34
     scale = plot / span

@@ -15,7 +15,7 @@ import testtools
 
 from testrepo import api
 from testrepo.options import Project
-from tests.fixtures import SAMPLE_TESTS, SampleProject, run_testrepo
+from tests.fixtures import SampleProject, run_testrepo
 from tests.png import colour_counts, read_png
 from tests.streams import EPOCH, Result, error, failure, load_run
 
@@ -170,7 +170,8 @@ class TestHtmlReport(testtools.TestCase):
         self.assertEqual(7, len(probe["bars"]))  # one per test execution
         bars = dict(probe["bars"])
         # test_post took 3.0 s and test_get 0.4 s in run 2: bar widths follow.
-        ratio = bars["app.tests.test_api.TestApi.test_post"] / bars["app.tests.test_api.TestApi.test_get"]
+        api_bar = "app.tests.test_api.TestApi.test_"
+        ratio = bars[api_bar + "post"] / bars[api_bar + "get"]
         self.assertAlmostEqual(7.5, ratio, delta=0.5)
         self.assertEqual("rgb(183, 28, 28)", probe["verdict_colour"])
         counts = screenshot_colours(self, chromium, self.report)

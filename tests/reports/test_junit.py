@@ -52,7 +52,8 @@ class TestBuildJunit(testtools.TestCase):
 
     def test_classname_and_name_split_at_the_last_dot(self):
         case = self.cases["pkg.mod.TestA.test_pass"]
-        self.assertEqual(("pkg.mod.TestA", "test_pass", 0.25), (case.classname, case.name, case.time))
+        self.assertEqual(("pkg.mod.TestA", "test_pass", 0.25),
+                         (case.classname, case.name, case.time))
         self.assertTrue(case.is_passed)
 
     def test_assertion_is_failure_and_other_exceptions_are_errors(self):

@@ -47,11 +47,12 @@ class TestAttemptCollector(testtools.TestCase):
 class TestHelpers(testtools.TestCase):
 
     def test_exception_line_is_the_last_non_blank_line(self):
-        self.assertEqual("RuntimeError: boom",
-                         exception_line("Traceback (most recent call last):\n  x\nRuntimeError: boom\n\n"))
+        traceback = "Traceback (most recent call last):\n  x\nRuntimeError: boom\n\n"
+        self.assertEqual("RuntimeError: boom", exception_line(traceback))
         self.assertEqual("", exception_line(""))
 
     def test_split_test_id_ignores_dots_in_parameters(self):
-        self.assertEqual(("pkg.mod.Class", "test_a(x.y)"), split_test_id("pkg.mod.Class.test_a(x.y)"))
+        self.assertEqual(("pkg.mod.Class", "test_a(x.y)"),
+                         split_test_id("pkg.mod.Class.test_a(x.y)"))
         self.assertEqual(("pkg.T", "test_b[1.5]"), split_test_id("pkg.T.test_b[1.5]"))
         self.assertEqual(("", "process-returncode"), split_test_id("process-returncode"))
