@@ -73,12 +73,17 @@ def list_tests(project: Project, selection: Selection, test_args: Sequence[str] 
     failing_ids = None
     if selection.failing:
         failing_ids = open_repository(project).failing_ids()
-    return _select(project, config, selection, failing_ids, test_args)
-
-
-def _select(project, config, selection, failing_ids, test_args) -> List[str]:
-    criteria = selection_module.read_criteria(selection, failing_ids, project.directory)
     listed = listing.read_test_ids(commands.list_command(config, project.directory, test_args))
+    context = _Run(project, config, None, selection, RunOptions(), OutputOptions(), None,
+                   failing_ids)
+    return _filter(context, listed)
+
+
+def _filter(context, listed: Sequence[str]) -> List[str]:
+    """The listed ids the selection keeps (see :mod:`testrepo.selection`)."""
+    selection = context.selection
+    criteria = selection_module.read_criteria(selection, context.failing_ids,
+                                              context.project.directory)
     selected = selection_module.select(listed, criteria)
     if not selected and listed and selection.restricted and not selection.failing:
         raise errors.UsageError(
@@ -100,6 +105,10 @@ def resolve_concurrency(options: RunOptions, config, directory: str) -> int:
         return options.concurrency
     if config.test_run_concurrency:
         return _callout_concurrency(config, directory)
+    return _usable_cpus()
+
+
+def _usable_cpus() -> int:
     try:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # not on Linux
@@ -119,6 +128,35 @@ def _callout_concurrency(config, directory: str) -> int:
     return int(first)
 
 
+@dataclasses.dataclass
+class _Run:
+    """What one ``run`` call works with, passed between its steps."""
+
+    project: Project
+    config: object
+    repo: object
+    selection: Selection
+    options: RunOptions
+    output: OutputOptions
+    out: TextIO
+    failing_ids: Optional[List[str]]
+
+    def say(self, text: str) -> None:
+        if not self.output.subunit:
+            self.out.write(text)
+
+    def begin(self, test_ids, concurrency):
+        """Seed, durations, grouping and the inserter for ``test_ids``."""
+        metadata: Dict[str, str] = {"concurrency": str(concurrency)}
+        rng = _random_order(self.options, metadata, self)
+        config = self.config
+        group_of = scheduler.group_function(config.group_regex, config.parallel_class)
+        durations = self.repo.durations(test_ids) if test_ids else {}
+        partial = self.options.partial or self.selection.restricted
+        inserter = self.repo.insert(partial=partial, metadata=metadata)
+        return inserter, rng, durations, group_of
+
+
 def run(project: Project, selection: Selection, options: RunOptions,
         output: OutputOptions, out: TextIO) -> RunOutcome:
     """List, select, schedule, run in parallel, store and report.
@@ -128,36 +166,62 @@ def run(project: Project, selection: Selection, options: RunOptions,
     config = load_config(project)
     repo = open_repository(project, create=True)
     failing_ids = repo.failing_ids() if selection.failing else None
+    context = _Run(project, config, repo, selection, options, output, out, failing_ids)
     if selection.failing and not failing_ids:
-        if not output.subunit:
-            out.write("No failing tests to run.\n")
+        context.say("No failing tests to run.\n")
         return RunOutcome(None, None, EXIT_SUCCESS)
     _check_supported(config, options, project.directory)
     concurrency = resolve_concurrency(options, config, project.directory)
-    if config.command_mode and not template.takes_ids(config):
-        concurrency = 1
-    needs_ids = (not config.command_mode or concurrency != 1
-                 or selection.restricted or options.random)
-    test_ids = (_select(project, config, selection, failing_ids, options.test_args)
-                if needs_ids else None)
-    if selection.failing and test_ids == []:
-        if not output.subunit:
-            out.write(f"None of the {len(failing_ids)} failing test(s) is in the current test "
-                      "listing (e.g. process-returncode); a full `testr run` clears them.\n")
+    if config.command_mode:
+        return _run_command_mode(context, concurrency)
+    return _run_builtin(context, concurrency or _usable_cpus())
+
+
+def _nothing_to_rerun(context: _Run, test_ids) -> Optional[RunOutcome]:
+    if context.selection.failing and test_ids == []:
+        context.say(f"None of the {len(context.failing_ids)} failing test(s) is in the current "
+                    "test listing (e.g. process-returncode); a full `testr run` clears them.\n")
         return RunOutcome(None, None, EXIT_SUCCESS)
-    if test_ids is not None and concurrency == 0:
-        concurrency = max(1, len(test_ids))
-    metadata: Dict[str, str] = {"concurrency": str(concurrency)}
-    rng = _random_order(options, metadata, output, out)
-    group_of = scheduler.group_function(config.group_regex, config.parallel_class)
-    durations = repo.durations(test_ids) if test_ids else {}
-    inserter = repo.insert(partial=options.partial or selection.restricted, metadata=metadata)
-    if not config.command_mode:
+    return None
+
+
+def _run_builtin(context: _Run, concurrency: int) -> RunOutcome:
+    """The built-in runner: workers start at once and discover the suite
+    while worker 0's listing is filtered; then they pull batches."""
+    config = context.config
+    workers = pool.WorkerPool(commands.builtin_argv(config), context.project.directory,
+                              concurrency, _timeout(context.options, config),
+                              context.options.max_restarts)
+    try:
+        workers.start()
+        test_ids = _filter(context, workers.listing())
+        done = _nothing_to_rerun(context, test_ids)
+        if done is not None:
+            return done
+        inserter, rng, durations, group_of = context.begin(test_ids, concurrency)
         work = WorkQueue.build(test_ids, concurrency, durations, group_of, rng)
-        argv = commands.builtin_argv(config)
-        return _stream_run(inserter, output, out, lambda sink: pool.WorkerPool(
-            argv, project.directory, concurrency, work, sink,
-            _timeout(options, config), options.max_restarts).run())
+        return _stream_run(inserter, context.output, context.out,
+                           lambda sink: workers.run(work, sink))
+    finally:
+        workers.close()
+
+
+def _run_command_mode(context: _Run, concurrency: int) -> RunOutcome:
+    """testr's way: list once, split into static partitions, one
+    ``test_command`` per partition."""
+    config, selection = context.config, context.selection
+    if not template.takes_ids(config):
+        concurrency = 1
+    test_ids = None
+    if concurrency != 1 or selection.restricted or context.options.random:
+        listed = listing.read_test_ids(commands.list_command(
+            config, context.project.directory, context.options.test_args))
+        test_ids = _filter(context, listed)
+        done = _nothing_to_rerun(context, test_ids)
+        if done is not None:
+            return done
+        concurrency = concurrency or max(1, len(test_ids))
+    inserter, rng, durations, group_of = context.begin(test_ids, concurrency)
     if test_ids is None:
         partitions = [None]
     else:
@@ -165,7 +229,8 @@ def run(project: Project, selection: Selection, options: RunOptions,
         if rng is not None:
             partitions = scheduler.shuffle_within(partitions, rng, group_of)
         partitions = [part for part in partitions if part]
-    return _run_partitions(project, config, partitions, inserter, output, out, options)
+    return _run_partitions(context.project, config, partitions, inserter, context.output,
+                           context.out, context.options)
 
 
 def _check_supported(config, options: RunOptions, directory: str) -> None:
@@ -186,15 +251,14 @@ def _check_supported(config, options: RunOptions, directory: str) -> None:
                 f"'{config.test_path}' does not exist (relative to {directory})")
 
 
-def _random_order(options: RunOptions, metadata, output, out) -> Optional[random.Random]:
+def _random_order(options: RunOptions, metadata, context: _Run) -> Optional[random.Random]:
     """The seeded generator for ``--random`` (the seed goes into the run's
     metadata), or None."""
     if not options.random:
         return None
     seed = options.seed if options.seed is not None else random.SystemRandom().randrange(2 ** 32)
     metadata["seed"] = str(seed)
-    if not output.subunit:
-        out.write(f"Running in random order with seed {seed} (rerun: --random --seed {seed})\n")
+    context.say(f"Running in random order with seed {seed} (rerun: --random --seed {seed})\n")
     return random.Random(seed)
 
 

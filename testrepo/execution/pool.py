@@ -2,10 +2,10 @@
 recovery.
 
 Workers (``python -m testrepo.execution.worker``) import the suite once and
-pull batches from a :class:`~testrepo.scheduler.queue.WorkQueue`.  One
-reader thread per worker turns its frames into messages on one queue; the
-calling thread is the only consumer, so dispatching and reporting need no
-locks.
+pull batches from a :class:`~testrepo.scheduler.queue.WorkQueue`.  The
+calling thread reads every worker's pipe (a selector), parses the frames and
+feeds the results on; nothing else runs in the parent, so dispatching and
+reporting need no locks and no thread competes for the GIL.
 
 Every test handed out ends with an outcome:
 
@@ -27,11 +27,10 @@ import collections
 import linecache
 import os
 import re
-import queue
+import selectors
 import signal
 import subprocess
 import tempfile
-import threading
 from typing import Deque, Dict, List, Optional
 
 from testrepo import errors
@@ -40,6 +39,7 @@ from testrepo.results.outcome import TestOutcome, output_event, synthetic_outcom
 from testrepo.scheduler.queue import WorkQueue
 
 _EOF = "eof"
+_READ_SIZE = 1 << 16
 _FAILED = "failed"
 _TIMEOUT_MARK = b"Timeout ("
 
@@ -71,6 +71,7 @@ class _Worker:
         self.batches: Deque[List[str]] = collections.deque()
         self.stdin_open = True
         self.ready = False
+        self.unread = b""  # bytes read from its stdout, not yet a message
 
     def send(self, test_ids: List[str]) -> None:
         self.batches.append(test_ids)
@@ -108,40 +109,74 @@ class _Worker:
 
 
 class WorkerPool:
-    """Runs ``work`` on ``workers`` built-in workers, feeding ``sink``
-    (``add_outcome``/``add_output``) on the calling thread."""
+    """Built-in workers, started before the tests are selected.
 
-    def __init__(self, argv: List[str], cwd: str, workers: int, work: WorkQueue, sink,
+    ``start()`` launches them (they discover the suite in parallel);
+    ``listing()`` returns the ids worker 0 discovered, so no separate
+    listing process is needed; ``run(work, sink)`` hands out ``work`` and
+    feeds ``sink`` (``add_outcome``/``add_output``) on the calling thread;
+    ``close()`` kills whatever is still running (always call it).
+    """
+
+    def __init__(self, argv: List[str], cwd: str, workers: int,
                  timeout: Optional[float] = None, max_restarts: Optional[int] = None):
         self._argv = argv
         self._cwd = cwd
-        self._count = max(1, min(workers, len(work)))
-        self._work = work
-        self._sink = sink
+        self._count = max(1, workers)
         self._timeout = timeout
         self._max_restarts = 4 * self._count if max_restarts is None else max_restarts
         self._restarts = 0
-        self._events: queue.Queue = queue.Queue()
+        self._selector = selectors.DefaultSelector()
         self._workers: Dict[int, _Worker] = {}
+        self._work: Optional[WorkQueue] = None
+        self._sink = None
+        self._listed: Optional[List[str]] = None
+        # Events read while waiting for the listing, handled by run().
+        self._pending: List[tuple] = []
 
-    def run(self) -> None:
-        try:
-            for index in range(self._count):
-                self._start(index, generation=0)
-            while self._workers:
-                self._handle(*self._events.get())
-        except BaseException:
-            for worker in self._workers.values():
-                worker.kill()
-            raise
+    def start(self) -> None:
+        for index in range(self._count):
+            self._start(index, generation=0, send_ids=index == 0)
+
+    def listing(self) -> List[str]:
+        """The test ids worker 0 discovered, in discovery order."""
+        while self._listed is None:
+            for item in self._poll():
+                worker, kind, message, _ = item
+                if kind == _EOF and worker.index == 0 and not worker.ready:
+                    self._failed_to_start(worker)
+                self._pending.append(item)
+                if kind == protocol.READY:
+                    worker.ready = True
+                    if worker.index == 0:
+                        self._listed = message[2]
+        return self._listed
+
+    def run(self, work: WorkQueue, sink) -> None:
+        """Run every test in ``work``; workers beyond what it needs stop."""
+        self._work, self._sink = work, sink
+        for worker in list(self._workers.values()):
+            self._refill(worker)
+        backlog, self._pending = self._pending, []
+        for item in backlog:
+            self._handle(*item)
+        while self._workers:
+            for item in self._poll():
+                self._handle(*item)
+
+    def close(self) -> None:
+        for worker in self._workers.values():
+            worker.kill()
 
     # --- workers ---------------------------------------------------------
 
-    def _start(self, index: int, generation: int) -> None:
+    def _start(self, index: int, generation: int, send_ids: bool = False) -> None:
         worker = _Worker(index, generation)
         argv = self._argv + ["--worker", str(index)]
         if self._timeout:
             argv += ["--timeout", str(self._timeout)]
+        if send_ids:
+            argv.append("--send-ids")
         try:
             worker.process = subprocess.Popen(
                 argv, cwd=self._cwd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
@@ -149,21 +184,44 @@ class WorkerPool:
         except OSError as err:
             raise errors.ExecutionError(f"cannot start a worker `{' '.join(argv)}`: {err}") from err
         self._workers[index] = worker
-        threading.Thread(target=self._read, args=(worker,), daemon=True,
-                         name=f"worker-{index}").start()
-        self._refill(worker)
+        self._selector.register(worker.process.stdout.fileno(), selectors.EVENT_READ, worker)
+        if self._work is not None:
+            self._refill(worker)
 
-    def _read(self, worker: _Worker) -> None:
-        put = self._events.put
-        try:
-            for kind, message, payload in protocol.read_messages(worker.process.stdout):
-                put((worker, kind, message, payload))
-        except protocol.ProtocolError as err:
-            put((worker, _FAILED, str(err), b""))
-        finally:
-            worker.process.stdout.close()
-            worker.process.wait()
-            put((worker, _EOF, None, b""))
+    def _failed_to_start(self, worker: _Worker) -> None:
+        stderr = worker.stderr_text().decode("utf-8", "replace").rstrip()
+        raise errors.ExecutionError(
+            f"listing tests failed: the built-in runner `{' '.join(self._argv)}` "
+            f"{describe_exit(worker.process.returncode)} during discovery; fix the error "
+            "below (often an import error) and run again", detail=stderr)
+
+    def _poll(self) -> List[tuple]:
+        """Wait for output from any worker and return what it said, as
+        ``(worker, kind, message, payload)`` items.
+
+        One thread reads every pipe: a reader thread per worker would fight
+        the main thread for the GIL on every test.
+        """
+        items: List[tuple] = []
+        for key, _ in self._selector.select():
+            worker = key.data
+            data = os.read(key.fd, _READ_SIZE)
+            if not data:
+                self._selector.unregister(key.fd)
+                worker.process.stdout.close()
+                worker.process.wait()
+                items.append((worker, _EOF, None, b""))
+                continue
+            worker.unread += data
+            try:
+                messages, used = protocol.parse_messages(worker.unread)
+            except protocol.ProtocolError as err:
+                items.append((worker, _FAILED, str(err), b""))
+                worker.unread = b""
+                continue
+            worker.unread = worker.unread[used:]
+            items.extend((worker, *message) for message in messages)
+        return items
 
     def _refill(self, worker: _Worker) -> None:
         """Keep a worker busy: one batch running and, while batches are

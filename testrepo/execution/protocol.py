@@ -5,7 +5,10 @@ Closing stdin tells the worker to finish.
 
 Worker → parent (stdout): lines of JSON, each a message:
 
-* ``["r", N]``: discovery done, N tests found; the worker is ready.
+* ``["r", N, ids]``: discovery done, N tests found; the worker is ready.
+  ``ids`` is the list of test ids in discovery order if the worker was
+  started with ``--send-ids`` (so the parent needs no listing process),
+  else ``null``.
 * ``["t", test_id, status, start, stop, size, has_details]`` followed by
   exactly ``size`` bytes: the test's subunit v2 events (times are epoch
   seconds; ``has_details``: the events carry attachments worth showing).
@@ -19,15 +22,16 @@ most the test it was running.
 from __future__ import annotations
 
 import json
-from typing import BinaryIO, Iterator, List, Tuple
+from typing import BinaryIO, List, Tuple
 
 READY = "r"
 TEST = "t"
 BATCH_DONE = "b"
 
 
-def write_ready(out: BinaryIO, count: int) -> None:
-    out.write(json.dumps([READY, count]).encode("utf-8") + b"\n")
+def write_ready(out: BinaryIO, test_ids: List[str], send_ids: bool) -> None:
+    message = [READY, len(test_ids), test_ids if send_ids else None]
+    out.write(json.dumps(message).encode("utf-8") + b"\n")
     out.flush()
 
 
@@ -53,23 +57,28 @@ class ProtocolError(Exception):
     that wrote to the worker's private stdout)."""
 
 
-def read_messages(stream: BinaryIO) -> Iterator[Tuple]:
-    """Yield ``(kind, fields, payload)`` until EOF; payload is the v2 bytes
-    of a test frame, else ``b""``."""
-    readline, read = stream.readline, stream.read
-    while True:
-        line = readline()
-        if not line:
-            return
+def parse_messages(buffer: bytes) -> Tuple[List[Tuple], int]:
+    """The complete messages at the start of ``buffer`` as ``(kind, fields,
+    payload)`` (payload: a test frame's v2 bytes, else ``b""``), and the
+    number of bytes they used; an incomplete message is left for later."""
+    messages = []
+    pos, size = 0, len(buffer)
+    while pos < size:
+        newline = buffer.find(b"\n", pos)
+        if newline < 0:
+            break
         try:
-            message = json.loads(line)
+            message = json.loads(buffer[pos:newline])
         except ValueError as err:
-            raise ProtocolError(f"unexpected output from worker: {line[:200]!r}") from err
+            raise ProtocolError(
+                f"unexpected output from worker: {buffer[pos:newline][:200]!r}") from err
         if message[0] == TEST:
-            size = message[5]
-            payload = read(size) if size else b""
-            if len(payload) != size:
-                return  # the worker died mid-frame
-            yield TEST, message, payload
+            end = newline + 1 + message[5]
+            if end > size:
+                break
+            messages.append((TEST, message, buffer[newline + 1:end]))
+            pos = end
         else:
-            yield message[0], message, b""
+            messages.append((message[0], message, b""))
+            pos = newline + 1
+    return messages, pos

@@ -19,19 +19,20 @@ and exits if one test runs longer than S seconds.
 from __future__ import annotations
 
 import argparse
-import datetime
 import faulthandler
 import io
 import json
 import os
+import queue
 import sys
+import threading
 import time
 import unittest
 
+from testrepo import subunit_v2
 from testrepo.execution import protocol
 
 EXIT_LISTING_FAILED = 3
-_UTC = datetime.timezone.utc
 _TRACEBACK_MIME = "text/x-traceback;charset=utf8"
 _TEXT_MIME = "text/plain;charset=utf8"
 
@@ -66,31 +67,30 @@ class FrameResult(unittest.TestResult):
 
     def __init__(self, out, worker, timeout=None):
         super().__init__()
-        import subunit
-
         self._out = out
-        self._tags = {f"worker-{worker}"}
+        self._tags = subunit_v2.encode_tags([f"worker-{worker}"])
         self._route = str(worker)
         self._timeout = timeout
-        self._buffer = io.BytesIO()
-        self._encoder = subunit.StreamResultToBytes(self._buffer)
+        self._packets = []
         self._test_id = None
         self._start = None
         self._captured = None
         self._details = []
 
-    def _event(self, test_id, **kwargs):
-        self._encoder.status(test_id=test_id, test_tags=self._tags, route_code=self._route,
-                             timestamp=datetime.datetime.now(_UTC), **kwargs)
+    def _event(self, test_id, status=None, file_name=None, file_bytes=b"", mime_type=None,
+               eof=False):
+        self._packets.append(subunit_v2.encode(
+            test_id, status, None, True, file_name, file_bytes, eof, mime_type, self._route,
+            time.time(), encoded_tags=self._tags))
 
     def startTest(self, test):
         self._begin(test.id())
 
     def _begin(self, test_id):
         self._test_id = test_id
-        self._start = time.time()
         self._details = []
-        self._event(test_id, test_status="inprogress")
+        self._event(test_id, "inprogress")
+        self._start = time.time()
         self._captured = (sys.stdout, sys.stderr)
         sys.stdout, sys.stderr = io.StringIO(), io.StringIO()
         if self._timeout:
@@ -104,20 +104,19 @@ class FrameResult(unittest.TestResult):
             faulthandler.cancel_dump_traceback_later()
         stdout, stderr = sys.stdout.getvalue(), sys.stderr.getvalue()
         sys.stdout, sys.stderr = self._captured
-        for name, text, mime in ((*d, _TRACEBACK_MIME) for d in (*self._details, *details)):
+        details = [*self._details, *details]
+        for name, text in details:
             self._event(test_id, file_name=name, file_bytes=text.encode("utf-8"),
-                        mime_type=mime, eof=True)
+                        mime_type=_TRACEBACK_MIME, eof=True)
         for name, text in (("stdout", stdout), ("stderr", stderr)):
             if text:
                 self._event(test_id, file_name=name, file_bytes=text.encode("utf-8"),
                             mime_type=_TEXT_MIME, eof=True)
-        self._event(test_id, test_status=status)
-        data = self._buffer.getvalue()
-        self._buffer.seek(0)
-        self._buffer.truncate()
-        has_details = bool(details or self._details or stdout or stderr)
+        self._event(test_id, status)
+        data = b"".join(self._packets)
+        self._packets.clear()
         protocol.write_test_frame(self._out, test_id, status, self._start, time.time(), data,
-                                  has_details)
+                                  bool(details or stdout or stderr))
         self._test_id = None
 
     def addSuccess(self, test):
@@ -151,6 +150,20 @@ class FrameResult(unittest.TestResult):
             self._finish(test, "fail" if self._details else "success")
 
 
+def read_batches(stdin):
+    """Batches (JSON lines) from the parent, read by a thread so that the
+    parent's writes never wait on a busy worker."""
+    batches = queue.Queue()
+
+    def read():
+        for line in stdin:
+            batches.put(line)
+        batches.put(None)
+
+    threading.Thread(target=read, name="batches", daemon=True).start()
+    return iter(batches.get, None)
+
+
 def serve(tests, worker, timeout, batches, out):
     """Run each batch of ids read from ``batches`` and answer with frames."""
     result = FrameResult(out, worker, timeout)
@@ -179,6 +192,7 @@ def parse_args(argv):
     parser.add_argument("--list", action="store_true")
     parser.add_argument("--worker", type=int, default=0)
     parser.add_argument("--timeout", type=float, default=None)
+    parser.add_argument("--send-ids", action="store_true")
     return parser.parse_args(argv)
 
 
@@ -203,8 +217,8 @@ def main(argv=None):
         out.write("".join(test_id + "\n" for test_id in tests).encode("utf-8"))
         out.flush()
         return 0
-    protocol.write_ready(out, len(tests))
-    serve(tests, args.worker, args.timeout, sys.stdin, out)
+    protocol.write_ready(out, list(tests), args.send_ids)
+    serve(tests, args.worker, args.timeout, read_batches(sys.stdin.buffer), out)
     return 0
 
 

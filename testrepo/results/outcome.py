@@ -10,11 +10,11 @@ StreamResult ``status()`` used for external test commands.
 from __future__ import annotations
 
 import dataclasses
-import datetime
-import io
+import time
 from typing import Dict, List, Optional
 
-_UTC = datetime.timezone.utc
+from testrepo import subunit_v2
+
 _TEXT = "text/plain;charset=utf8"
 
 
@@ -42,51 +42,35 @@ class TestOutcome:
 
 
 def read_attachments(events: bytes) -> Dict[str, List[bytes]]:
-    """The file attachments in a test's v2 events, by name, in order."""
-    import subunit
-    import testtools
-
+    """The text attachments in a test's v2 events, by name, in order."""
     found: Dict[str, List[bytes]] = {}
-
-    class Collect(testtools.StreamResult):
-        def status(self, file_name=None, file_bytes=None, mime_type=None, **kwargs):
-            if file_name is not None and file_bytes is not None:
-                if not mime_type or mime_type.startswith("text/"):
-                    found.setdefault(file_name, []).append(bytes(file_bytes))
-
-    subunit.ByteStreamToStreamResult(io.BytesIO(events)).run(Collect())
+    for event in subunit_v2.iter_events(events):
+        if event.file_name is not None and event.file_bytes is not None:
+            if not event.mime_type or event.mime_type.startswith("text/"):
+                found.setdefault(event.file_name, []).append(event.file_bytes)
     return found
 
 
 def synthetic_outcome(test_id: str, worker: int, message: str,
-                      status: str = "fail", start: Optional[float] = None) -> TestOutcome:
+                      status: str = "fail") -> TestOutcome:
     """An outcome the runner itself decides (a crash, a timeout, a test that
-    was never run), with ``message`` as its traceback."""
-    import time
-
-    import subunit
-
-    stop = time.time()
-    start = stop if start is None else start
-    sink = io.BytesIO()
-    encoder = subunit.StreamResultToBytes(sink)
-    common = dict(test_id=test_id, test_tags={f"worker-{worker}"}, route_code=str(worker))
-    encoder.status(test_status="inprogress",
-                   timestamp=datetime.datetime.fromtimestamp(start, _UTC), **common)
-    encoder.status(file_name="traceback", file_bytes=message.encode("utf-8"), mime_type=_TEXT,
-                   eof=True, timestamp=datetime.datetime.fromtimestamp(stop, _UTC), **common)
-    encoder.status(test_status=status,
-                   timestamp=datetime.datetime.fromtimestamp(stop, _UTC), **common)
-    return TestOutcome(test_id, status, worker, start, stop, sink.getvalue(), True)
+    was never run), with ``message`` as its traceback.  It has no duration:
+    the time it took says nothing about the test, and must not reach the
+    scheduler's history."""
+    now = time.time()
+    common = dict(tags=[f"worker-{worker}"], route_code=str(worker), timestamp=now)
+    events = b"".join((
+        subunit_v2.encode(test_id, "inprogress", **common),
+        subunit_v2.encode(test_id, None, file_name="traceback",
+                          file_bytes=message.encode("utf-8"), mime_type=_TEXT, eof=True,
+                          **common),
+        subunit_v2.encode(test_id, status, **common),
+    ))
+    return TestOutcome(test_id, status, worker, None, None, events, True)
 
 
 def output_event(worker: int, name: str, data: bytes) -> bytes:
     """A v2 file event carrying a worker's stray output (no test id)."""
-    import subunit
-
-    sink = io.BytesIO()
-    subunit.StreamResultToBytes(sink).status(
-        file_name=name, file_bytes=data, mime_type=_TEXT, eof=True,
-        test_tags={f"worker-{worker}"}, route_code=str(worker),
-        timestamp=datetime.datetime.now(_UTC))
-    return sink.getvalue()
+    return subunit_v2.encode(None, None, tags=[f"worker-{worker}"], file_name=name,
+                             file_bytes=data, mime_type=_TEXT, eof=True,
+                             route_code=str(worker), timestamp=time.time())
