@@ -15,8 +15,6 @@ import tempfile
 import time
 from typing import BinaryIO, Dict, List, Optional, Sequence, TextIO
 
-import testtools
-
 from testrepo import config as config_module
 from testrepo import errors, repository, scheduler, selection as selection_module
 from testrepo.errors import EXIT_INTERRUPTED, EXIT_SUCCESS, EXIT_TESTS_FAILED
@@ -24,6 +22,7 @@ from testrepo.execution import commands, listing, pool, template, workers
 from testrepo.options import OutputOptions, Project, RunOptions, Selection
 from testrepo.reports import trace
 from testrepo.results.filters import WorkerTagger
+from testrepo.results import stream
 from testrepo.results.pipeline import Pipeline, TolerantOutput
 from testrepo.scheduler.queue import WorkQueue
 
@@ -351,8 +350,8 @@ def load(project: Project, streams: Sequence[BinaryIO], options: LoadOptions,
     inserter = repo.insert(partial=options.partial)
 
     def feed(sink):
-        for index, stream in enumerate(streams):
-            subunit.ByteStreamToStreamResult(stream, non_subunit_name="stdout").run(
+        for index, source in enumerate(streams):
+            subunit.ByteStreamToStreamResult(source, non_subunit_name="stdout").run(
                 WorkerTagger(sink.result, index))
 
     return _stream_run(inserter, output, out, feed)
@@ -363,11 +362,13 @@ def load(project: Project, streams: Sequence[BinaryIO], options: LoadOptions,
 def _show_run(run, output: OutputOptions, out: TextIO) -> int:
     if output.subunit:
         out.flush()
-        with run.stream() as stream:
-            shutil.copyfileobj(stream, getattr(out, "buffer", out))
+        with run.stream() as stored:
+            shutil.copyfileobj(stored, getattr(out, "buffer", out))
         return EXIT_TESTS_FAILED if run.record.failed else EXIT_SUCCESS
+    # Only the run's failures are shown, and the index holds them: a run of
+    # 20,000 tests is never re-parsed.
     reporter = trace.TraceReporter(out, show_passes=False, color=bool(output.color))
-    run.replay(reporter)
+    stream.show(run.failures(), reporter)
     trace.write_summary(out, run.record)
     return EXIT_TESTS_FAILED if run.record.failed else EXIT_SUCCESS
 
@@ -389,12 +390,8 @@ def failing(project: Project, output: OutputOptions, list_only: bool, out: TextI
         out.flush()
         getattr(out, "buffer", out).write(repo.failing_stream())
     else:
-        import io
-
-        import subunit
-
         reporter = trace.TraceReporter(out, show_passes=False, color=bool(output.color))
-        subunit.ByteStreamToStreamResult(io.BytesIO(repo.failing_stream())).run(reporter)
+        stream.show(repo.failing_stream(), reporter)
         out.write(f"{len(failing_ids)} failing test(s)\n")
     return EXIT_TESTS_FAILED if failing_ids else EXIT_SUCCESS
 
@@ -403,26 +400,9 @@ def slowest(project: Project, show_all: bool = False) -> List[tuple]:
     """(test id, seconds) of the latest run, slowest first (top 10 unless
     ``show_all``)."""
     repo = open_repository(project)
-    run = repo.get_run(repo.latest_id())
-    collector = _DurationCollector()
-    run.replay(collector)
-    rows = sorted(collector.durations.items(), key=lambda item: (-item[1], item[0]))
+    durations = repo.run_durations(repo.latest_id())
+    rows = sorted(durations.items(), key=lambda item: (-item[1], item[0]))
     return rows if show_all else rows[:10]
-
-
-class _DurationCollector(testtools.StreamResult):
-    def __init__(self):
-        super().__init__()
-        self._starts: Dict[str, object] = {}
-        self.durations: Dict[str, float] = {}
-
-    def status(self, test_id=None, test_status=None, timestamp=None, **kwargs):
-        if test_status == "inprogress":
-            self._starts[test_id] = timestamp
-        elif test_status in workers.FINAL_STATUSES and timestamp is not None:
-            start = self._starts.pop(test_id, None)
-            if start is not None:
-                self.durations[test_id] = (timestamp - start).total_seconds()
 
 
 def stats(project: Project) -> Dict[str, object]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 from typing import List
 
-import testtools
+from testrepo.results.stream import StreamResult
 
 from testrepo import errors
 from testrepo.execution.commands import Command
@@ -13,7 +13,7 @@ from testrepo.execution.commands import Command
 _V2_SIGNATURE = 0xB3
 
 
-class _EnumerationCollector(testtools.StreamResult):
+class _EnumerationCollector(StreamResult):
     """Collects ``exists`` events (ids) and any attached text (import errors)."""
 
     def __init__(self):
@@ -38,12 +38,10 @@ def parse_listing(data: bytes) -> List[str]:
 
 
 def _parse_enumeration(data: bytes) -> _EnumerationCollector:
-    import io
-
-    import subunit
+    from testrepo.results.stream import show
 
     collector = _EnumerationCollector()
-    subunit.ByteStreamToStreamResult(io.BytesIO(data), non_subunit_name="stdout").run(collector)
+    show(data, collector)
     return collector
 
 

@@ -31,12 +31,11 @@ import threading
 import time
 from typing import Callable, Dict, List, Optional, Sequence
 
-import testtools
-
 from testrepo import errors
 from testrepo.execution.commands import Command
 from testrepo.execution.pool import describe_exit
 from testrepo.results.filters import worker_route, worker_tags
+from testrepo.results.stream import StreamResult
 
 FINAL_STATUSES = frozenset(["success", "fail", "skip", "xfail", "uxsuccess"])
 _TEXT = "text/plain;charset=utf8"
@@ -49,12 +48,11 @@ def _now():
     return datetime.datetime.now(datetime.timezone.utc)
 
 
-class _WorkerEvents(testtools.StreamResult):
+class _WorkerEvents(StreamResult):
     """Runs in a reader thread: tags one process's events and queues them,
     remembering which tests started and finished."""
 
     def __init__(self, worker: int, events: queue.Queue):
-        super().__init__()
         self._worker = worker
         self._events = events
         self.in_progress: Dict[str, float] = {}  # test id -> monotonic start
@@ -170,7 +168,7 @@ class CommandRunner:
     event to ``result`` on the calling thread."""
 
     def __init__(self, partitions: Sequence[Optional[List[str]]], make_command: MakeCommand,
-                 result: testtools.StreamResult, timeout: Optional[float] = None,
+                 result: StreamResult, timeout: Optional[float] = None,
                  max_restarts: Optional[int] = None):
         self._partitions = partitions
         self._make_command = make_command

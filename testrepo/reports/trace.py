@@ -9,9 +9,8 @@ from __future__ import annotations
 import datetime
 from typing import Dict, List, Optional, TextIO, Tuple
 
-import testtools
-
 from testrepo.results.outcome import read_attachments
+from testrepo.results.stream import StreamResult
 
 _LABELS = {
     "success": "ok",
@@ -44,7 +43,7 @@ class _TestState:
         self.attachments: Dict[str, List[bytes]] = {}
 
 
-class TraceReporter(testtools.StreamResult):
+class TraceReporter(StreamResult):
     """Writes one line per finished test, and failure details, to ``out``.
 
     ``show_passes=False`` (``--quiet``, ``testr last``) prints failures only.
@@ -140,7 +139,7 @@ def _joined(chunks) -> str:
     return b"".join(chunks).decode("utf-8", "replace")
 
 
-class WorkerBalance(testtools.StreamResult):
+class WorkerBalance(StreamResult):
     """Per-worker test counts and busy time span, for the summary."""
 
     def __init__(self):

@@ -20,12 +20,10 @@ from __future__ import annotations
 import abc
 import dataclasses
 import datetime
-import io
 import types
 from typing import BinaryIO, Dict, FrozenSet, Iterable, List, Mapping, Optional, Tuple
 
-import subunit.v2
-import testtools
+from testrepo import subunit_v2
 
 from testrepo.errors import NoRunsError, RepositoryError, UnknownRunError
 
@@ -120,16 +118,18 @@ class RunTally:
 
     def __init__(self):
         self.passed = self.failed = self.skipped = 0
-        self.first: Optional[datetime.datetime] = None
-        self.last: Optional[datetime.datetime] = None
+        # Epoch seconds of the earliest and latest event.
+        self.first: Optional[float] = None
+        self.last: Optional[float] = None
         self.durations: Dict[str, float] = {}
         self.failed_events: Dict[str, bytes] = {}
         self.cleared: set = set()
-        self._started: Dict[Tuple[str, Optional[str]], datetime.datetime] = {}
+        self._started: Dict[Tuple[str, Optional[str]], float] = {}
         self._buffers: Dict[Tuple[str, Optional[str]], List[bytes]] = {}
 
     def observe(self, data, test_id, test_status, route_code, timestamp):
-        """Account for one event whose v2 encoding is ``data``."""
+        """Account for one event whose v2 encoding is ``data`` (``timestamp``
+        in epoch seconds, or None)."""
         self._note_time(timestamp)
         if test_id is None or test_status == "exists":
             return
@@ -156,15 +156,14 @@ class RunTally:
         started = self._started.pop(key, None)
         duration = None
         if started is not None and timestamp is not None:
-            duration = (timestamp - started).total_seconds()
+            duration = timestamp - started
         self._record(key[0], test_status, events, duration)
 
     def observe_outcome(self, outcome):
         """Account for a test the built-in runner reported whole (a
         :class:`~testrepo.results.outcome.TestOutcome`)."""
-        for epoch in (outcome.start, outcome.stop):
-            if epoch is not None:
-                self._note_time(datetime.datetime.fromtimestamp(epoch, _UTC))
+        self._note_time(outcome.start)
+        self._note_time(outcome.stop)
         self._record(outcome.test_id, outcome.status, outcome.events, outcome.duration)
 
     def _record(self, test_id, test_status, events, duration):
@@ -187,15 +186,17 @@ class RunTally:
 
     def pending(self, partial, interrupted, metadata) -> PendingRun:
         duration = 0.0
+        started = None
         if self.first is not None:
-            duration = (self.last - self.first).total_seconds()
+            duration = self.last - self.first
+            started = datetime.datetime.fromtimestamp(self.first, _UTC).isoformat()
         summary = RunRecord(
             run_id=-1,
             passed=self.passed,
             failed=self.failed,
             skipped=self.skipped,
             duration=duration,
-            started=None if self.first is None else self.first.isoformat(),
+            started=started,
             partial=partial,
             interrupted=interrupted,
             metadata=metadata,
@@ -208,17 +209,31 @@ class RunTally:
         return PendingRun(summary, dict(self.durations), failing)
 
 
-def _as_utc(timestamp):
-    # subunit cannot encode a naive datetime (it subtracts an aware epoch);
-    # treat naive timestamps as UTC, which is what subunit itself emits.
+def epoch_seconds(timestamp) -> Optional[float]:
+    """A StreamResult timestamp (datetime) as epoch seconds; a naive
+    datetime is taken as UTC, which is what subunit itself emits."""
     if timestamp is None:
         return None
     if timestamp.tzinfo is None:
-        return timestamp.replace(tzinfo=_UTC)
-    return timestamp.astimezone(_UTC)
+        timestamp = timestamp.replace(tzinfo=_UTC)
+    return timestamp.timestamp()
 
 
-class Inserter(testtools.StreamResult):
+def encode_event(test_id=None, test_status=None, test_tags=None, runnable=True,
+                 file_name=None, file_bytes=None, eof=False, mime_type=None,
+                 route_code=None, timestamp=None) -> bytes:
+    """A StreamResult ``status()`` call as v2 bytes."""
+    if test_status not in subunit_v2.STATUS_CODES:
+        # A caller bug: v2 cannot record it, so it could never be replayed.
+        raise ValueError(
+            "test status %r of %r is not a subunit v2 status" % (test_status, test_id))
+    return subunit_v2.encode(
+        test_id, test_status, list(test_tags) if test_tags else None, runnable,
+        file_name, b"" if file_bytes is None else file_bytes, eof, mime_type, route_code,
+        epoch_seconds(timestamp))
+
+
+class Inserter:
     """A StreamResult that stores one run; ``Repository.insert()`` makes one.
 
     Every event is re-encoded as subunit v2 and handed to the backend as it
@@ -227,16 +242,12 @@ class Inserter(testtools.StreamResult):
     """
 
     def __init__(self, partial: bool = False, metadata: Optional[Mapping[str, str]] = None):
-        super().__init__()
         self.partial = partial
         self.metadata = dict(metadata or {})
         self.run_id: Optional[int] = None
         self.record: Optional[RunRecord] = None
         self._interrupted = False
         self._state = "new"  # -> "open" -> "done"
-        # StreamResultToBytes insists on a readable binary stream.
-        self._sink = io.BytesIO()
-        self._encoder = subunit.v2.StreamResultToBytes(self._sink)
         self._tally = RunTally()
 
     def startTestRun(self):
@@ -249,22 +260,11 @@ class Inserter(testtools.StreamResult):
     def status(self, test_id=None, test_status=None, test_tags=None, runnable=True,
                file_name=None, file_bytes=None, eof=False, mime_type=None,
                route_code=None, timestamp=None):
-        if test_status not in subunit.v2.StreamResultToBytes.status_mask:
-            # A caller bug: v2 cannot record it, so it could never be replayed.
-            raise ValueError(
-                "test status %r of %r is not a subunit v2 status" % (test_status, test_id))
+        data = encode_event(test_id, test_status, test_tags, runnable, file_name,
+                            file_bytes, eof, mime_type, route_code, timestamp)
         self.startTestRun()
-        timestamp = _as_utc(timestamp)
-        self._encoder.status(
-            test_id=test_id, test_status=test_status, test_tags=test_tags,
-            runnable=runnable, file_name=file_name, file_bytes=file_bytes,
-            eof=eof, mime_type=mime_type, route_code=route_code,
-            timestamp=timestamp)
-        data = self._sink.getvalue()
-        self._sink.seek(0)
-        self._sink.truncate()
         self._write(data)
-        self._tally.observe(data, test_id, test_status, route_code, timestamp)
+        self._tally.observe(data, test_id, test_status, route_code, epoch_seconds(timestamp))
 
     def add_outcome(self, outcome):
         """Store a test the built-in runner reported whole: its v2 bytes are
@@ -317,6 +317,14 @@ class Run(abc.ABC):
     def stream(self) -> BinaryIO:
         """The run's subunit v2 bytes as stored, as a binary file object."""
 
+    def failures(self) -> bytes:
+        """The v2 events of each test this run failed (tracebacks included),
+        in test id order: what ``testr last`` shows.  Backends that index
+        them answer without reading the stream."""
+        tally = TallyResult()
+        self.replay(tally)
+        return b"".join(events for _, events in sorted(tally.tally.failed_events.items()))
+
     def replay(self, result) -> None:
         """Parse the stored stream into the StreamResult ``result``.
 
@@ -325,7 +333,7 @@ class Run(abc.ABC):
         test-less ``stdout`` file events.
         """
         with self.stream() as stream:
-            subunit.v2.ByteStreamToStreamResult(stream, non_subunit_name="stdout").run(result)
+            subunit_v2.replay(stream.read(), result)
 
 
 def _checked_metadata(metadata):
@@ -393,6 +401,11 @@ class Repository(abc.ABC):
         wanted = None if test_ids is None else list(dict.fromkeys(test_ids))
         return dict(self._durations(wanted))
 
+    def run_durations(self, run_id: int) -> Dict[str, float]:
+        """Durations measured by ``run_id`` that are still the latest known
+        for their test: for the latest run, every test it timed."""
+        return dict(self._run_durations(run_id))
+
     def count(self) -> int:
         return self._count()
 
@@ -427,6 +440,11 @@ class Repository(abc.ABC):
     @abc.abstractmethod
     def _durations(self, test_ids: Optional[List[str]]) -> Iterable[Tuple[str, float]]:
         """(test id, seconds) for ``test_ids`` (distinct), or all if None."""
+
+    @abc.abstractmethod
+    def _run_durations(self, run_id: int) -> Iterable[Tuple[str, float]]:
+        """(test id, seconds) for the tests whose stored duration ``run_id``
+        measured."""
 
     @abc.abstractmethod
     def _count(self) -> int:
@@ -578,7 +596,7 @@ class RemovalPlan:
     durations: Mapping[str, Optional[Tuple[float, int]]]
 
 
-class TallyResult(testtools.StreamResult):
+class TallyResult:
     """Counts, durations and failing-set changes of a stream, worked out
     exactly as an Inserter would (``self.tally``), storing nothing.
 
@@ -587,17 +605,16 @@ class TallyResult(testtools.StreamResult):
     """
 
     def __init__(self):
-        super().__init__()
         self.tally = RunTally()
-        self._sink = io.BytesIO()
-        self._encoder = subunit.v2.StreamResultToBytes(self._sink)
+
+    def startTestRun(self):
+        pass
+
+    def stopTestRun(self):
+        pass
 
     def status(self, test_id=None, test_status=None, route_code=None, timestamp=None,
                **event):
-        timestamp = _as_utc(timestamp)
-        self._encoder.status(test_id=test_id, test_status=test_status,
-                             route_code=route_code, timestamp=timestamp, **event)
-        data = self._sink.getvalue()
-        self._sink.seek(0)
-        self._sink.truncate()
-        self.tally.observe(data, test_id, test_status, route_code, timestamp)
+        data = encode_event(test_id=test_id, test_status=test_status,
+                            route_code=route_code, timestamp=timestamp, **event)
+        self.tally.observe(data, test_id, test_status, route_code, epoch_seconds(timestamp))

@@ -33,7 +33,7 @@ from testrepo.errors import (
 from testrepo.repository.abstract import Inserter, Repository, Run, RunRecord
 
 FORMAT_VERSION = "2"
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
 FORMAT_FILE = "format"
 INDEX_FILE = "index.sqlite"
 RUNS_DIR = "runs"
@@ -62,7 +62,14 @@ CREATE TABLE IF NOT EXISTS durations (
     test_id TEXT PRIMARY KEY, seconds REAL NOT NULL, run_id INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS failing (
     test_id TEXT PRIMARY KEY, events BLOB NOT NULL, run_id INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS run_failures (
+    run_id INTEGER NOT NULL, test_id TEXT NOT NULL, events BLOB NOT NULL,
+    PRIMARY KEY (run_id, test_id));
+CREATE INDEX IF NOT EXISTS durations_by_run ON durations (run_id, seconds);
 """
+# Schema 1 lacked run_failures: runs stored before the upgrade answer
+# Run.failures() from their stream instead (see FileRun.failures).
+_FAILURES_SINCE_KEY = "run_failures_since"
 
 _RUN_COLUMNS = (
     "run_id, passed, failed, skipped, duration, started, partial, interrupted, metadata")
@@ -154,10 +161,38 @@ class _Index:
     def check_schema(self):
         with self.reading() as db:
             row = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        if row is not None and row[0] == "1":
+            self._upgrade_from_1()
+            return
         if row is None or row[0] != SCHEMA_VERSION:
             found = "none" if row is None else repr(row[0])
             raise _corrupt_index(
                 self.path, "schema version %s, expected %r" % (found, SCHEMA_VERSION))
+
+
+    def _upgrade_from_1(self):
+        """Schema 1 → 2: add run_failures and the durations-by-run index."""
+        with self.writing() as db:
+            version = db.execute(
+                "SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0]
+            if version != "1":
+                return  # another process upgraded it meanwhile
+            for statement in _SCHEMA.split(";"):
+                if statement.strip():
+                    db.execute(statement)
+            highest = _highest_id_ever(db)
+            since = 0 if highest is None else highest + 1
+            db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+                       (_FAILURES_SINCE_KEY, str(since)))
+            db.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'",
+                       (SCHEMA_VERSION,))
+
+    def failures_since(self) -> int:
+        """The first run id whose failures are in run_failures."""
+        with self.reading() as db:
+            row = db.execute("SELECT value FROM meta WHERE key = ?",
+                             (_FAILURES_SINCE_KEY,)).fetchone()
+        return int(row[0]) if row is not None and row[0].isdigit() else 0
 
 
 def _corrupt_index(path, reason):
@@ -197,9 +232,20 @@ def _storage_error(action, path, err):
 
 
 class FileRun(Run):
-    def __init__(self, record: RunRecord, path: str):
+    def __init__(self, record: RunRecord, path: str, index: "_Index" = None):
         super().__init__(record)
         self.path = path
+        self._index = index
+
+    def failures(self) -> bytes:
+        """From the index (no stream is read), for runs stored since
+        schema 2."""
+        if self._index is None or self.run_id < self._index.failures_since():
+            return super().failures()
+        with self._index.reading() as db:
+            rows = db.execute("SELECT events FROM run_failures WHERE run_id = ? ORDER BY test_id",
+                              (self.run_id,)).fetchall()
+        return b"".join(bytes(row[0]) for row in rows)
 
     def stream(self):
         try:
@@ -284,6 +330,10 @@ class FileRepository(Repository):
                 [(test_id, seconds, record.run_id)
                  for test_id, seconds in sorted(pending.durations.items())])
             _apply_failing(db, pending.failing, record.run_id)
+            db.executemany(
+                "INSERT INTO run_failures (run_id, test_id, events) VALUES (?, ?, ?)",
+                [(record.run_id, test_id, events)
+                 for test_id, events in sorted(pending.failing.failed.items())])
         return record
 
     def _move_into_place(self, temp_path, run_id):
@@ -314,7 +364,7 @@ class FileRepository(Repository):
         if row is None:
             return None
         record = _record_from_row(row, self.index_path)
-        return FileRun(record, self.run_path(record.run_id))
+        return FileRun(record, self.run_path(record.run_id), self._index)
 
     def _runs(self):
         with self._index.reading() as db:
@@ -342,6 +392,11 @@ class FileRepository(Repository):
                 found.extend(db.execute(query + where, chunk).fetchall())
             return found
 
+    def _run_durations(self, run_id):
+        with self._index.reading() as db:
+            return db.execute("SELECT test_id, seconds FROM durations WHERE run_id = ?",
+                              (run_id,)).fetchall()
+
     def _count(self):
         with self._index.reading() as db:
             return db.execute("SELECT COUNT(*) FROM runs").fetchone()[0]
@@ -364,6 +419,7 @@ class FileRepository(Repository):
             if stored != tuple(plan.seen_ids):
                 return False
             db.executemany("DELETE FROM runs WHERE run_id = ?", [(i,) for i in run_ids])
+            db.executemany("DELETE FROM run_failures WHERE run_id = ?", [(i,) for i in run_ids])
             db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
                        (_HIGHEST_REMOVED_KEY, str(max(run_ids[-1], _highest_id_ever(db) or 0))))
             if plan.failing is not None:

@@ -86,6 +86,10 @@ class MemoryRepository(Repository):
             return list(self._times.items())
         return [(test_id, self._times[test_id]) for test_id in test_ids if test_id in self._times]
 
+    def _run_durations(self, run_id):
+        return [(test_id, self._times[test_id])
+                for test_id, timed_by in self._timed_by_run.items() if timed_by == run_id]
+
     def _count(self):
         return len(self._stored)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import testtools
+from testrepo.results.stream import StreamResult
 
 
 def worker_route(worker: int, route_code=None) -> str:
@@ -17,7 +17,7 @@ def worker_tags(worker: int, test_tags=None) -> set:
     return tags
 
 
-class StreamFilter(testtools.StreamResult):
+class StreamFilter(StreamResult):
     """Forwards every call to ``target``; subclasses override ``status`` and
     forward with keywords, so the testtools signature is written once."""
 

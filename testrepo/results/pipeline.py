@@ -15,10 +15,10 @@ from __future__ import annotations
 
 from typing import BinaryIO, Optional, TextIO
 
-import testtools
-
 from testrepo.reports.trace import TraceReporter, WorkerBalance
+from testrepo.repository.abstract import encode_event
 from testrepo.results.outcome import output_event
+from testrepo.results.stream import Fanout, StreamResult
 
 
 class TolerantOutput:
@@ -45,18 +45,14 @@ class TolerantOutput:
                 self.broken = True
 
 
-class SubunitWriter(testtools.StreamResult):
+class SubunitWriter(StreamResult):
     """``--subunit``: the merged v2 stream on stdout."""
 
     def __init__(self, out: BinaryIO):
-        super().__init__()
-        import subunit
-
         self._out = out
-        self._encoder = subunit.StreamResultToBytes(out)
 
     def status(self, **event):
-        self._encoder.status(**event)
+        self._out.write(encode_event(**event))
 
     def add_outcome(self, outcome):
         self._out.write(outcome.events)
@@ -77,7 +73,7 @@ class Pipeline:
             self.display = SubunitWriter(subunit_out)
         else:
             self.display = TraceReporter(out, show_passes=show_passes, color=color)
-        self.result = testtools.CopyStreamResult([inserter, self.display, self.balance])
+        self.result = Fanout([inserter, self.display, self.balance])
 
     def add_outcome(self, outcome) -> None:
         self.inserter.add_outcome(outcome)

@@ -276,7 +276,22 @@ class RepositoryContract:
         tracebacks = [e[5] for e in parsed(self.repo.failing_stream()) if e[4] == "traceback"]
         self.assertEqual([b"a failed in run 0", b"b failed in run 1"], tracebacks)
 
+    def test_run_failures_are_that_runs_failures(self):
+        self.add_run([("z", "fail"), ("ok", "success")])
+        self.add_run([("a", "fail"), ("z", "success")])
+        first, second = (self.repo.get_run(run_id) for run_id in self.repo.run_ids())
+        self.assertEqual([b"z failed in run 0"],
+                         [e[5] for e in parsed(first.failures()) if e[4] == "traceback"])
+        self.assertEqual(["a"], [e[0] for e in parsed(second.failures()) if e[1] == "fail"])
+
     # Durations.
+
+    def test_run_durations_are_what_the_run_timed(self):
+        self.add_run([("a", "success"), ("b", "success")])
+        self.add_run([("b", "fail"), ("c", "skip")])
+        first, second = self.repo.run_ids()
+        self.assertEqual({"a"}, set(self.repo.run_durations(first)))
+        self.assertEqual({"b"}, set(self.repo.run_durations(second)))
 
     def test_durations_latest_wins(self):
         self.add_run([("a", "success", 2.0), ("b", "fail", 3.0)])

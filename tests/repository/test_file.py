@@ -269,3 +269,26 @@ class TestCrashesAndConcurrency(FileRepositoryTestCase):
         # Each run was full, so the failing set is exactly the last run's.
         self.assertEqual(["w%(writer)s.t%(n)s" % repo.runs()[-1].metadata], repo.failing_ids())
         self.assertEqual([], os.listdir(os.path.join(self.path, "tmp")))
+
+
+class TestSchemaUpgrade(FileRepositoryTestCase):
+    def store_failure(self, test_id):
+        inserter = open_repository(self.path).insert()
+        inserter.startTestRun()
+        run_test(inserter, test_id, "fail", traceback=b"boom " + test_id.encode())
+        inserter.stopTestRun()
+
+    def test_schema_1_index_is_upgraded_and_old_runs_still_show_failures(self):
+        initialise_repository(self.path)
+        self.store_failure("old.test")
+        db = sqlite3.connect(os.path.join(self.path, "index.sqlite"))
+        with db:
+            db.execute("DROP TABLE run_failures")
+            db.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
+        db.close()
+        self.store_failure("new.test")  # opening upgrades the index
+        repo = open_repository(self.path)
+        old, new = (repo.get_run(run_id) for run_id in repo.run_ids())
+        self.assertIn(b"boom old.test", old.failures())
+        self.assertIn(b"boom new.test", new.failures())
+        self.assertNotIn(b"old.test", new.failures())
