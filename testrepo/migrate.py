@@ -31,8 +31,6 @@ import io
 import os
 from typing import Dict, List, Optional, Tuple
 
-import subunit
-import testtools
 
 from testrepo import errors
 from testrepo.repository.abstract import Repository, TallyResult
@@ -158,6 +156,10 @@ def replay_v1(path: str, result) -> None:
     """Parse the subunit v1 file ``path`` into the StreamResult ``result``
     (without starting or stopping its test run). Lines that are not
     subunit arrive as one test-less ``stdout`` file event at the end."""
+    # Imported here: only an import needs subunit's v1 parser and testtools.
+    import subunit
+    import testtools
+
     passthrough = io.BytesIO()
     # The router keeps the decorator's startTestRun/stopTestRun from result.
     decorator = testtools.ExtendedToStreamDecorator(

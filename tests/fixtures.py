@@ -98,10 +98,23 @@ class SampleProject(fixtures.Fixture):
         return os.path.join(self.path, ".testrepository")
 
 
+def _empty_home():
+    """One empty HOME for every CLI run of this test process, so that a
+    developer's own ~/.config/testr.yaml cannot change what tests see."""
+    import tempfile
+
+    home = os.environ.get("TESTREPO_TEST_HOME")
+    if not home:
+        home = os.environ["TESTREPO_TEST_HOME"] = tempfile.mkdtemp(prefix="testrepo-home-")
+    return home
+
+
 def testrepo_env(extra=None):
     env = dict(os.environ)
     env["PYTHON"] = sys.executable
     env.pop("TESTR_CONFIG", None)
+    env.pop("XDG_CONFIG_HOME", None)
+    env["HOME"] = _empty_home()
     env.update(extra or {})
     return env
 

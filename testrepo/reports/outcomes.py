@@ -18,11 +18,10 @@ import datetime
 import types
 from typing import Dict, List, Mapping, Optional, Tuple
 
-import testtools
-
 from testrepo.errors import UsageError
 from testrepo.reports.trace import worker_label
 from testrepo.repository.abstract import NON_FINAL_STATUSES, PASSING_STATUSES, SKIPPED_STATUS
+from testrepo.results.stream import StreamResult, show
 
 
 def is_failure(test_status: str) -> bool:
@@ -145,7 +144,7 @@ class _Pending:
         self.attachments: Dict[str, List[bytes]] = {}
 
 
-class AttemptCollector(testtools.StreamResult):
+class AttemptCollector(StreamResult):
     """Collects a run's events into attempts.
 
     Events are keyed by (test id, route code), as ``RunTally`` does, so
@@ -230,12 +229,10 @@ def read_run_results(repo, run_id: int, label: Optional[str] = None) -> RunResul
 def read_stream_results(path: str, role: str = "stream") -> RunResults:
     """The per-test results of a subunit v2 file (``role`` names it in
     errors, e.g. ``OLD``); :class:`UsageError` if unreadable or test-less."""
-    import subunit.v2
-
     collector = AttemptCollector()
     try:
         with open(path, "rb") as stream:
-            subunit.v2.ByteStreamToStreamResult(stream, non_subunit_name="stdout").run(collector)
+            show(stream.read(), collector)
     except OSError as err:
         raise UsageError(
             f"{role} '{path}' is neither a run id nor a readable file ({err.strerror}); "
