@@ -242,6 +242,7 @@ class WorkerPool:
         if kind == protocol.TEST:
             _, test_id, status, start, stop, _size, has_details = message
             worker.assigned.pop(test_id, None)
+            self._work.observe(stop - start)
             self._sink.add_outcome(TestOutcome(test_id, status, worker.index, start, stop,
                                                payload, has_details))
         elif kind == protocol.BATCH_DONE:

@@ -165,8 +165,16 @@ def read_batches(stdin):
 
 
 def serve(tests, worker, timeout, batches, out):
-    """Run each batch of ids read from ``batches`` and answer with frames."""
+    """Run each batch of ids read from ``batches`` and answer with frames.
+
+    The batches are one unittest run: a class (or module) whose tests
+    continue in the next batch keeps its setUpClass state, and fixtures are
+    torn down once, when the class changes or the last batch is done.
+    """
     result = FrameResult(out, worker, timeout)
+    # unittest tears fixtures down at the end of a top-level suite; marking
+    # the run as entered makes each batch's suite a nested one.
+    result._testRunEntered = True
     for line in batches:
         test_ids = json.loads(line)
         missing = [t for t in test_ids if t not in tests]
@@ -175,6 +183,8 @@ def serve(tests, worker, timeout, batches, out):
                            [("traceback", f"{test_id}: no such test (not found by discovery)")])
         unittest.TestSuite(tests[t] for t in test_ids if t in tests).run(result)
         protocol.write_batch_done(out)
+    result._testRunEntered = False
+    unittest.TestSuite().run(result)  # the last class and module teardowns
 
 
 class _Missing:

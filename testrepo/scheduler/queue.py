@@ -9,15 +9,23 @@ group are shuffled too, but stay together).
 
 Workers are handed batches that shrink as the queue drains (guided
 self-scheduling): a batch holds about ``remaining work / (2 * workers)``
-seconds of estimated work, and at least one unit.  Early batches are big
-(few round trips on 20,000 trivial tests); the last ones are single units,
-so no worker is left holding a long tail while another idles::
+seconds of estimated work, never more than ``MAX_SLICE``, and at least one
+unit.  Early batches of fast tests are big (few round trips on 20,000
+trivial tests); slow tests travel one or a few at a time, and the last
+batches are single units, so no worker is left holding a long tail while
+another idles::
 
     queue = WorkQueue.build(['m.T.a', 'm.T.b', 'm.T.slow'], workers=2,
                             durations={'m.T.slow': 6.0, 'm.T.a': 1.0, 'm.T.b': 1.0})
     queue.next_batch()  -> ['m.T.slow']           (8 s left / 4 = 2 s: one unit)
     queue.next_batch()  -> ['m.T.a']
     queue.next_batch()  -> ['m.T.b']
+
+Estimates: a recorded duration where there is one; for the other tests the
+median recorded duration or, with no history at all, the mean duration
+observed so far in this run (:meth:`WorkQueue.observe`).  The first batch
+is one unit, and each batch at most doubles the last (a slow start), so a
+poor early estimate costs little.
 
 Inside a batch tests keep their listing order, so that tests of one class
 that travel together stay one block (unittest then runs setUpClass once).
@@ -27,69 +35,132 @@ from __future__ import annotations
 
 import collections
 import random
+import statistics
 from typing import Deque, List, Mapping, Optional, Sequence, Tuple
 
-from testrepo.scheduler.static import GroupOf, _estimator, _group_indices
+from testrepo.scheduler.static import GroupOf, _group_indices, strip_tags
 
-Unit = Tuple[float, Tuple[int, ...]]  # (estimated seconds, positions in test_ids)
+# Estimated seconds of the members with a recorded duration, how many
+# members have none, and the members' positions in test_ids.
+Unit = Tuple[float, int, Tuple[int, ...]]
+
+# Batches start at one unit and may at most double from one to the next
+# (a slow start): an early estimate from a handful of fast tests must not
+# send a thousand slow ones to one worker.
+FIRST_BATCH_UNITS = 1
+# No batch holds more than this much estimated work (seconds): estimates can
+# be wrong by a lot, and a worker holding a long batch when the queue runs
+# dry is the tail that wrecks a run's balance.  Round trips cost ~1 ms.
+MAX_SLICE = 0.5
 
 
 class WorkQueue:
     """The ordered units still to hand out."""
 
     def __init__(self, test_ids: Sequence[str], units: Sequence[Unit], workers: int,
-                 shuffled: bool = False):
+                 shuffled: bool = False, unknown_estimate: Optional[float] = None):
         self._test_ids = list(test_ids)
         # A shuffled queue hands tests out exactly in queue order, so the
         # order for a seed does not depend on where batches happen to end.
         self._shuffled = shuffled
         self._units: Deque[Unit] = collections.deque(units)
         self._workers = max(1, workers)
-        self._remaining = sum(unit[0] for unit in units)
-        # Ids put back after a crash are estimated at the mean unit.
-        self._mean = self._remaining / len(units) if units else 1.0
+        self._known_left = sum(unit[0] for unit in units)
+        self._unknown_left = sum(unit[1] for unit in units)
+        # Seconds assumed for a test with no recorded duration: the median of
+        # the recorded ones, else (no history) the mean observed so far.
+        self._history_estimate = unknown_estimate
+        self._observed_seconds = 0.0
+        self._observed_tests = 0
+        self._unit_cap = FIRST_BATCH_UNITS
 
     @classmethod
     def build(cls, test_ids: Sequence[str], workers: int, durations: Mapping[str, float],
               group_of: Optional[GroupOf] = None,
               rng: Optional[random.Random] = None) -> "WorkQueue":
-        estimate = _estimator(test_ids, durations)
+        known = _known_durations(test_ids, durations)
         groups = list(_group_indices(test_ids, group_of).values())
         if rng is not None:
             for members in groups:
                 rng.shuffle(members)
-        units = [(sum(estimate(test_ids[i]) for i in members), tuple(members))
-                 for members in groups]
+        units = []
+        for members in groups:
+            times = [known.get(test_ids[i]) for i in members]
+            units.append((sum(t for t in times if t is not None),
+                          sum(t is None for t in times), tuple(members)))
+        estimate = statistics.median(known.values()) if known else None
         if rng is not None:
             rng.shuffle(units)
-            return cls(test_ids, units, workers, shuffled=True)
-        if any(durations.get(test_id) is not None for test_id in test_ids):
+            return cls(test_ids, units, workers, True, estimate)
+        if known:
             # Longest first; ties keep listing order (sort is stable).
-            units.sort(key=lambda unit: -unit[0])
-        return cls(test_ids, units, workers)
+            units.sort(key=lambda unit: -(unit[0] + unit[1] * estimate))
+        return cls(test_ids, units, workers, False, estimate)
 
     def __len__(self) -> int:
         return len(self._units)
 
+    def observe(self, seconds: float) -> None:
+        """A test of this run took ``seconds``: without history, this is
+        what the next batches are sized by."""
+        self._observed_seconds += seconds
+        self._observed_tests += 1
+
+    def _unknown_estimate(self) -> Optional[float]:
+        if self._history_estimate is not None:
+            return self._history_estimate
+        if self._observed_tests:
+            return self._observed_seconds / self._observed_tests
+        return None
+
     def next_batch(self) -> List[str]:
         """The next batch of test ids (empty when the queue is drained)."""
-        target = self._remaining / (2 * self._workers)
-        taken: List[int] = []
-        work = 0.0
-        while self._units and (not taken or work + self._units[0][0] <= target):
-            seconds, members = self._units.popleft()
-            work += seconds
-            taken.extend(members)
-        self._remaining = max(0.0, self._remaining - work)
+        guess = self._unknown_estimate()
+        cap, self._unit_cap = self._unit_cap, self._unit_cap * 2
+        if guess is None:
+            taken = self._take(lambda unit, work, n: n < cap, 0.0)
+        else:
+            remaining = self._known_left + self._unknown_left * guess
+            target = min(remaining / (2 * self._workers), MAX_SLICE)
+            taken = self._take(
+                lambda unit, work, n: n < cap and work + unit[0] + unit[1] * guess <= target,
+                guess)
         if not self._shuffled:
             taken.sort()
         return [self._test_ids[i] for i in taken]
+
+    def _take(self, fits, guess: float) -> List[int]:
+        """Units from the front while ``fits(unit, work so far, units so far)``,
+        and always at least one."""
+        taken: List[int] = []
+        work, count = 0.0, 0
+        while self._units and (not taken or fits(self._units[0], work, count)):
+            known, unknown, members = self._units.popleft()
+            work += known + unknown * guess
+            count += 1
+            self._known_left -= known
+            self._unknown_left -= unknown
+            taken.extend(members)
+        return taken
 
     def put_back(self, test_ids: Sequence[str]) -> None:
         """Return ids a lost worker never ran to the front of the queue, as
         one unit each (their group's worker is gone anyway)."""
         start = len(self._test_ids)
         self._test_ids.extend(test_ids)
-        units = [(self._mean, (start + offset,)) for offset in range(len(test_ids))]
+        units = [(0.0, 1, (start + offset,)) for offset in range(len(test_ids))]
         self._units.extendleft(reversed(units))
-        self._remaining += self._mean * len(test_ids)
+        self._unknown_left += len(test_ids)
+
+
+def _known_durations(test_ids: Sequence[str], durations: Mapping[str, float]):
+    """Recorded seconds of each listed test that has some (ids may carry a
+    ``[...]`` tag suffix the recorded ones lack)."""
+    known = {}
+    for test_id in test_ids:
+        seconds = durations.get(test_id)
+        if seconds is None:
+            seconds = durations.get(strip_tags(test_id))
+        if seconds is not None:
+            known[test_id] = seconds
+    return known

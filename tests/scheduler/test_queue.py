@@ -28,12 +28,35 @@ class TestWorkQueue(testtools.TestCase):
         self.assertEqual(sorted(test_ids), sorted(handed))
 
     def test_batches_shrink_to_single_tests(self):
-        batches = drain(WorkQueue.build([f"t{n:05d}" for n in range(20000)], 2, {}))
-        sizes = [len(batch) for batch in batches]
-        self.assertEqual(5000, sizes[0])
-        self.assertEqual(sorted(sizes, reverse=True), sizes)
+        queue = WorkQueue.build([f"t{n:05d}" for n in range(20000)], 2, {})
+        self.assertEqual(1, len(queue.next_batch()))  # nothing known yet
+        queue.observe(0.00003)
+        sizes = [len(batch) for batch in drain(queue)]
+        biggest = sizes.index(max(sizes))
+        self.assertGreater(max(sizes), 3000)
+        # A slow start up to the biggest batch, then shrinking to one test.
+        self.assertEqual(sorted(sizes[:biggest]), sizes[:biggest])
+        self.assertEqual(sorted(sizes[biggest:], reverse=True), sizes[biggest:])
         self.assertEqual(1, sizes[-1])
-        self.assertLess(len(batches), 60)
+        self.assertLess(len(sizes), 60)
+
+    def test_an_early_fast_estimate_cannot_hand_out_a_flood(self):
+        queue = WorkQueue.build([f"t{n}" for n in range(1000)], 2, {})
+        queue.next_batch()
+        queue.observe(0.00001)  # the first test was trivial; the rest may not be
+        self.assertLessEqual(len(queue.next_batch()), 2)
+
+    def test_slow_tests_travel_alone(self):
+        queue = WorkQueue.build([f"t{n}" for n in range(100)], 2, {})
+        queue.next_batch()
+        queue.observe(1.0)
+        self.assertEqual(1, len(queue.next_batch()))
+
+    def test_batches_start_small_even_with_history(self):
+        test_ids = [f"t{n:03d}" for n in range(400)]
+        queue = WorkQueue.build(test_ids, 2, dict.fromkeys(test_ids, 0.001))
+        sizes = [len(batch) for batch in drain(queue)]
+        self.assertEqual([1, 2, 4, 8, 16, 32, 64], sizes[:7])
 
     def test_longest_first_with_history(self):
         durations = {"m.a": 1.0, "m.b": 9.0, "m.c": 3.0}
