@@ -48,16 +48,23 @@ def init(project: Project):
     return repository.initialise_repository(repository_url(project))
 
 
-def open_repository(project: Project, create: bool = False):
+def open_repository(project: Project, create: bool = False, out: Optional[TextIO] = None):
     """Open the project's repository, creating it when ``create`` is true
-    and there is none yet."""
+    and there is none yet.  With ``out``, runs left half-written by a killed
+    testr are first stored as interrupted runs, and ``out`` is told."""
     url = repository_url(project)
     try:
-        return repository.open_repository(url)
+        repo = repository.open_repository(url)
     except errors.RepositoryNotFound:
         if not create:
             raise
         return repository.initialise_repository(url)
+    if out is not None:
+        for record in repo.recover_orphans():
+            out.write(f"Recovered run {record.run_id} ({record.total} results) that a killed "
+                      "testr process left half-written; it is stored as an interrupted, "
+                      "partial run.\n")
+    return repo
 
 
 def load_config(project: Project):
@@ -163,7 +170,7 @@ def run(project: Project, selection: Selection, options: RunOptions,
     With ``output.subunit`` the merged v2 stream goes to ``out.buffer``.
     """
     config = load_config(project)
-    repo = open_repository(project, create=True)
+    repo = open_repository(project, create=True, out=None if output.subunit else out)
     failing_ids = repo.failing_ids() if selection.failing else None
     context = _Run(project, config, repo, selection, options, output, out, failing_ids)
     if selection.failing and not failing_ids:
@@ -272,7 +279,7 @@ def _run_partitions(project, config, partitions, inserter, output, out, options)
     try:
         return _stream_run(inserter, output, out, lambda sink: workers.CommandRunner(
             partitions, make_command, sink.result, _timeout(options, config),
-            options.max_restarts).run())
+            options.max_restarts, idle=sink.flush).run())
     finally:
         shutil.rmtree(id_dir, ignore_errors=True)
 
@@ -375,7 +382,7 @@ def _show_run(run, output: OutputOptions, out: TextIO) -> int:
 
 def last(project: Project, output: OutputOptions, out: TextIO) -> RunOutcome:
     """Show the latest run: its failures and summary (exit 1 if it failed)."""
-    repo = open_repository(project)
+    repo = open_repository(project, out=None if output.subunit else out)
     run = repo.get_run(repo.latest_id())
     return RunOutcome(run.run_id, run.record, _show_run(run, output, out))
 

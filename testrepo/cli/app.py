@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import sys
 
 from cliff.app import App
@@ -72,8 +73,15 @@ def split_test_args(argv):
     return argv, []
 
 
+def _terminate(signum, frame):
+    # SIGTERM (CI timeouts, `timeout`, `kill`) gets what Ctrl-C gets: the
+    # workers are stopped, the partial run is stored as interrupted, exit 130.
+    raise KeyboardInterrupt
+
+
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
     own_args, test_args = split_test_args(argv)
+    signal.signal(signal.SIGTERM, _terminate)
     app = TestrepoApp(test_args)
     return app.run(own_args)

@@ -203,7 +203,12 @@ class WorkerPool:
         the main thread for the GIL on every test.
         """
         items: List[tuple] = []
-        for key, _ in self._selector.select():
+        ready = self._selector.select(0)
+        if not ready:
+            if self._sink is not None:
+                self._sink.flush()  # idle: a killed parent then loses nothing
+            ready = self._selector.select()
+        for key, _ in ready:
             worker = key.data
             data = os.read(key.fd, _READ_SIZE)
             if not data:
@@ -224,10 +229,14 @@ class WorkerPool:
         return items
 
     def _refill(self, worker: _Worker) -> None:
-        """Keep a worker busy: one batch running and, while batches are
-        bigger than one unit, one more waiting in its pipe."""
-        limit = 2 if not worker.batches or len(worker.batches[-1]) > 1 else 1
-        while len(worker.batches) < limit:
+        """Keep a worker busy: one batch running and, while the queue is far
+        from empty, one more waiting in its pipe.  Near the end nothing
+        waits behind a running batch, so no test is stuck behind a slow or
+        hung one while another worker idles."""
+        while True:
+            limit = 2 if len(self._work) > 2 * len(self._workers) else 1
+            if len(worker.batches) >= limit:
+                return
             batch = self._work.next_batch()
             if not batch:
                 worker.close_stdin()

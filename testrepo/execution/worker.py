@@ -24,6 +24,7 @@ import io
 import json
 import os
 import queue
+import signal
 import sys
 import threading
 import time
@@ -214,8 +215,22 @@ def private_stdout():
     return out
 
 
+def die_with_parent():
+    """Linux: have the kernel kill this worker if the parent testr dies
+    (even by SIGKILL), so a hung test cannot outlive the run."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        pr_set_pdeathsig = 1
+        libc.prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass  # not Linux: the worker still ends when its stdin closes
+
+
 def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
+    die_with_parent()
     out = private_stdout()
     top_dir = os.path.abspath(args.top_dir)
     sys.path.insert(0, top_dir)

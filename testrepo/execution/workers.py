@@ -169,13 +169,14 @@ class CommandRunner:
 
     def __init__(self, partitions: Sequence[Optional[List[str]]], make_command: MakeCommand,
                  result: StreamResult, timeout: Optional[float] = None,
-                 max_restarts: Optional[int] = None):
+                 max_restarts: Optional[int] = None, idle: Optional[Callable] = None):
         self._partitions = partitions
         self._make_command = make_command
         self._result = result
         self._timeout = timeout
         self._max_restarts = 4 * len(partitions) if max_restarts is None else max_restarts
         self._restarts = 0
+        self._idle = idle  # called before waiting for output (e.g. flush)
         self._events: queue.Queue = queue.Queue()
         self._live: Dict[int, WorkerProcess] = {}
 
@@ -202,6 +203,8 @@ class CommandRunner:
         process.start()
 
     def _next_event(self) -> None:
+        if self._idle is not None and self._events.empty():
+            self._idle()
         try:
             event = self._events.get(timeout=0.5 if self._timeout else None)
         except queue.Empty:

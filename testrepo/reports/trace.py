@@ -94,6 +94,9 @@ class TraceReporter(StreamResult):
         self._report(outcome.test_id, outcome.status, str(outcome.worker),
                      outcome.duration, attachments)
 
+    def flush(self):
+        self._out.flush()
+
     def add_output(self, text: str):
         """Output that belongs to no test (e.g. a worker's stderr)."""
         self._out.write(text)

@@ -279,6 +279,15 @@ class Inserter:
         self.startTestRun()
         self._write(data)
 
+    def flush(self):
+        """Push what was written so far to storage (no fsync); called when
+        the run goes idle, so a killed process loses as little as possible."""
+        if self._state == "open":
+            self._flush()
+
+    def _flush(self) -> None:
+        """Backends that buffer writes push them out here."""
+
     def mark_interrupted(self):
         """Store this run as interrupted; it then only updates the failing
         set for the tests it ran, like a partial run."""
@@ -400,6 +409,12 @@ class Repository(abc.ABC):
         """Latest known seconds per test id; ids without one are left out."""
         wanted = None if test_ids is None else list(dict.fromkeys(test_ids))
         return dict(self._durations(wanted))
+
+    def recover_orphans(self) -> List[RunRecord]:
+        """Store runs left half-written by killed processes as interrupted
+        partial runs and return their records (backends without such a
+        thing: none)."""
+        return []
 
     def run_durations(self, run_id: int) -> Dict[str, float]:
         """Durations measured by ``run_id`` that are still the latest known

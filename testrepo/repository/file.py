@@ -19,10 +19,12 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import sqlite3
 import tempfile
 import time
 import urllib.parse
+from typing import List
 
 from testrepo.errors import (
     RepositoryCorrupt,
@@ -275,7 +277,10 @@ class FileInserter(Inserter):
     def _begin(self):
         tmp_dir = os.path.join(self._repository.path, TMP_DIR)
         try:
-            fd, self.temp_path = tempfile.mkstemp(prefix="run-", suffix=".subunit", dir=tmp_dir)
+            # The pid in the name tells recover_orphans whether the writer
+            # is still alive.
+            fd, self.temp_path = tempfile.mkstemp(
+                prefix="run-%d-" % os.getpid(), suffix=".subunit", dir=tmp_dir)
         except OSError as err:
             raise _storage_error("create a temporary run file in", tmp_dir, err) from err
         self._file = os.fdopen(fd, "wb")
@@ -291,6 +296,13 @@ class FileInserter(Inserter):
             if now - self._flushed >= FLUSH_INTERVAL:
                 self._file.flush()
                 self._flushed = now
+        except OSError as err:
+            raise _storage_error("write", self.temp_path, err) from err
+
+    def _flush(self):
+        try:
+            self._file.flush()
+            self._flushed = time.monotonic()
         except OSError as err:
             raise _storage_error("write", self.temp_path, err) from err
 
@@ -348,6 +360,36 @@ class FileRepository(Repository):
 
     def _make_inserter(self, partial, metadata):
         return FileInserter(self, partial, metadata)
+
+    def recover_orphans(self) -> List[RunRecord]:
+        """Store, as interrupted partial runs, what testr processes that were
+        killed (SIGKILL, a crash, a power cut) left half-written in ``tmp/``;
+        discard the ones that hold nothing.  Returns the recovered runs."""
+        recovered = []
+        tmp_dir = os.path.join(self.path, TMP_DIR)
+        for name, pid in _orphans(tmp_dir):
+            claimed = _claim(tmp_dir, name)
+            if claimed is None:
+                continue  # another process claimed it first
+            with open(claimed, "rb") as stream:
+                data = stream.read()
+            if data.strip():
+                recovered.append(self._store_recovered(data, pid))
+            # Only once stored: if we die first, the claimed file (named for
+            # this process) is an orphan again for the next testr.
+            os.unlink(claimed)
+        return recovered
+
+    def _store_recovered(self, data: bytes, pid: int) -> RunRecord:
+        from testrepo import subunit_v2
+
+        inserter = self.insert(partial=True, metadata={
+            "recovered": "left half-written by testr process %d, which was killed" % pid})
+        inserter.mark_interrupted()
+        inserter.startTestRun()
+        subunit_v2.replay(data, inserter)
+        inserter.stopTestRun()
+        return inserter.record
 
     def _latest_id(self):
         with self._index.reading() as db:
@@ -442,6 +484,53 @@ class FileRepository(Repository):
                 "INSERT OR IGNORE INTO durations (test_id, seconds, run_id) VALUES (?, ?, ?)",
                 [(test_id, seconds, NO_RUN) for test_id, seconds in sorted(durations.items())])
             return db.total_changes - before
+
+
+_ORPHAN_NAME = re.compile(r"^run-(\d+)-.*\.subunit$")
+
+
+def _orphans(tmp_dir):
+    """(file name, pid) of temp runs whose writer process is gone."""
+    try:
+        names = sorted(os.listdir(tmp_dir))
+    except OSError:
+        return []
+    found = []
+    for name in names:
+        match = _ORPHAN_NAME.match(name)
+        if match and not _alive(int(match.group(1))):
+            found.append((name, int(match.group(1))))
+    return found
+
+
+def _alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process
+    return not _zombie(pid)
+
+
+def _zombie(pid):
+    # A killed process nobody has reaped yet still answers kill(pid, 0).
+    try:
+        with open("/proc/%d/stat" % pid, "rb") as stat:
+            return stat.read().rsplit(b")", 1)[1].split()[0] == b"Z"
+    except (OSError, IndexError):
+        return False
+
+
+def _claim(tmp_dir, name):
+    """Rename the orphan ``name`` to a name of this process (atomically: one
+    claimant wins) and return its new path; None if another got it first."""
+    claimed = os.path.join(tmp_dir, "run-%d-claimed-%s" % (os.getpid(), name))
+    try:
+        os.rename(os.path.join(tmp_dir, name), claimed)
+    except FileNotFoundError:
+        return None
+    return claimed
 
 
 # The durations.run_id of a duration carried over from elsewhere

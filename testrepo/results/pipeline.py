@@ -54,6 +54,9 @@ class SubunitWriter(StreamResult):
     def status(self, **event):
         self._out.write(encode_event(**event))
 
+    def flush(self):
+        self._out.flush()
+
     def add_outcome(self, outcome):
         self._out.write(outcome.events)
 
@@ -79,6 +82,13 @@ class Pipeline:
         self.inserter.add_outcome(outcome)
         self.display.add_outcome(outcome)
         self.balance.add_outcome(outcome)
+
+    def flush(self) -> None:
+        """The run is waiting for workers: push stored and shown results out."""
+        self.inserter.flush()
+        flush = getattr(self.display, "flush", None)
+        if flush is not None:
+            flush()
 
     def add_output(self, worker: int, name: str, data: bytes) -> None:
         event = output_event(worker, name, data)
