@@ -43,6 +43,14 @@ def repository_url(project: Project) -> str:
     return os.path.join(project.directory, repository.DEFAULT_DIRNAME)
 
 
+def repair(project: Project):
+    """Rebuild the file repository's index from its stored runs (see
+    :mod:`testrepo.repository.repair`); returns a ``RepairReport``."""
+    from testrepo.repository.repair import repair as rebuild
+
+    return rebuild(repository.repository_path(repository_url(project)))
+
+
 def init(project: Project):
     """Create an empty repository; :class:`RepositoryExists` if there is one."""
     return repository.initialise_repository(repository_url(project))
@@ -350,18 +358,52 @@ class LoadOptions:
 
 def load(project: Project, streams: Sequence[BinaryIO], options: LoadOptions,
          output: OutputOptions, out: TextIO) -> RunOutcome:
-    """Store v2 streams as one run; stream N is tagged ``worker-N``."""
-    import subunit
+    """Store v2 streams as one run; stream N is tagged ``worker-N``.
 
-    repo = open_repository(project, create=options.force_init)
+    Every stream is read and checked before anything is stored: a corrupt
+    or truncated one is a :class:`UsageError` and the repository is left
+    unchanged, unless ``options.partial`` asks to keep what came before the
+    damage.
+    """
+    decoded = [_decode_stream(source, options.partial) for source in streams]
+    repo = open_repository(project, create=options.force_init,
+                           out=None if output.subunit else out)
     inserter = repo.insert(partial=options.partial)
 
     def feed(sink):
-        for index, source in enumerate(streams):
-            subunit.ByteStreamToStreamResult(source, non_subunit_name="stdout").run(
-                WorkerTagger(sink.result, index))
+        for index, events in enumerate(decoded):
+            tagger = WorkerTagger(sink.result, index)
+            for event in events:
+                tagger.status(**event.as_status())
 
     return _stream_run(inserter, output, out, feed)
+
+
+def _decode_stream(source: BinaryIO, partial: bool) -> list:
+    from testrepo import subunit_v2
+
+    name = getattr(source, "name", "the stream")
+    name = "standard input" if name == "<stdin>" else name
+    try:
+        data = source.read()
+    except OSError as err:
+        raise errors.UsageError(f"cannot read {name}: {err}") from err
+    events = []
+    for event in subunit_v2.iter_events(data):
+        if event.test_id == "subunit.parser":
+            if partial:
+                break
+            reason = event.file_bytes.decode("utf-8", "replace")
+            raise errors.UsageError(
+                f"{name} is not a valid subunit v2 stream ({reason} after "
+                f"{len(events)} good events); nothing was stored. Pass --partial to "
+                "store the events before the damage.")
+        events.append(event)
+    if not any(event.test_id and event.status for event in events):
+        raise errors.UsageError(
+            f"{name} holds no test results (is it subunit v2? v1 streams need "
+            "`subunit-1to2` first); nothing was stored.")
+    return events
 
 
 # --- reading the repository ------------------------------------------------

@@ -199,8 +199,8 @@ class _Index:
 
 def _corrupt_index(path, reason):
     return RepositoryCorrupt(
-        "%s is not a valid index (%s); move the repository aside and run `testr init`."
-        % (path, reason))
+        "%s is not a valid index (%s); run `testr repair` to rebuild it from the "
+        "stored runs." % (path, reason))
 
 
 def _record_from_row(row, index_path):
@@ -255,8 +255,8 @@ class FileRun(Run):
         except FileNotFoundError as err:
             raise RepositoryCorrupt(
                 "The stream of run %d (%s) is missing although the index lists the run; "
-                "restore the file or move the repository aside and run `testr init`."
-                % (self.run_id, self.path)) from err
+                "restore the file, or forget the run with `testr history remove %d`."
+                % (self.run_id, self.path, self.run_id)) from err
         except OSError as err:
             raise _storage_error("read", self.path, err) from err
 
@@ -657,8 +657,9 @@ def _check_format(path, version):
             "%s says format %s, but this testrepo reads format %s; upgrade testrepo."
             % (format_path, version, FORMAT_VERSION))
     raise RepositoryCorrupt(
-        "%s contains %r, expected %r (testrepo format %s); move the directory aside and "
-        "run `testr init`." % (format_path, version[:40], FORMAT_VERSION, FORMAT_VERSION))
+        "%s contains %r, expected %r (testrepo format %s); if this is a testrepo "
+        "repository run `testr repair`, else move the directory aside and run `testr init`."
+        % (format_path, version[:40], FORMAT_VERSION, FORMAT_VERSION))
 
 
 def _format_1_message(path):

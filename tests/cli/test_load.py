@@ -63,3 +63,55 @@ class TestLoad(testtools.TestCase):
         code, _, err = run_testrepo(self.project.path, "load", "nope.subunit")
         self.assertEqual(2, code)
         self.assertIn("nope.subunit", err)
+
+
+class TestLoadBadInput(testtools.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.project = self.useFixture(SampleProject(config="testr"))
+        self.stream = subunit_run_stream(self.project)
+        # Cut inside the last packet: a stream whose writer died mid-write.
+        self.truncated = self.stream[:self.stream.rindex(b"\xb3") + 3]
+        run_testrepo(self.project.path, "init")
+
+    def runs(self):
+        _, out, _ = run_testrepo(self.project.path, "history", "list", "-f", "value")
+        return len(out.splitlines())
+
+    def test_truncated_stream_is_refused_and_nothing_stored(self):
+        code, _, err = run_testrepo(self.project.path, "load", stdin=self.truncated)
+        self.assertEqual(2, code)
+        self.assertIn("not a valid subunit v2 stream", err)
+        self.assertIn("nothing was stored", err)
+        self.assertEqual(0, self.runs())
+        self.assertEqual([], os.listdir(os.path.join(self.project.repository_path(), "tmp")))
+
+    def test_partial_keeps_what_parsed(self):
+        code, out, _ = run_testrepo(self.project.path, "load", "--partial",
+                                    stdin=self.truncated)
+        self.assertEqual(1, self.runs())
+        self.assertGreater(sum(totals(out)), 0)
+
+    def test_text_is_not_a_stream(self):
+        code, _, err = run_testrepo(self.project.path, "load", stdin=b"PASS: everything\n")
+        self.assertEqual(2, code)
+        self.assertIn("holds no test results", err)
+        self.assertEqual(0, self.runs())
+
+    def test_eight_concurrent_loads_all_land(self):
+        path = self.project.write("stream.subunit", "")
+        with open(path, "wb") as handle:
+            handle.write(self.stream)
+        env = testrepo_env()
+        loads = [subprocess.Popen([sys.executable, "-m", "testrepo", "load", "stream.subunit"],
+                                  cwd=self.project.path, env=env, stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+                 for _ in range(8)]
+        results = [(load.wait(), load.stderr.read()) for load in loads]
+        for load in loads:
+            load.stderr.close()
+        self.assertEqual([(1, b"")] * 8, results)  # 1: the stream has failures
+        _, out, _ = run_testrepo(self.project.path, "history", "list", "-f", "value",
+                                 "--column", "Run ID", "--column", "Passed")
+        self.assertEqual([f"{n} 4" for n in range(8)], out.splitlines())
