@@ -32,7 +32,6 @@ import os
 from typing import Any, Callable, Dict, Mapping, Optional
 
 import voluptuous
-import yaml
 
 from testrepo import errors
 
@@ -81,6 +80,9 @@ def find(explicit: Optional[str], environ: Mapping[str, str]) -> Optional[str]:
 
 def read(path: str) -> Dict[str, Any]:
     """The file's top-level mapping ({} for an empty file)."""
+    # Imported here: most runs have no user config, and PyYAML costs ~20 ms.
+    import yaml
+
     try:
         with open(path, encoding="utf-8") as stream:
             document = yaml.safe_load(stream)
