@@ -162,12 +162,13 @@ class _Run:
     def begin(self, test_ids, concurrency):
         """Seed, durations, grouping and the inserter for ``test_ids``."""
         metadata: Dict[str, str] = {"concurrency": str(concurrency)}
+        metadata.update(_mode_metadata(self.options))
         rng = _random_order(self.options, metadata, self)
         config = self.config
         group_of = scheduler.group_function(config.group_regex, config.parallel_class)
         durations = self.repo.durations(test_ids) if test_ids else {}
         partial = self.options.partial or self.selection.restricted
-        inserter = self.repo.insert(partial=partial, metadata=metadata)
+        inserter = _open_inserter(self, partial, metadata)
         return inserter, rng, durations, group_of
 
 
@@ -177,6 +178,9 @@ def run(project: Project, selection: Selection, options: RunOptions,
 
     With ``output.subunit`` the merged v2 stream goes to ``out.buffer``.
     """
+    special = _run_mode(project, selection, options, output, out)
+    if special is not None:
+        return special
     config = load_config(project)
     repo = open_repository(project, create=True, out=None if output.subunit else out)
     failing_ids = repo.failing_ids() if selection.failing else None
@@ -317,7 +321,8 @@ def _stream_run(inserter, output, out, feed) -> RunOutcome:
     else:
         out = TolerantOutput(out)
     pipeline = Pipeline(inserter, out, show_passes=not output.quiet,
-                        color=bool(output.color), subunit_out=subunit_out)
+                        color=bool(output.color), subunit_out=subunit_out,
+                        abbreviate=output.abbreviate, attachments=output.attachments)
     started = time.monotonic()
     pipeline.result.startTestRun()
     interrupted = False
@@ -354,6 +359,7 @@ def _exit_code(record, interrupted: bool) -> int:
 class LoadOptions:
     partial: bool = False
     force_init: bool = False
+    run_id: Optional[int] = None  # add to this stored run (load --id) instead of a new one
 
 
 def load(project: Project, streams: Sequence[BinaryIO], options: LoadOptions,
@@ -368,7 +374,7 @@ def load(project: Project, streams: Sequence[BinaryIO], options: LoadOptions,
     decoded = [_decode_stream(source, options.partial) for source in streams]
     repo = open_repository(project, create=options.force_init,
                            out=None if output.subunit else out)
-    inserter = repo.insert(partial=options.partial)
+    inserter = _load_inserter(repo, options, project)
 
     def feed(sink):
         for index, events in enumerate(decoded):
@@ -736,3 +742,122 @@ def import_repository(project: Project, source: str) -> migrate.ImportOutcome:
     hold no runs yet."""
     legacy = migrate.find_legacy(source)  # before creating a repository for it
     return migrate.import_repository(legacy, open_repository(project, create=True))
+
+
+# =============================================================================
+# Run modes and run extras (issue 3): --until-failure, --isolated,
+# --analyze-isolation, --worker-file, --combine / load --id, --no-discover,
+# --pdb, --metadata, --slowest, filter_tags and the instance_* callouts.
+# The logic lives in testrepo.isolation, testrepo.scheduler.worker_file,
+# testrepo.scheduler.pinned, testrepo.execution.instances and
+# testrepo.execution.direct; these functions wire it into run().
+# =============================================================================
+
+# Metadata keys testrepo sets itself; --metadata may not override them.
+RESERVED_METADATA = ("concurrency", "seed", "isolated", "worker_file")
+
+
+def _run_mode(project: Project, selection: Selection, options: RunOptions,
+              output: OutputOptions, out: TextIO) -> Optional[RunOutcome]:
+    """Run the modes that wrap or replace an ordinary run; None for an
+    ordinary run."""
+    _check_run_modes(selection, options)
+    if options.until_failure:
+        return _until_failure(project, selection, options, output, out)
+    return None
+
+
+def _check_run_modes(selection: Selection, options: RunOptions) -> None:
+    """Refuse combinations that cannot mean anything (usage errors)."""
+    single = "--pdb" if options.pdb else "--no-discover" if options.no_discover else None
+    conflicts = [
+        (options.pdb and options.until_failure, "--pdb cannot be combined with --until-failure"),
+        (options.pdb and options.no_discover, "--pdb and --no-discover both name the one test "
+                                              "to run; give one of them"),
+        (single and selection.restricted, f"{single} runs exactly the test it names; it takes "
+                                          "no filters, lists or --failing"),
+        (options.isolated and options.worker_file, "--isolated runs each test in its own "
+                                                   "process; it cannot follow a --worker-file"),
+        (options.until_failure and options.combine, "--until-failure stores each run on its "
+                                                    "own; it cannot --combine them"),
+        (options.analyze_isolation and (options.until_failure or options.combine or single),
+         "--analyze-isolation cannot be combined with --until-failure, --combine, --pdb or "
+         "--no-discover"),
+    ]
+    for conflict, message in conflicts:
+        if conflict:
+            raise errors.UsageError(message)
+    for key, _ in options.metadata:
+        if key in RESERVED_METADATA:
+            raise errors.UsageError(
+                f"--metadata {key}=...: '{key}' is recorded by testrepo itself; use another key")
+
+
+def _until_failure(project: Project, selection: Selection, options: RunOptions,
+                   output: OutputOptions, out: TextIO) -> RunOutcome:
+    """Repeat ``run`` until a run fails, nothing runs, or Ctrl-C (exit
+    130); each run is stored. Returns the last run's outcome."""
+    once = dataclasses.replace(options, until_failure=False)
+    iteration = 0
+    while True:
+        iteration += 1
+        if not output.subunit:
+            out.write(f"--until-failure: run {iteration}\n")
+        outcome = run(project, selection, once, output, out)
+        if outcome.exit_code != EXIT_SUCCESS or outcome.run_id is None:
+            break
+    if not output.subunit:
+        if outcome.run_id is None:
+            why = "no test ran"
+        elif outcome.exit_code == EXIT_INTERRUPTED:
+            why = f"interrupted (run {outcome.run_id} stored as interrupted)"
+        else:
+            why = f"run {outcome.run_id} failed"
+        out.write(f"--until-failure: stopped after {iteration} run(s): {why}\n")
+    return outcome
+
+
+def _mode_metadata(options: RunOptions) -> Dict[str, str]:
+    """What a run stores about how it ran, besides concurrency and seed."""
+    metadata = dict(options.metadata)
+    if options.isolated:
+        metadata["isolated"] = "true"
+    if options.worker_file:
+        metadata["worker_file"] = options.worker_file
+    return metadata
+
+
+def _open_inserter(context: _Run, partial: bool, metadata: Dict[str, str]):
+    """The run's inserter: a new run, or with ``--combine`` an append to the
+    latest run (a new run if there is none yet). filter_tags are hidden."""
+    repo = context.repo
+    inserter = None
+    if context.options.combine and repo.run_ids():
+        inserter = repo.append(repo.latest_id())
+        inserter.metadata.update(metadata)
+    if inserter is None:
+        inserter = repo.insert(partial=partial, metadata=metadata)
+    inserter.hide_tags(context.config.filter_tags)
+    return inserter
+
+
+def _load_inserter(repo, options: LoadOptions, project: Project):
+    """A new run, or with ``options.run_id`` an append to that run; the
+    project's filter_tags (if its configuration loads) are hidden."""
+    if options.run_id is not None:
+        inserter = repo.append(options.run_id)
+    else:
+        inserter = repo.insert(partial=options.partial)
+    try:
+        inserter.hide_tags(load_config(project).filter_tags)
+    except errors.ConfigError:
+        pass  # load needs no configuration; only filter_tags come from it
+    return inserter
+
+
+def write_slowest(project: Project, run_id: int, out: TextIO, count: int = 10) -> None:
+    """``run --slowest``: the ``count`` slowest tests that run ``run_id``
+    timed, as a table."""
+    durations = open_repository(project).run_durations(run_id)
+    rows = sorted(durations.items(), key=lambda item: (-item[1], item[0]))[:count]
+    trace.write_slowest(out, rows)

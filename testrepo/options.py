@@ -50,6 +50,10 @@ class OutputOptions:
     subunit: bool = False
     quiet: bool = False
     color: Optional[bool] = None  # None: colour when the output is a TTY
+    abbreviate: bool = False  # one character per test (. F S) instead of a line
+    # Attachments shown for a test that passed: "default" (stdout/stderr),
+    # "none" (--suppress-attachments) or "all" (--all-attachments).
+    attachments: str = "default"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -65,3 +69,12 @@ class RunOptions:
     test_args: Tuple[str, ...] = ()  # arguments after ``--``
     timeout: Optional[float] = None  # per-test seconds; None: test_timeout or no limit
     max_restarts: Optional[int] = None  # worker replacements; None: 4 per worker
+    # Run modes and extras (doc/running.rst, "Run modes").
+    until_failure: bool = False  # repeat the run until one fails
+    isolated: bool = False  # each test in a fresh process
+    analyze_isolation: bool = False  # bisect failures of the latest run
+    worker_file: Optional[str] = None  # stestr YAML pinning tests to workers
+    combine: bool = False  # append to the latest run instead of a new one
+    no_discover: Optional[str] = None  # run this one test id without listing
+    pdb: Optional[str] = None  # run this one test id in this process
+    metadata: Tuple[Tuple[str, str], ...] = ()  # stored with the run

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from testrepo.errors import UsageError
 from testrepo.options import OutputOptions, RunOptions, Selection
 
 
@@ -46,7 +47,30 @@ def output_from_args(args, app) -> OutputOptions:
     if color is None:
         color = hasattr(app.stdout, "isatty") and app.stdout.isatty()
     quiet = args.quiet or app.options.verbose_level == 0
-    return OutputOptions(subunit=args.subunit, quiet=quiet, color=color)
+    return OutputOptions(subunit=args.subunit, quiet=quiet, color=color,
+                         **trace_options_from_args(args))
+
+
+def add_trace_arguments(parser) -> None:
+    """How each finished test is shown (``run``, ``load``; stestr's flags)."""
+    parser.add_argument("--abbreviate", action="store_true",
+                        help="One character per test (. passed, F failed, S skipped) instead "
+                             "of a line; failures are shown in full at the end.")
+    shown = parser.add_mutually_exclusive_group()
+    shown.add_argument("--suppress-attachments", action="store_true",
+                       help="Show no attachments (captured stdout/stderr) of tests that pass.")
+    shown.add_argument("--all-attachments", action="store_true",
+                       help="Show every text attachment of tests that pass, not only "
+                            "stdout/stderr. (Failures always show all.)")
+
+
+def trace_options_from_args(args) -> dict:
+    attachments = "default"
+    if getattr(args, "suppress_attachments", False):
+        attachments = "none"
+    elif getattr(args, "all_attachments", False):
+        attachments = "all"
+    return dict(abbreviate=getattr(args, "abbreviate", False), attachments=attachments)
 
 
 def add_run_arguments(parser) -> None:
@@ -97,7 +121,53 @@ def run_options_from_args(args, test_args=()) -> RunOptions:
                       random=args.random or args.seed is not None, seed=args.seed,
                       partial=args.partial, force_init=args.force_init,
                       test_args=tuple(test_args), timeout=args.timeout,
-                      max_restarts=args.max_worker_restarts)
+                      max_restarts=args.max_worker_restarts,
+                      **run_mode_options_from_args(args))
+
+
+def add_run_mode_arguments(parser) -> None:
+    """``run``'s modes and extras (doc/running.rst, "Run modes")."""
+    parser.add_argument("--until-failure", action="store_true",
+                        help="Repeat the run until one fails (or Ctrl-C); each run is stored.")
+    parser.add_argument("--isolated", action="store_true",
+                        help="Run each test in a fresh process of its own.")
+    parser.add_argument("--analyze-isolation", action="store_true",
+                        help="For each failure of the latest run, find the earlier test on its "
+                             "worker that makes it fail (bisection); exit 1 if one does.")
+    parser.add_argument("--worker-file", metavar="FILE", default=None,
+                        help="stestr's YAML worker file: a list of '- worker: [REGEX, ...]' "
+                             "entries (optional 'concurrency: N'), each run on its own worker(s).")
+    parser.add_argument("--combine", action="store_true",
+                        help="Add the results to the latest run instead of storing a new one.")
+    parser.add_argument("--no-discover", "-n", metavar="TEST", default=None,
+                        help="Run just TEST (a dotted id or tests/test_x.py::Class::method) "
+                             "without listing the suite.")
+    parser.add_argument("--pdb", metavar="TEST", default=None,
+                        help="Run just TEST in this process, in the foreground, so that pdb "
+                             "works; the result is stored.")
+    parser.add_argument("--metadata", action="append", default=[], metavar="KEY=VALUE",
+                        help="Store KEY=VALUE with the run (repeatable), e.g. a git sha or a "
+                             "CI job name; shown by `testr last` and `history list -m`.")
+    parser.add_argument("--slowest", action="store_true",
+                        help="After the run, show its 10 slowest tests.")
+
+
+def run_mode_options_from_args(args) -> dict:
+    return dict(until_failure=getattr(args, "until_failure", False),
+                isolated=getattr(args, "isolated", False),
+                analyze_isolation=getattr(args, "analyze_isolation", False),
+                worker_file=getattr(args, "worker_file", None),
+                combine=getattr(args, "combine", False),
+                no_discover=getattr(args, "no_discover", None),
+                pdb=getattr(args, "pdb", None),
+                metadata=tuple(_metadata_pair(text) for text in getattr(args, "metadata", ())))
+
+
+def _metadata_pair(text):
+    key, equals, value = str(text).partition("=")
+    if not equals or not key.strip():
+        raise UsageError(f"--metadata {text!r}: expected KEY=VALUE, e.g. --metadata git_sha=1a2b3c")
+    return key.strip(), value
 
 
 def add_report_arguments(parser) -> None:

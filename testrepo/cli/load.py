@@ -20,13 +20,18 @@ class Load(TestrepoCommand):
                             help="Only update the failing set for the tests in the stream.")
         parser.add_argument("--force-init", action="store_true",
                             help="Create the repository if it does not exist.")
+        parser.add_argument("--id", "-i", dest="run_id", type=int, default=None, metavar="RUN",
+                            help="Add the streams' results to stored run RUN instead of "
+                                 "storing a new run.")
         arguments.add_output_arguments(parser, "Echo the stream as subunit v2 to stdout.")
+        arguments.add_trace_arguments(parser)
         arguments.add_report_arguments(parser)
         return parser
 
     def take_action(self, parsed_args):
         options = api.LoadOptions(partial=parsed_args.partial,
-                                  force_init=parsed_args.force_init)
+                                  force_init=parsed_args.force_init,
+                                  run_id=parsed_args.run_id)
         with contextlib.ExitStack() as stack:
             streams = [stack.enter_context(_open(path)) for path in parsed_args.streams]
             if not streams:

@@ -13,7 +13,9 @@ class Run(TestrepoCommand):
         parser = super().get_parser(prog_name)
         arguments.add_selection_arguments(parser)
         arguments.add_run_arguments(parser)
+        arguments.add_run_mode_arguments(parser)
         arguments.add_output_arguments(parser)
+        arguments.add_trace_arguments(parser)
         arguments.add_report_arguments(parser)
         return parser
 
@@ -27,4 +29,6 @@ class Run(TestrepoCommand):
         )
         if parsed_args.junit_xml:
             api.write_junit(self.app.project, outcome.run_id, parsed_args.junit_xml)
+        if parsed_args.slowest and not parsed_args.subunit and outcome.run_id is not None:
+            api.write_slowest(self.app.project, outcome.run_id, self.app.stdout)
         return outcome.exit_code

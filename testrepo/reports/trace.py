@@ -24,6 +24,8 @@ FAILED_STATUSES = frozenset(["fail", "uxsuccess"])
 # Attachments worth showing for a test that passed (captured output); a
 # failure shows every text attachment.
 _OUTPUT_NAMES = frozenset(["stdout", "stderr"])
+# --abbreviate: one character per test.
+_MARKS = {"success": ".", "xfail": ".", "skip": "S", "fail": "F", "uxsuccess": "F"}
 
 
 def worker_label(test_tags, route_code) -> str:
@@ -49,13 +51,27 @@ class TraceReporter(StreamResult):
     ``show_passes=False`` (``--quiet``, ``testr last``) prints failures only.
     Non-test output (``test_id=None`` file events, e.g. stray bytes from a
     test command) is copied through as text.
+
+    ``abbreviate`` writes one character per test (``.`` passed, ``F``
+    failed, ``S`` skipped) and each failure's line and details when the run
+    stops. ``attachments`` says which attachments of a test that passed are
+    shown: ``"default"`` (stdout, stderr), ``"none"`` or ``"all"``; a
+    failure always shows all of them. A test carrying one of
+    ``hidden_tags`` (``filter_tags``) is shown only if it fails.
     """
 
-    def __init__(self, out: TextIO, show_passes: bool = True, color: bool = False):
+    def __init__(self, out: TextIO, show_passes: bool = True, color: bool = False,
+                 abbreviate: bool = False, attachments: str = "default",
+                 hidden_tags=frozenset()):
         super().__init__()
         self._out = out
         self._show_passes = show_passes
         self._color = color
+        self._abbreviate = abbreviate
+        self._attachments = attachments
+        self._hidden_tags = frozenset(hidden_tags)
+        self._marks = 0
+        self._deferred: List[tuple] = []
         self._tests: Dict[str, _TestState] = {}
         self.failed_ids: List[str] = []
 
@@ -76,7 +92,13 @@ class TraceReporter(StreamResult):
             state.attachments.setdefault(file_name, []).append(file_bytes)
         if test_status in _LABELS:
             del self._tests[test_id]
+            if self._hidden(test_status, test_tags):
+                return
             self._finish(test_id, test_status, test_tags, route_code, timestamp, state)
+
+    def _hidden(self, test_status, test_tags) -> bool:
+        return bool(self._hidden_tags and test_status not in FAILED_STATUSES
+                    and not self._hidden_tags.isdisjoint(test_tags or ()))
 
     def _finish(self, test_id, test_status, test_tags, route_code, timestamp, state):
         duration = None
@@ -107,7 +129,25 @@ class TraceReporter(StreamResult):
             self.failed_ids.append(test_id)
         if not (failed or self._show_passes):
             return
-        attachments = attachments()
+        if self._abbreviate:
+            self._out.write(self._paint(test_status, _MARKS[test_status]))
+            self._marks += 1
+            if failed:
+                self._deferred.append((test_id, test_status, worker, duration, attachments()))
+            return
+        self._line(test_id, test_status, worker, duration, attachments())
+
+    def stopTestRun(self):
+        """With ``abbreviate``: end the line of marks, then show failures."""
+        if self._marks:
+            self._out.write("\n")
+            self._marks = 0
+        deferred, self._deferred = self._deferred, []
+        for item in deferred:
+            self._line(*item)
+
+    def _line(self, test_id, test_status, worker, duration, attachments):
+        failed = test_status in FAILED_STATUSES
         shown = "" if duration is None else f" [{duration:.6f}s]"
         label = self._paint(test_status, _LABELS[test_status])
         reason = ""
@@ -118,7 +158,7 @@ class TraceReporter(StreamResult):
 
     def _write_attachments(self, attachments, failed):
         for name, chunks in attachments.items():
-            if not failed and name not in _OUTPUT_NAMES:
+            if not (failed or self._shown_on_success(name)):
                 continue
             text = _joined(chunks).rstrip("\n")
             if not text:
@@ -127,6 +167,11 @@ class TraceReporter(StreamResult):
             self._out.write(f"\n{title}:\n{'~' * (len(title) + 1)}\n")
             self._out.write("".join(f"    {line}\n" for line in text.splitlines()))
             self._out.write("\n")
+
+    def _shown_on_success(self, name) -> bool:
+        if self._attachments == "all":
+            return True
+        return self._attachments == "default" and name in _OUTPUT_NAMES
 
     def _paint(self, test_status, text):
         if not self._color:
@@ -199,3 +244,15 @@ def write_summary(out: TextIO, record, wall_time: Optional[float] = None,
             out.write(f" - Worker {worker} ({count} tests) => {busy:.4f}s\n")
     out.write(f"\nTotals: {record.passed} passed, {record.failed} failed, "
               f"{record.skipped} skipped\n")
+
+
+def write_slowest(out: TextIO, rows: List[Tuple[str, float]]) -> None:
+    """``run --slowest``: a table of (test id, seconds), slowest first."""
+    out.write("\nSlowest tests:\n")
+    if not rows:
+        out.write("(no test was timed)\n")
+        return
+    width = max(len("Test id"), *(len(test_id) for test_id, _ in rows))
+    out.write(f"{'Test id':<{width}}  Runtime (s)\n{'-' * width}  -----------\n")
+    for test_id, seconds in rows:
+        out.write(f"{test_id:<{width}}  {seconds:11.3f}\n")

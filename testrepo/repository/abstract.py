@@ -103,9 +103,20 @@ class PendingRun:
     summary: RunRecord  # run_id is -1 until the backend allocates one
     durations: Mapping[str, float]
     failing: FailingUpdate
+    # Set when events are appended to stored run ``run_id``
+    # (Repository.append): the backend replaces that run instead of
+    # allocating an id, and ``run_failures`` are all of the combined run's
+    # failures (``failing`` then only holds what the new events change).
+    run_id: Optional[int] = None
+    run_failures: Optional[Mapping[str, bytes]] = None
 
     def record(self, run_id: int) -> RunRecord:
         return dataclasses.replace(self.summary, run_id=run_id)
+
+    @property
+    def failures(self) -> Mapping[str, bytes]:
+        """{test id: events} of every test the stored run failed."""
+        return self.failing.failed if self.run_failures is None else self.run_failures
 
 
 class RunTally:
@@ -126,14 +137,20 @@ class RunTally:
         self.cleared: set = set()
         self._started: Dict[Tuple[str, Optional[str]], float] = {}
         self._buffers: Dict[Tuple[str, Optional[str]], List[bytes]] = {}
+        # filter_tags: a test carrying one of these is not counted unless
+        # it fails (see Inserter.hide_tags); keys of such tests in progress.
+        self.hidden_tags: FrozenSet[str] = frozenset()
+        self._hidden: set = set()
 
-    def observe(self, data, test_id, test_status, route_code, timestamp):
+    def observe(self, data, test_id, test_status, route_code, timestamp, tags=None):
         """Account for one event whose v2 encoding is ``data`` (``timestamp``
-        in epoch seconds, or None)."""
+        in epoch seconds, or None; ``tags`` its test tags)."""
         self._note_time(timestamp)
         if test_id is None or test_status == "exists":
             return
         key = (test_id, route_code)
+        if tags and self.hidden_tags and not self.hidden_tags.isdisjoint(tags):
+            self._hidden.add(key)
         self._buffers.setdefault(key, []).append(data)
         if test_status == "inprogress":
             if timestamp is not None:
@@ -157,7 +174,9 @@ class RunTally:
         duration = None
         if started is not None and timestamp is not None:
             duration = timestamp - started
-        self._record(key[0], test_status, events, duration)
+        hidden = key in self._hidden
+        self._hidden.discard(key)
+        self._record(key[0], test_status, events, duration, hidden)
 
     def observe_outcome(self, outcome):
         """Account for a test the built-in runner reported whole (a
@@ -166,9 +185,11 @@ class RunTally:
         self._note_time(outcome.stop)
         self._record(outcome.test_id, outcome.status, outcome.events, outcome.duration)
 
-    def _record(self, test_id, test_status, events, duration):
+    def _record(self, test_id, test_status, events, duration, hidden=False):
         if test_status in PASSING_STATUSES or test_status == SKIPPED_STATUS:
-            if test_status == SKIPPED_STATUS:
+            if hidden:
+                pass  # filter_tags: not counted, but still clears the failing set
+            elif test_status == SKIPPED_STATUS:
                 self.skipped += 1
             else:
                 self.passed += 1
@@ -249,6 +270,28 @@ class Inserter:
         self._interrupted = False
         self._state = "new"  # -> "open" -> "done"
         self._tally = RunTally()
+        # Repository.append: the stored run the events are added to, and a
+        # tally of the new events alone (only they change the failing set).
+        self._base: Optional[Run] = None
+        self._new_tally: Optional[RunTally] = None
+
+    def append_to(self, run: "Run") -> None:
+        """Add the events to stored ``run`` instead of storing a new run;
+        ``Repository.append`` calls this."""
+        self._base = run
+        self._new_tally = RunTally()
+
+    def hide_tags(self, tags) -> None:
+        """filter_tags: a test carrying one of ``tags`` is not counted in the
+        run's totals unless it fails (testr's documented behaviour). It is
+        still stored, timed and cleared from the failing set."""
+        for tally in (self._tally, self._new_tally):
+            if tally is not None:
+                tally.hidden_tags = frozenset(tags)
+
+    @property
+    def hidden_tags(self) -> FrozenSet[str]:
+        return self._tally.hidden_tags
 
     def startTestRun(self):
         if self._state == "done":
@@ -256,6 +299,21 @@ class Inserter:
         if self._state == "new":
             self._begin()
             self._state = "open"
+            if self._base is not None:
+                self._copy_base()
+
+    def _copy_base(self):
+        """Start with the stored run's bytes, counted as if just received."""
+        with self._base.stream() as stream:
+            data = stream.read()
+        self._write(data)
+        for event in subunit_v2.iter_events(data):
+            encoded = subunit_v2.encode(
+                event.test_id, event.status, event.tags, event.runnable, event.file_name,
+                event.file_bytes or b"", event.eof, event.mime_type, event.route_code,
+                event.timestamp)
+            self._tally.observe(encoded, event.test_id, event.status, event.route_code,
+                                event.timestamp, event.tags)
 
     def status(self, test_id=None, test_status=None, test_tags=None, runnable=True,
                file_name=None, file_bytes=None, eof=False, mime_type=None,
@@ -264,14 +322,19 @@ class Inserter:
                             file_bytes, eof, mime_type, route_code, timestamp)
         self.startTestRun()
         self._write(data)
-        self._tally.observe(data, test_id, test_status, route_code, epoch_seconds(timestamp))
+        for tally in (self._tally, self._new_tally):
+            if tally is not None:
+                tally.observe(data, test_id, test_status, route_code, epoch_seconds(timestamp),
+                              test_tags)
 
     def add_outcome(self, outcome):
         """Store a test the built-in runner reported whole: its v2 bytes are
         written verbatim, never re-encoded."""
         self.startTestRun()
         self._write(outcome.events)
-        self._tally.observe_outcome(outcome)
+        for tally in (self._tally, self._new_tally):
+            if tally is not None:
+                tally.observe_outcome(outcome)
 
     def add_raw(self, data: bytes):
         """Store already-encoded v2 bytes that belong to no test (a
@@ -288,6 +351,10 @@ class Inserter:
     def _flush(self) -> None:
         """Backends that buffer writes push them out here."""
 
+    def failed_ids(self) -> List[str]:
+        """Tests whose latest result in this run so far is a failure."""
+        return sorted(self._tally.failed_events)
+
     def mark_interrupted(self):
         """Store this run as interrupted; it then only updates the failing
         set for the tests it ran, like a partial run."""
@@ -296,11 +363,25 @@ class Inserter:
     def stopTestRun(self):
         self.startTestRun()
         pending = self._tally.pending(self.partial, self._interrupted, self.metadata)
+        if self._base is not None:
+            pending = self._appended(pending)
         # Whatever happens, this inserter is finished: retrying a failed
         # commit would need the temp file the backend may have moved.
         self._state = "done"
         self.record = self._commit(pending)
         self.run_id = self.record.run_id
+
+    def _appended(self, combined: PendingRun) -> PendingRun:
+        """What committing an append stores: the combined run's record and
+        failures under the stored run's id; durations and failing-set
+        changes of the new events only, applied as a partial run would."""
+        base = self._base.record
+        new = self._new_tally.pending(True, self._interrupted, {})
+        summary = dataclasses.replace(
+            combined.summary, partial=base.partial,
+            interrupted=base.interrupted or self._interrupted)
+        return PendingRun(summary, new.durations, new.failing, run_id=base.run_id,
+                          run_failures=combined.failing.failed)
 
     @abc.abstractmethod
     def _begin(self) -> None:
@@ -369,6 +450,21 @@ class Repository(abc.ABC):
         ``--failing``): it changes the failing set only for the tests it ran.
         """
         return self._make_inserter(bool(partial), _checked_metadata(metadata))
+
+    def append(self, run_id: int) -> Inserter:
+        """An Inserter that adds its events to stored run ``run_id`` (``run
+        --combine``, ``load --id``) instead of storing a new run.
+
+        When it commits, the run keeps its id and holds its old stream
+        followed by the new events; its record counts both and its failures
+        are the combined run's. Durations and the failing set change as a
+        partial run of just the new events would change them. Raises
+        UnknownRunError if there is no such run.
+        """
+        run = self.get_run(run_id)
+        inserter = self._make_inserter(run.record.partial, dict(run.record.metadata))
+        inserter.append_to(run)
+        return inserter
 
     def latest_id(self) -> int:
         run_id = self._latest_id()

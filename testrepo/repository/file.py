@@ -31,6 +31,7 @@ from testrepo.errors import (
     RepositoryError,
     RepositoryExists,
     RepositoryNotFound,
+    UnknownRunError,
 )
 from testrepo.repository.abstract import Inserter, Repository, Run, RunRecord
 
@@ -335,11 +336,14 @@ class FileRepository(Repository):
         # BEGIN IMMEDIATE serialises writers across processes, so the id
         # read here is still free when the transaction commits.
         with self._index.writing() as db:
-            highest = _highest_id_ever(db)
-            record = pending.record(0 if highest is None else highest + 1)
-            self._move_into_place(temp_path, record.run_id)
-            db.execute("INSERT INTO runs (%s) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)" % _RUN_COLUMNS,
-                       _row_from_record(record))
+            if pending.run_id is not None:
+                record = self._replace_run(db, temp_path, pending)
+            else:
+                highest = _highest_id_ever(db)
+                record = pending.record(0 if highest is None else highest + 1)
+                self._move_into_place(temp_path, record.run_id)
+                db.execute("INSERT INTO runs (%s) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                           % _RUN_COLUMNS, _row_from_record(record))
             # An upsert, in id order: a third of the time of INSERT OR
             # REPLACE for the 20,000 rows of a big run.
             db.executemany(_UPSERT_DURATION, [
@@ -349,7 +353,25 @@ class FileRepository(Repository):
             db.executemany(
                 "INSERT INTO run_failures (run_id, test_id, events) VALUES (?, ?, ?)",
                 [(record.run_id, test_id, events)
-                 for test_id, events in sorted(pending.failing.failed.items())])
+                 for test_id, events in sorted(pending.failures.items())])
+        return record
+
+    def _replace_run(self, db, temp_path, pending):
+        """Repository.append: the run's row and stream become the combined
+        run's (the stream is moved last, so a failure leaves the old run)."""
+        record = pending.record(pending.run_id)
+        row = _row_from_record(record)
+        changed = db.execute(
+            "UPDATE runs SET passed = ?, failed = ?, skipped = ?, duration = ?, started = ?, "
+            "partial = ?, interrupted = ?, metadata = ? WHERE run_id = ?",
+            row[1:] + (record.run_id,)).rowcount
+        if not changed:
+            os.unlink(temp_path)
+            raise UnknownRunError(
+                "Run %d was removed from the repository at %s while events were being "
+                "added to it; they were not stored." % (record.run_id, self.path))
+        db.execute("DELETE FROM run_failures WHERE run_id = ?", (record.run_id,))
+        self._move_into_place(temp_path, record.run_id)
         return record
 
     def _move_into_place(self, temp_path, run_id):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 from typing import Dict, Optional, Tuple
 
+from testrepo.errors import UnknownRunError
 from testrepo.repository.abstract import Inserter, PendingRun, Repository, Run, RunRecord
 
 
@@ -50,7 +51,13 @@ class MemoryRepository(Repository):
         self._highest_removed = -1
 
     def _store(self, data: bytes, pending: PendingRun) -> RunRecord:
-        run_id = max(max(self._stored, default=-1), self._highest_removed) + 1
+        run_id = pending.run_id
+        if run_id is None:
+            run_id = max(max(self._stored, default=-1), self._highest_removed) + 1
+        elif run_id not in self._stored:
+            raise UnknownRunError("Run %d was removed from the repository at %s while events "
+                                  "were being added to it; they were not stored."
+                                  % (run_id, self.path))
         record = pending.record(run_id)
         self._stored[run_id] = (record, data)
         self._times.update(pending.durations)

@@ -69,13 +69,17 @@ class Pipeline:
     ``add_outcome``/``add_output`` take the built-in runner's reports."""
 
     def __init__(self, inserter, out: TextIO, *, show_passes: bool = True,
-                 color: bool = False, subunit_out: Optional[BinaryIO] = None):
+                 color: bool = False, subunit_out: Optional[BinaryIO] = None,
+                 abbreviate: bool = False, attachments: str = "default"):
         self.inserter = inserter
         self.balance = WorkerBalance()
         if subunit_out is not None:
             self.display = SubunitWriter(subunit_out)
         else:
-            self.display = TraceReporter(out, show_passes=show_passes, color=color)
+            # filter_tags: the inserter does not count them; neither do we show them.
+            self.display = TraceReporter(
+                out, show_passes=show_passes, color=color, abbreviate=abbreviate,
+                attachments=attachments, hidden_tags=getattr(inserter, "hidden_tags", ()))
         self.result = Fanout([inserter, self.display, self.balance])
 
     def add_outcome(self, outcome) -> None:

@@ -437,6 +437,60 @@ class RepositoryContract:
         self.add_run([("z", "success", 1.0)])
         self.assertEqual({"z": 1.0}, self.repo.durations())
 
+    # Appending to a stored run (run --combine, load --id).
+
+    def append_run(self, run_id, tests):
+        inserter = self.repo.append(run_id)
+        inserter.startTestRun()
+        for index, (test_id, status) in enumerate(tests):
+            traceback = b"%s failed late" % test_id.encode() if status == "fail" else None
+            run_test(inserter, test_id, status, 10.0 + index, 1.0, traceback)
+        inserter.stopTestRun()
+        return inserter
+
+    def test_append_keeps_the_run_id_and_counts_both_parts(self):
+        self.add_run([("a", "success"), ("b", "fail")])
+        inserter = self.append_run(0, [("c", "success"), ("d", "skip")])
+        self.assertEqual(0, inserter.run_id)
+        self.assertEqual([0], self.repo.run_ids())
+        record = self.repo.get_run(0).record
+        self.assertEqual((2, 1, 1), (record.passed, record.failed, record.skipped))
+        self.assertEqual(["a", "b", "c", "d"],
+                         [e[0] for e in replayed(self.repo.get_run(0)) if e[1] == "inprogress"])
+
+    def test_append_updates_failing_set_with_the_new_events_only(self):
+        self.add_run([("a", "fail"), ("b", "fail")])
+        self.add_run([("a", "success")], partial=True)
+        self.append_run(0, [("b", "success"), ("c", "fail")])
+        # a passed in run 1: appending to run 0 must not bring it back.
+        self.assertEqual(["c"], self.repo.failing_ids())
+        failures = [e[0] for e in parsed(self.repo.get_run(0).failures()) if e[1] == "fail"]
+        self.assertEqual(["a", "c"], failures)
+
+    def test_append_records_durations_of_the_new_events(self):
+        self.add_run([("a", "success", 2.0)])
+        self.append_run(0, [("b", "success")])
+        self.assertEqual({"a": 2.0, "b": 1.0}, self.repo.durations())
+        self.assertEqual({"a", "b"}, set(self.repo.run_durations(0)))
+
+    def test_append_to_unknown_run_raises(self):
+        self.add_run([("a", "success")])
+        self.assertRaises(UnknownRunError, self.repo.append, 5)
+
+    def test_hidden_tags_are_counted_only_when_they_fail(self):
+        inserter = self.repo.insert()
+        inserter.hide_tags({"zope:layer"})
+        inserter.startTestRun()
+        layer = {"test_tags": {"zope:layer"}}
+        run_test(inserter, "layer-setup", "success", **layer)
+        run_test(inserter, "layer-broken", "fail", traceback=b"x", **layer)
+        run_test(inserter, "real", "success", test_tags={"other"})
+        inserter.stopTestRun()
+        record = self.repo.get_run(0).record
+        self.assertEqual((1, 1, 0), (record.passed, record.failed, record.skipped))
+        self.assertEqual(["layer-broken"], self.repo.failing_ids())
+        self.assertIn("layer-setup", self.repo.durations())
+
 
 class TestMemoryRepository(RepositoryContract, testtools.TestCase):
     def make_repository(self):

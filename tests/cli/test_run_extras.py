@@ -1,0 +1,168 @@
+"""End-to-end tests of run's extras: --metadata, --slowest, --abbreviate,
+--suppress-attachments/--all-attachments, --combine and load --id."""
+
+import os
+import subprocess
+import sys
+
+import testtools
+
+from testrepo import api
+from testrepo.options import Project
+from tests.cli.test_run import stored_events, totals
+from tests.fixtures import SAMPLE_FAILURES, SampleProject, run_testrepo, testrepo_env
+
+DETAIL_TESTS = '''\
+import unittest
+
+import testtools
+from testtools.content import text_content
+
+
+class TestNotes(testtools.TestCase):
+
+    def test_with_note(self):
+        self.addDetail("note", text_content("a note for the curious"))
+        print("printed by the test")
+'''
+
+
+def records(project_path):
+    return api.history(Project(directory=project_path))
+
+
+class TestRunExtras(testtools.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.project = self.useFixture(SampleProject(config="stestr"))
+
+    def testr(self, *args, **kwargs):
+        return run_testrepo(self.project.path, *args, **kwargs)
+
+    def test_metadata_is_stored_and_shown_by_last_and_history(self):
+        code, out, err = self.testr("run", "TestBeta", "--metadata", "git_sha=1a2b3c",
+                                    "--metadata", "job=nightly build")
+        self.assertEqual(0, code, out + err)
+        self.assertIn("Metadata: concurrency=", out)
+        (record,) = records(self.project.path)
+        self.assertEqual("1a2b3c", record.metadata["git_sha"])
+        self.assertEqual("nightly build", record.metadata["job"])
+        _, out, _ = self.testr("last")
+        self.assertIn("git_sha=1a2b3c", out)
+        _, out, _ = self.testr("history", "list", "--show-metadata", "-f", "csv")
+        self.assertIn("git_sha=1a2b3c", out)
+
+    def test_metadata_without_equals_is_a_usage_error(self):
+        code, out, err = self.testr("run", "--metadata", "git_sha")
+        self.assertEqual(2, code)
+        self.assertEqual(["testr: --metadata 'git_sha': expected KEY=VALUE, e.g. --metadata "
+                          "git_sha=1a2b3c"], err.splitlines())
+        self.assertFalse(os.path.exists(self.project.repository_path()))
+
+    def test_metadata_may_not_replace_what_testrepo_records(self):
+        code, _, err = self.testr("run", "--metadata", "seed=4")
+        self.assertEqual(2, code)
+        self.assertIn("'seed' is recorded by testrepo itself", err)
+
+    def test_slowest_shows_the_runs_slowest_tests_after_the_summary(self):
+        code, out, _ = self.testr("run", "--slowest")
+        self.assertEqual(1, code)
+        tail = out[out.index("Totals: 4 passed"):]
+        lines = tail.splitlines()
+        self.assertEqual("Slowest tests:", lines[2])
+        self.assertTrue(lines[5].startswith("sample.test_sample.TestBeta.test_slow "), lines)
+        self.assertEqual(6, len(lines[5:]))  # every timed test (skips are not timed)
+
+    def test_abbreviate_prints_one_mark_per_test_then_the_failures(self):
+        code, out, _ = self.testr("run", "--serial", "--abbreviate")
+        self.assertEqual(1, code)
+        marks = out.splitlines()[0]
+        self.assertEqual(sorted("..FF..S"), sorted(marks))
+        self.assertNotIn("... ok", out)
+        self.assertIn("sample.test_sample.TestAlpha.test_error", out)
+        self.assertIn("RuntimeError: boom", out)
+        self.assertEqual((4, 2, 1), totals(out))
+
+    def test_captured_output_of_a_passing_test_can_be_suppressed(self):
+        _, shown, _ = self.testr("run", "test_pass_two")
+        self.assertIn("hello from a test", shown)
+        _, suppressed, _ = self.testr("run", "test_pass_two", "--suppress-attachments")
+        self.assertNotIn("hello from a test", suppressed)
+        self.assertIn("test_pass_two", suppressed)
+
+    def test_suppress_and_all_attachments_exclude_each_other(self):
+        code, _, err = self.testr("run", "--suppress-attachments", "--all-attachments")
+        self.assertEqual(2, code)
+        self.assertIn("not allowed with argument", err)
+
+    def test_combine_adds_to_the_latest_run(self):
+        self.testr("run", "TestAlpha")
+        code, out, err = self.testr("run", "--combine", "TestBeta")
+        self.assertEqual(1, code, out + err)  # the combined run has Alpha's failures
+        (record,) = records(self.project.path)
+        self.assertEqual((4, 2, 1), (record.passed, record.failed, record.skipped))
+        _, events = stored_events(self.project.path)
+        started = {event[1] for event in events if event[2] == "inprogress"}
+        self.assertEqual(7, len(started))
+        _, failing, _ = self.testr("failing", "--list")
+        self.assertEqual(SAMPLE_FAILURES, failing.split())
+
+    def test_combined_results_update_the_failing_set(self):
+        self.testr("run")
+        self.project.write("fixed", "")
+        self.testr("run", "--combine", "test_fail")
+        self.assertEqual([0], api.open_repository(Project(self.project.path)).run_ids())
+        _, failing, _ = self.testr("failing", "--list")
+        self.assertEqual([SAMPLE_FAILURES[0]], failing.split())
+        _, events = stored_events(self.project.path)
+        results = [event[2] for event in events if event[1] == SAMPLE_FAILURES[1]]
+        self.assertEqual(["inprogress", "fail", "inprogress", "success"],
+                         [status for status in results if status])
+
+
+class TestLoadIntoRun(testtools.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.project = self.useFixture(SampleProject(config="testr"))
+
+    def stream_of(self, test_class):
+        proc = subprocess.run(
+            [sys.executable, "-m", "subunit.run", f"sample.test_sample.{test_class}"],
+            cwd=self.project.path, capture_output=True, env=testrepo_env(),
+            stdin=subprocess.DEVNULL, check=True)
+        return proc.stdout
+
+    def test_load_id_adds_the_stream_to_that_run(self):
+        run_testrepo(self.project.path, "run", "TestBeta")
+        run_testrepo(self.project.path, "run", "test_pass$")
+        code, out, err = run_testrepo(self.project.path, "load", "--id", "0",
+                                      stdin=self.stream_of("TestAlpha"))
+        self.assertEqual(1, code, out + err)
+        first, second = records(self.project.path)
+        self.assertEqual((4, 2, 1), (first.passed, first.failed, first.skipped))
+        self.assertEqual((1, 0, 0), (second.passed, second.failed, second.skipped))
+        _, failing, _ = run_testrepo(self.project.path, "failing", "--list")
+        self.assertEqual(SAMPLE_FAILURES, failing.split())
+
+    def test_load_id_of_an_unknown_run_stores_nothing(self):
+        run_testrepo(self.project.path, "run", "TestBeta")
+        code, _, err = run_testrepo(self.project.path, "load", "--id", "7",
+                                    stdin=self.stream_of("TestAlpha"))
+        self.assertEqual(4, code)
+        self.assertIn("No run 7", err)
+        self.assertEqual(1, len(records(self.project.path)))
+
+
+class TestAllAttachments(testtools.TestCase):
+
+    def test_all_attachments_shows_every_text_attachment_of_a_pass(self):
+        project = self.useFixture(SampleProject(config="testr", tests=DETAIL_TESTS))
+        _, default, _ = run_testrepo(project.path, "run", "--serial")
+        self.assertNotIn("a note for the curious", default)
+        code, everything, err = run_testrepo(project.path, "run", "--serial",
+                                             "--all-attachments")
+        self.assertEqual(0, code, everything + err)
+        self.assertIn("Captured note:", everything)
+        self.assertIn("a note for the curious", everything)
