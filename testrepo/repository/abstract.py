@@ -135,6 +135,8 @@ class RunTally:
         self.durations: Dict[str, float] = {}
         self.failed_events: Dict[str, bytes] = {}
         self.cleared: set = set()
+        self.flaky: set = set()  # failed, then passed on a retry
+        self._counted: Dict[str, str] = {}  # test id -> counter it is in
         self._started: Dict[Tuple[str, Optional[str]], float] = {}
         self._buffers: Dict[Tuple[str, Optional[str]], List[bytes]] = {}
         # filter_tags: a test carrying one of these is not counted unless
@@ -186,6 +188,7 @@ class RunTally:
         self._record(outcome.test_id, outcome.status, outcome.events, outcome.duration)
 
     def _record(self, test_id, test_status, events, duration, hidden=False):
+        self._uncount_earlier_attempt(test_id, test_status, hidden)
         if test_status in PASSING_STATUSES or test_status == SKIPPED_STATUS:
             if hidden:
                 pass  # filter_tags: not counted, but still clears the failing set
@@ -205,6 +208,23 @@ class RunTally:
             # Clamp: clock steps between workers can make this negative.
             self.durations[test_id] = max(0.0, duration)
 
+    def _uncount_earlier_attempt(self, test_id, test_status, hidden=False):
+        """A test reported again in one run (``run --retry``) counts once, as
+        its latest attempt; one that failed and then passed is flaky."""
+        counted = self._counted.pop(test_id, None)
+        if counted is not None:
+            setattr(self, counted, getattr(self, counted) - 1)
+            if counted == "failed" and test_status in PASSING_STATUSES:
+                self.flaky.add(test_id)
+        if hidden and test_status in PASSING_STATUSES | {SKIPPED_STATUS}:
+            return  # filter_tags: not counted at all
+        if test_status in PASSING_STATUSES:
+            self._counted[test_id] = "passed"
+        elif test_status == SKIPPED_STATUS:
+            self._counted[test_id] = "skipped"
+        else:
+            self._counted[test_id] = "failed"
+
     def pending(self, partial, interrupted, metadata) -> PendingRun:
         duration = 0.0
         started = None
@@ -220,7 +240,7 @@ class RunTally:
             started=started,
             partial=partial,
             interrupted=interrupted,
-            metadata=metadata,
+            metadata=dict(metadata, flaky=str(len(self.flaky))) if self.flaky else metadata,
         )
         failing = FailingUpdate(
             replace_all=not (partial or interrupted),

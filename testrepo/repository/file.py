@@ -453,6 +453,10 @@ class FileRepository(Repository):
         with self._index.reading() as db:
             if test_ids is None:
                 return db.execute(query).fetchall()
+            if len(test_ids) > 20 * _QUERY_CHUNK:
+                # One scan beats many IN (...) queries for a whole suite.
+                wanted = set(test_ids)
+                return [row for row in db.execute(query) if row[0] in wanted]
             found = []
             for start in range(0, len(test_ids), _QUERY_CHUNK):
                 chunk = test_ids[start:start + _QUERY_CHUNK]
