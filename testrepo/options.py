@@ -69,6 +69,7 @@ class RunOptions:
     test_args: Tuple[str, ...] = ()  # arguments after ``--``
     timeout: Optional[float] = None  # per-test seconds; None: test_timeout or no limit
     max_restarts: Optional[int] = None  # worker replacements; None: 4 per worker
+    retry: int = 0  # rerun failed tests up to this many times (flaky detection)
     # Run modes and extras (doc/running.rst, "Run modes").
     until_failure: bool = False  # repeat the run until one fails
     isolated: bool = False  # each test in a fresh process

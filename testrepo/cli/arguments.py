@@ -94,6 +94,10 @@ def add_run_arguments(parser) -> None:
     parser.add_argument("--timeout", type=_positive_seconds, default=None, metavar="SECONDS",
                         help="Fail a test that runs longer than SECONDS, kill its worker and "
                              "go on with a fresh one (default: test_timeout, else no limit).")
+    parser.add_argument("--retry", type=_count, default=0, metavar="N",
+                        help="Run failed tests again, up to N times, on fresh workers; a "
+                             "test that fails and then passes is reported and stored as "
+                             "flaky, and counts as passed.")
     parser.add_argument("--max-worker-restarts", type=_count, default=None, metavar="N",
                         help="Replace crashed or killed workers at most N times in all "
                              "(default: 4 per worker); past that, tests left are reported "
@@ -121,7 +125,7 @@ def run_options_from_args(args, test_args=()) -> RunOptions:
                       random=args.random or args.seed is not None, seed=args.seed,
                       partial=args.partial, force_init=args.force_init,
                       test_args=tuple(test_args), timeout=args.timeout,
-                      max_restarts=args.max_worker_restarts,
+                      max_restarts=args.max_worker_restarts, retry=args.retry,
                       **run_mode_options_from_args(args))
 
 

@@ -94,6 +94,12 @@ class Pipeline:
         if flush is not None:
             flush()
 
+    def note(self, text: str) -> None:
+        """A line from testrepo itself (e.g. a retry starting), shown with
+        the live output but not stored."""
+        if not isinstance(self.display, SubunitWriter):
+            self.display.add_output(text)
+
     def add_output(self, worker: int, name: str, data: bytes) -> None:
         event = output_event(worker, name, data)
         self.inserter.add_raw(event)
