@@ -1,0 +1,44 @@
+"""The embedding example of doc/api.rst, run for real."""
+
+import io
+
+import testtools
+
+from testrepo import api, errors
+from testrepo.options import OutputOptions, Project, RunOptions, Selection
+from testrepo.results.stream import StreamResult, show
+from tests.fixtures import SampleProject
+
+
+class Recorder(StreamResult):
+    def __init__(self):
+        self.finished = []
+
+    def status(self, test_id=None, test_status=None, **event):
+        if test_status in ("success", "fail", "skip"):
+            self.finished.append((test_id, test_status))
+
+
+class TestEmbedding(testtools.TestCase):
+
+    def test_filtered_parallel_run_with_subunit_to_a_file(self):
+        sample = self.useFixture(SampleProject(config="stestr"))
+        path = sample.write("out.subunit", "")
+        with open(path, "w") as stream:
+            outcome = api.run(Project(directory=sample.path),
+                              Selection(filters=("TestAlpha",), exclude_regex=("skip",)),
+                              RunOptions(concurrency=2, timeout=60),
+                              OutputOptions(subunit=True), stream)
+        self.assertEqual((0, 1, 2, 1), (outcome.run_id, outcome.record.passed,
+                                        outcome.record.failed, outcome.exit_code))
+        recorder = Recorder()
+        with open(path, "rb") as stream:
+            show(stream.read(), recorder)
+        self.assertEqual(3, len(recorder.finished))
+
+    def test_errors_are_exceptions_with_exit_codes(self):
+        sample = self.useFixture(SampleProject(config="stestr"))
+        error = self.assertRaises(errors.UsageError, api.run, Project(directory=sample.path),
+                                  Selection(filters=("(",)), RunOptions(), OutputOptions(),
+                                  io.StringIO())
+        self.assertEqual(2, error.exit_code)
