@@ -18,12 +18,14 @@ from typing import BinaryIO, Dict, List, Optional, Sequence, TextIO
 from testrepo import config as config_module
 from testrepo import errors, repository, scheduler, selection as selection_module
 from testrepo.errors import EXIT_INTERRUPTED, EXIT_SUCCESS, EXIT_TESTS_FAILED
-from testrepo.execution import commands, listing, pool, template, workers
+from testrepo.execution import commands, direct, listing, pool, template, workers
 from testrepo.options import OutputOptions, Project, RunOptions, Selection
 from testrepo.reports import trace
 from testrepo.results.filters import WorkerTagger
 from testrepo.results import stream
 from testrepo.results.pipeline import Pipeline, TolerantOutput
+from testrepo.scheduler import worker_file
+from testrepo.scheduler.pinned import SingleTestQueue
 from testrepo.scheduler.queue import WorkQueue
 
 
@@ -154,6 +156,8 @@ class _Run:
     output: OutputOptions
     out: TextIO
     failing_ids: Optional[List[str]]
+    worker_entries: Optional[list] = None  # --worker-file, read once
+    instances: Optional[object] = None  # instance_* callouts (command mode)
 
     def say(self, text: str) -> None:
         if not self.output.subunit:
@@ -190,6 +194,7 @@ def run(project: Project, selection: Selection, options: RunOptions,
         return RunOutcome(None, None, EXIT_SUCCESS)
     _check_supported(config, options, project.directory)
     concurrency = resolve_concurrency(options, config, project.directory)
+    concurrency = _plan_workers(context, concurrency)
     if config.command_mode:
         return _run_command_mode(context, concurrency)
     return _run_builtin(context, concurrency or _usable_cpus())
@@ -207,9 +212,9 @@ def _run_builtin(context: _Run, concurrency: int) -> RunOutcome:
     """The built-in runner: workers start at once and discover the suite
     while worker 0's listing is filtered; then they pull batches."""
     config = context.config
-    workers = pool.WorkerPool(commands.builtin_argv(config), context.project.directory,
+    workers = pool.WorkerPool(_builtin_argv(context), context.project.directory,
                               concurrency, _timeout(context.options, config),
-                              context.options.max_restarts)
+                              context.options.max_restarts, isolated=context.options.isolated)
     try:
         workers.start()
         test_ids = _filter(context, workers.listing())
@@ -217,7 +222,7 @@ def _run_builtin(context: _Run, concurrency: int) -> RunOutcome:
         if done is not None:
             return done
         inserter, rng, durations, group_of = context.begin(test_ids, concurrency)
-        work = WorkQueue.build(test_ids, concurrency, durations, group_of, rng)
+        work = _work_queue(context, test_ids, concurrency, durations, group_of, rng)
         return _stream_run(inserter, context.output, context.out,
                            lambda sink: workers.run(work, sink))
     finally:
@@ -231,9 +236,8 @@ def _run_command_mode(context: _Run, concurrency: int) -> RunOutcome:
     if not template.takes_ids(config):
         concurrency = 1
     test_ids = None
-    if concurrency != 1 or selection.restricted or context.options.random:
-        listed = listing.read_test_ids(commands.list_command(
-            config, context.project.directory, context.options.test_args))
+    if concurrency != 1 or selection.restricted or context.options.random or _needs_ids(context):
+        listed = _read_listing(context)
         test_ids = _filter(context, listed)
         done = _nothing_to_rerun(context, test_ids)
         if done is not None:
@@ -243,12 +247,13 @@ def _run_command_mode(context: _Run, concurrency: int) -> RunOutcome:
     if test_ids is None:
         partitions = [None]
     else:
-        partitions = scheduler.partition(test_ids, concurrency, durations, group_of)
+        partitions = (_planned_partitions(context, test_ids, durations, group_of)
+                      or scheduler.partition(test_ids, concurrency, durations, group_of))
         if rng is not None:
             partitions = scheduler.shuffle_within(partitions, rng, group_of)
         partitions = [part for part in partitions if part]
     return _run_partitions(context.project, config, partitions, inserter, context.output,
-                           context.out, context.options)
+                           context.out, context.options, _command_extras(context, concurrency))
 
 
 def _check_supported(config, options: RunOptions, directory: str) -> None:
@@ -280,18 +285,23 @@ def _random_order(options: RunOptions, metadata, context: _Run) -> Optional[rand
     return random.Random(seed)
 
 
-def _run_partitions(project, config, partitions, inserter, output, out, options) -> RunOutcome:
-    """Command mode: one test command per partition, output parsed as v2."""
+def _run_partitions(project, config, partitions, inserter, output, out, options,
+                    extras=None) -> RunOutcome:
+    """Command mode: one test command per partition, output parsed as v2;
+    ``extras`` (a ``_CommandExtras``) wraps commands in instances and
+    limits how many run at once."""
     id_dir = tempfile.mkdtemp(prefix="testrepo-ids-")
     launches = iter(range(1 << 30))
+    extras = extras or _CommandExtras()
 
     def make_command(worker, test_ids):
-        return _worker_command(project, config, test_ids, id_dir, next(launches), options)
+        command = _worker_command(project, config, test_ids, id_dir, next(launches), options)
+        return extras.wrap(command, worker)
 
     try:
         return _stream_run(inserter, output, out, lambda sink: workers.CommandRunner(
             partitions, make_command, sink.result, _timeout(options, config),
-            options.max_restarts, idle=sink.flush).run())
+            options.max_restarts, idle=sink.flush, max_live=extras.max_live).run())
     finally:
         shutil.rmtree(id_dir, ignore_errors=True)
 
@@ -764,6 +774,8 @@ def _run_mode(project: Project, selection: Selection, options: RunOptions,
     _check_run_modes(selection, options)
     if options.until_failure:
         return _until_failure(project, selection, options, output, out)
+    if options.pdb:
+        return _run_pdb(project, options, output, out)
     return None
 
 
@@ -832,6 +844,8 @@ def _open_inserter(context: _Run, partial: bool, metadata: Dict[str, str]):
     latest run (a new run if there is none yet). filter_tags are hidden."""
     repo = context.repo
     inserter = None
+    # One named test (--pdb, --no-discover) says nothing about the others.
+    partial = partial or bool(context.options.pdb or context.options.no_discover)
     if context.options.combine and repo.run_ids():
         inserter = repo.append(repo.latest_id())
         inserter.metadata.update(metadata)
@@ -861,3 +875,109 @@ def write_slowest(project: Project, run_id: int, out: TextIO, count: int = 10) -
     durations = open_repository(project).run_durations(run_id)
     rows = sorted(durations.items(), key=lambda item: (-item[1], item[0]))[:count]
     trace.write_slowest(out, rows)
+
+
+def _plan_workers(context: _Run, concurrency: int) -> int:
+    """The number of workers once the run modes are applied: a worker
+    file's entries decide it; --no-discover runs one test in one worker."""
+    options = context.options
+    if context.config.command_mode and _needs_ids(context) \
+            and not template.takes_ids(context.config):
+        raise errors.UsageError(
+            "test_command has no $IDOPTION, $IDFILE or $IDLIST, so it cannot be told which "
+            "tests to run; --isolated, --worker-file and --no-discover need one of them")
+    if options.worker_file:
+        context.worker_entries = worker_file.read_worker_file(
+            options.worker_file, context.project.directory)
+        return worker_file.worker_count(context.worker_entries)
+    if options.no_discover:
+        return 1
+    return concurrency
+
+
+def _needs_ids(context: _Run) -> bool:
+    """Modes that must know the test ids (command mode lists for them)."""
+    options = context.options
+    return bool(options.isolated or options.worker_file or options.no_discover)
+
+
+def _builtin_argv(context: _Run) -> List[str]:
+    argv = commands.builtin_argv(context.config)
+    if context.options.no_discover:
+        argv += ["--load-name", direct.dotted_name(context.options.no_discover)]
+    return argv
+
+
+def _read_listing(context: _Run) -> List[str]:
+    """Command mode: the listed ids (in an instance, if configured);
+    --no-discover names its test instead."""
+    if context.options.no_discover:
+        return [direct.dotted_name(context.options.no_discover)]
+    command = commands.list_command(context.config, context.project.directory,
+                                    context.options.test_args)
+    if context.instances is not None:
+        command = context.instances.wrap(command, 0)
+    return listing.read_test_ids(command)
+
+
+def _work_queue(context: _Run, test_ids, concurrency, durations, group_of, rng):
+    """The built-in runner's queue: one test per fresh worker (--isolated),
+    per-worker queues (--worker-file), or the shared dynamic queue."""
+    if context.options.isolated:
+        ordered = list(test_ids)
+        if rng is not None:
+            rng.shuffle(ordered)
+        return SingleTestQueue(ordered)
+    if context.worker_entries is not None:
+        assignment = worker_file.assign(test_ids, context.worker_entries)
+        context.say(worker_file.describe(assignment, context.worker_entries))
+        return worker_file.build_queue(assignment, context.worker_entries, durations,
+                                       group_of, rng)
+    return WorkQueue.build(test_ids, concurrency, durations, group_of, rng)
+
+
+def _planned_partitions(context: _Run, test_ids, durations, group_of):
+    """Command mode: one partition per test (--isolated) or the worker
+    file's partitions; None for the ordinary static schedule."""
+    if context.options.isolated:
+        return [[test_id] for test_id in test_ids]
+    if context.worker_entries is not None:
+        assignment = worker_file.assign(test_ids, context.worker_entries)
+        context.say(worker_file.describe(assignment, context.worker_entries))
+        return worker_file.partition(assignment, context.worker_entries, durations, group_of)
+    return None
+
+
+@dataclasses.dataclass
+class _CommandExtras:
+    """How command mode starts its processes: in an instance (instance_*
+    callouts) and at most ``max_live`` at once (--isolated)."""
+
+    instances: Optional[object] = None
+    max_live: Optional[int] = None
+
+    def wrap(self, command, worker: int):
+        return command if self.instances is None else self.instances.wrap(command, worker)
+
+
+def _command_extras(context: _Run, concurrency: int) -> _CommandExtras:
+    max_live = concurrency if context.options.isolated else None
+    return _CommandExtras(context.instances, max_live)
+
+
+def _run_pdb(project: Project, options: RunOptions, output: OutputOptions,
+             out: TextIO) -> RunOutcome:
+    """--pdb TEST: load TEST by name and run it in this process, in the
+    foreground (no worker, no listing, no capture), so pdb works; the
+    result is stored as a partial run."""
+    config = load_config(project)
+    repo = open_repository(project, create=True, out=None if output.subunit else out)
+    context = _Run(project, config, repo, Selection(), options, output, out, None)
+    name = direct.dotted_name(options.pdb)
+    top = "." if config.command_mode else (config.top_dir or ".")
+    top_dir = os.path.abspath(os.path.join(project.directory, top))
+    with direct.in_project(top_dir, os.path.abspath(project.directory)):
+        tests = direct.load_tests(name, top_dir)  # fails before anything is stored
+        inserter, _, _, _ = context.begin([test.id() for test in tests], 1)
+        return _stream_run(inserter, output, out,
+                           lambda sink: direct.run_in_process(tests, sink))

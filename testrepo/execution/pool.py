@@ -119,8 +119,11 @@ class WorkerPool:
     """
 
     def __init__(self, argv: List[str], cwd: str, workers: int,
-                 timeout: Optional[float] = None, max_restarts: Optional[int] = None):
+                 timeout: Optional[float] = None, max_restarts: Optional[int] = None,
+                 isolated: bool = False):
         self._argv = argv
+        # --isolated: each worker process runs one batch (one test) and exits.
+        self._isolated = isolated
         self._cwd = cwd
         self._count = max(1, workers)
         self._timeout = timeout
@@ -163,6 +166,10 @@ class WorkerPool:
         while self._workers:
             for item in self._poll():
                 self._handle(*item)
+        if len(self._work):
+            # Pinned queues (--worker-file): a worker that gave up leaves
+            # its own tests behind, which no other worker may take.
+            self._abandon(0)
 
     def close(self) -> None:
         for worker in self._workers.values():
@@ -233,15 +240,27 @@ class WorkerPool:
         from empty, one more waiting in its pipe.  Near the end nothing
         waits behind a running batch, so no test is stuck behind a slow or
         hung one while another worker idles."""
+        if self._isolated:
+            self._refill_isolated(worker)
+            return
         while True:
             limit = 2 if len(self._work) > 2 * len(self._workers) else 1
             if len(worker.batches) >= limit:
                 return
-            batch = self._work.next_batch()
+            batch = self._work.next_batch(worker.index)
             if not batch:
                 worker.close_stdin()
                 return
             worker.send(batch)
+
+    def _refill_isolated(self, worker: _Worker) -> None:
+        """--isolated: one batch per worker process; closing its stdin at
+        once makes it exit after that batch."""
+        if worker.stdin_open:
+            batch = self._work.next_batch(worker.index)
+            if batch:
+                worker.send(batch)
+            worker.close_stdin()
 
     # --- events ----------------------------------------------------------
 
@@ -283,6 +302,8 @@ class WorkerPool:
         if not worker.assigned and returncode == 0:
             if stderr.strip():
                 self._sink.add_output(worker.index, "stderr", stderr)
+            if self._isolated and len(self._work):
+                self._start(worker.index, worker.generation + 1)  # fresh process, next test
             return
         self._recover(worker, returncode, stderr)
 

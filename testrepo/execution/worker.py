@@ -66,9 +66,12 @@ class FrameResult(unittest.TestResult):
     failures kept in memory.
     """
 
-    def __init__(self, out, worker, timeout=None):
+    def __init__(self, out, worker, timeout=None, capture=True):
         super().__init__()
         self._out = out
+        # capture=False (``run --pdb``): the test's output goes to the
+        # terminal, so that pdb's prompt can be seen.
+        self._capture = capture
         self._tags = subunit_v2.encode_tags([f"worker-{worker}"])
         self._route = str(worker)
         self._timeout = timeout
@@ -92,8 +95,9 @@ class FrameResult(unittest.TestResult):
         self._details = []
         self._event(test_id, "inprogress")
         self._start = time.time()
-        self._captured = (sys.stdout, sys.stderr)
-        sys.stdout, sys.stderr = io.StringIO(), io.StringIO()
+        if self._capture:
+            self._captured = (sys.stdout, sys.stderr)
+            sys.stdout, sys.stderr = io.StringIO(), io.StringIO()
         if self._timeout:
             faulthandler.dump_traceback_later(self._timeout, exit=True, file=sys.__stderr__)
 
@@ -103,8 +107,10 @@ class FrameResult(unittest.TestResult):
             self._begin(test_id)  # class/module fixture errors have no startTest
         if self._timeout:
             faulthandler.cancel_dump_traceback_later()
-        stdout, stderr = sys.stdout.getvalue(), sys.stderr.getvalue()
-        sys.stdout, sys.stderr = self._captured
+        stdout = stderr = ""
+        if self._capture:
+            stdout, stderr = sys.stdout.getvalue(), sys.stderr.getvalue()
+            sys.stdout, sys.stderr = self._captured
         details = [*self._details, *details]
         for name, text in details:
             self._event(test_id, file_name=name, file_bytes=text.encode("utf-8"),
@@ -204,7 +210,23 @@ def parse_args(argv):
     parser.add_argument("--worker", type=int, default=0)
     parser.add_argument("--timeout", type=float, default=None)
     parser.add_argument("--send-ids", action="store_true")
+    parser.add_argument("--load-name", action="append", default=[], metavar="NAME",
+                        help="Load these dotted names instead of discovering "
+                             "(run --no-discover).")
     return parser.parse_args(argv)
+
+
+def load_named(names, top_dir):
+    """Like :func:`discover`, for dotted names (module, class or test
+    method) imported from ``top_dir`` instead of a discovered directory."""
+    loader = unittest.TestLoader()
+    tests = {}
+    for name in names:
+        for test in iter_tests(loader.loadTestsFromName(name)):
+            if test.__class__.__name__ in ("_FailedTest", "ModuleImportFailure"):
+                continue  # its traceback is in loader.errors
+            tests.setdefault(test.id(), test)
+    return tests, list(loader.errors)
 
 
 def private_stdout():
@@ -234,7 +256,10 @@ def main(argv=None):
     out = private_stdout()
     top_dir = os.path.abspath(args.top_dir)
     sys.path.insert(0, top_dir)
-    tests, import_errors = discover(args.test_path, top_dir)
+    if args.load_name:
+        tests, import_errors = load_named(args.load_name, top_dir)
+    else:
+        tests, import_errors = discover(args.test_path, top_dir)
     if import_errors:
         sys.stderr.write("\n".join(import_errors) + "\n")
         return EXIT_LISTING_FAILED

@@ -22,6 +22,7 @@ Each event gets the worker's route code (``"0"``, ``"1"`` ...) and a
 
 from __future__ import annotations
 
+import collections
 import datetime
 import os
 import queue
@@ -169,8 +170,13 @@ class CommandRunner:
 
     def __init__(self, partitions: Sequence[Optional[List[str]]], make_command: MakeCommand,
                  result: StreamResult, timeout: Optional[float] = None,
-                 max_restarts: Optional[int] = None, idle: Optional[Callable] = None):
+                 max_restarts: Optional[int] = None, idle: Optional[Callable] = None,
+                 max_live: Optional[int] = None):
         self._partitions = partitions
+        # At most max_live processes at once (--isolated); a partition
+        # waits for a worker number to come free.
+        self._max_live = max_live or len(partitions)
+        self._waiting: collections.deque = collections.deque()
         self._make_command = make_command
         self._result = result
         self._timeout = timeout
@@ -184,7 +190,8 @@ class CommandRunner:
         """On any exception (Ctrl-C included) every process is killed before
         it propagates."""
         try:
-            for index, test_ids in enumerate(self._partitions):
+            self._waiting.extend(self._partitions[self._max_live:])
+            for index, test_ids in enumerate(self._partitions[:self._max_live]):
                 self._start(index, test_ids)
             # Reports of abandoned tests may still be queued after the last
             # process ended.
@@ -212,6 +219,8 @@ class CommandRunner:
             return
         if type(event) is tuple and event[0] is _END:
             self._ended(event[1])
+            if self._waiting and event[1].worker not in self._live:
+                self._start(event[1].worker, self._waiting.popleft())
         else:
             self._result.status(**event)
 

@@ -110,8 +110,9 @@ class WorkQueue:
             return self._observed_seconds / self._observed_tests
         return None
 
-    def next_batch(self) -> List[str]:
-        """The next batch of test ids (empty when the queue is drained)."""
+    def next_batch(self, worker: Optional[int] = None) -> List[str]:
+        """The next batch of test ids (empty when the queue is drained);
+        any worker may take it (see :mod:`testrepo.scheduler.pinned`)."""
         guess = self._unknown_estimate()
         cap, self._unit_cap = self._unit_cap, self._unit_cap * 2
         if guess is None:
