@@ -7,6 +7,7 @@ never print to ``sys.stdout``, call ``sys.exit`` or read ``input``.
 from __future__ import annotations
 
 import dataclasses
+import io
 import os
 import random
 import shutil
@@ -16,14 +17,15 @@ import time
 from typing import BinaryIO, Dict, List, Optional, Sequence, TextIO
 
 from testrepo import config as config_module
-from testrepo import errors, repository, scheduler, selection as selection_module
+from testrepo import errors, isolation, repository, scheduler, selection as selection_module
 from testrepo.errors import EXIT_INTERRUPTED, EXIT_SUCCESS, EXIT_TESTS_FAILED
-from testrepo.execution import commands, direct, listing, pool, template, workers
+from testrepo.execution import commands, direct, instances, listing, pool, template, workers
 from testrepo.options import OutputOptions, Project, RunOptions, Selection
 from testrepo.reports import trace
 from testrepo.results.filters import WorkerTagger
 from testrepo.results import stream
 from testrepo.results.pipeline import Pipeline, TolerantOutput
+from testrepo.retry import retry_failures
 from testrepo.scheduler import worker_file
 from testrepo.scheduler.pinned import SingleTestQueue
 from testrepo.scheduler.queue import WorkQueue
@@ -196,8 +198,9 @@ def run(project: Project, selection: Selection, options: RunOptions,
     concurrency = resolve_concurrency(options, config, project.directory)
     concurrency = _plan_workers(context, concurrency)
     if config.command_mode:
-        return _run_command_mode(context, concurrency)
-    return _run_builtin(context, concurrency or _usable_cpus())
+        with instances.provisioned(config, project.directory, concurrency) as context.instances:
+            return _run_command_mode(context, concurrency)
+    return _run_builtin(context, concurrency)
 
 
 def _nothing_to_rerun(context: _Run, test_ids) -> Optional[RunOutcome]:
@@ -213,7 +216,7 @@ def _run_builtin(context: _Run, concurrency: int) -> RunOutcome:
     while worker 0's listing is filtered; then they pull batches."""
     config = context.config
     workers = pool.WorkerPool(_builtin_argv(context), context.project.directory,
-                              concurrency, _timeout(context.options, config),
+                              concurrency or 1, _timeout(context.options, config),
                               context.options.max_restarts, isolated=context.options.isolated)
     try:
         workers.start()
@@ -221,12 +224,33 @@ def _run_builtin(context: _Run, concurrency: int) -> RunOutcome:
         done = _nothing_to_rerun(context, test_ids)
         if done is not None:
             return done
+        if not concurrency:  # test_run_concurrency printed 0: one worker per test
+            concurrency = max(1, len(test_ids))
+            workers.grow(concurrency)
         inserter, rng, durations, group_of = context.begin(test_ids, concurrency)
         work = _work_queue(context, test_ids, concurrency, durations, group_of, rng)
-        return _stream_run(inserter, context.output, context.out,
-                           lambda sink: workers.run(work, sink))
+
+        def feed(sink):
+            workers.run(work, sink)
+            retry_failures(sink, inserter, test_ids, context.options.retry,
+                           lambda failed, into: _rerun_builtin(context, failed, into))
+
+        return _stream_run(inserter, context.output, context.out, feed)
     finally:
         workers.close()
+
+
+def _rerun_builtin(context: _Run, test_ids: List[str], sink) -> None:
+    """``--retry``: ``test_ids`` again, in a pool of fresh workers."""
+    config, options = context.config, context.options
+    fresh = pool.WorkerPool(_builtin_argv(context), context.project.directory,
+                            min(_usable_cpus(), len(test_ids)), _timeout(options, config),
+                            options.max_restarts)
+    try:
+        fresh.start()
+        fresh.run(WorkQueue.build(test_ids, len(test_ids), {}), sink)
+    finally:
+        fresh.close()
 
 
 def _run_command_mode(context: _Run, concurrency: int) -> RunOutcome:
@@ -258,10 +282,6 @@ def _run_command_mode(context: _Run, concurrency: int) -> RunOutcome:
 
 def _check_supported(config, options: RunOptions, directory: str) -> None:
     """Refuse, clearly, what would otherwise be silently ignored."""
-    if config.instance_provision or config.instance_execute:
-        raise errors.ConfigError(
-            f"{config.source}: instance_provision/instance_execute are not supported yet; "
-            "remove them to run the tests locally")
     if not config.command_mode:
         if options.test_args:
             raise errors.UsageError(
@@ -298,10 +318,19 @@ def _run_partitions(project, config, partitions, inserter, output, out, options,
         command = _worker_command(project, config, test_ids, id_dir, next(launches), options)
         return extras.wrap(command, worker)
 
+    def run_partitions(parts, sink):
+        workers.CommandRunner(parts, make_command, sink.result, _timeout(options, config),
+                              options.max_restarts, idle=sink.flush,
+                              max_live=extras.max_live).run()
+
+    def feed(sink):
+        run_partitions(partitions, sink)
+        planned = [test_id for part in partitions if part for test_id in part]
+        retry_failures(sink, inserter, planned, options.retry,
+                       lambda failed, into: run_partitions([failed], into))
+
     try:
-        return _stream_run(inserter, output, out, lambda sink: workers.CommandRunner(
-            partitions, make_command, sink.result, _timeout(options, config),
-            options.max_restarts, idle=sink.flush, max_live=extras.max_live).run())
+        return _stream_run(inserter, output, out, feed)
     finally:
         shutil.rmtree(id_dir, ignore_errors=True)
 
@@ -776,6 +805,8 @@ def _run_mode(project: Project, selection: Selection, options: RunOptions,
         return _until_failure(project, selection, options, output, out)
     if options.pdb:
         return _run_pdb(project, options, output, out)
+    if options.analyze_isolation:
+        return analyze_isolation(project, selection, options, output, out)
     return None
 
 
@@ -898,7 +929,8 @@ def _plan_workers(context: _Run, concurrency: int) -> int:
 def _needs_ids(context: _Run) -> bool:
     """Modes that must know the test ids (command mode lists for them)."""
     options = context.options
-    return bool(options.isolated or options.worker_file or options.no_discover)
+    return bool(options.isolated or options.worker_file or options.no_discover
+                or options.retry)
 
 
 def _builtin_argv(context: _Run) -> List[str]:
@@ -928,6 +960,9 @@ def _work_queue(context: _Run, test_ids, concurrency, durations, group_of, rng):
         if rng is not None:
             rng.shuffle(ordered)
         return SingleTestQueue(ordered)
+    if len(test_ids) <= concurrency and group_of is None and context.worker_entries is None:
+        # A worker for every test (test_run_concurrency 0): one test each.
+        return SingleTestQueue(test_ids if rng is None else rng.sample(test_ids, len(test_ids)))
     if context.worker_entries is not None:
         assignment = worker_file.assign(test_ids, context.worker_entries)
         context.say(worker_file.describe(assignment, context.worker_entries))
@@ -981,3 +1016,89 @@ def _run_pdb(project: Project, options: RunOptions, output: OutputOptions,
         inserter, _, _, _ = context.begin([test.id() for test in tests], 1)
         return _stream_run(inserter, output, out,
                            lambda sink: direct.run_in_process(tests, sink))
+
+
+def analyze_isolation(project: Project, selection: Selection, options: RunOptions,
+                      output: OutputOptions, out: TextIO) -> RunOutcome:
+    """--analyze-isolation: for each failing test of the latest run (those
+    the selection keeps), find what makes it fail (see
+    :mod:`testrepo.isolation`). The probes run serially in fresh processes
+    and are not stored, so the failing set is unchanged. Exit 1 if a test
+    fails only after others (or not reproducibly), else 0."""
+    config = load_config(project)
+    repo = open_repository(project)
+    run = repo.get_run(repo.latest_id())
+    with run.stream() as stream:
+        order = isolation.read_run_order(stream.read())
+    criteria = selection_module.read_criteria(selection, None, project.directory)
+    failed = selection_module.select(order.failed, criteria)
+    if not failed:
+        out.write(f"Run {run.run_id} has no failing test to analyze.\n")
+        return RunOutcome(run.run_id, None, EXIT_SUCCESS)
+    with instances.provisioned(config, project.directory, 1) as provisioned:
+        prober = _Prober(project, config, options, provisioned)
+        findings = _analyze(prober, run, order, failed, out)
+    out.write(isolation.summary(findings, run.run_id))
+    problem = any(finding.kind in isolation.PROBLEMS for finding in findings)
+    return RunOutcome(run.run_id, None, EXIT_TESTS_FAILED if problem else EXIT_SUCCESS)
+
+
+def _analyze(prober: "_Prober", run, order, failed: List[str], out: TextIO) -> list:
+    listed = set(prober.listing())
+    # In an --isolated run no test ran after another in the same process.
+    isolated_run = run.record.metadata.get("isolated") == "true"
+    out.write(f"Analyzing the {len(failed)} failing test(s) of run {run.run_id}; each probe "
+              "runs tests serially in a fresh process and is not stored.\n")
+    findings = []
+    for test_id in failed:
+        if test_id not in listed:
+            findings.append(isolation.Finding(test_id, isolation.NOT_LISTED))
+            continue
+        out.write(f"{test_id}:\n")
+        earlier = [] if isolated_run else isolation.earlier_tests(order, test_id)
+        earlier = [other for other in earlier if other in listed]
+        findings.append(isolation.analyze(test_id, earlier, order.worker_of.get(test_id, "-"),
+                                          prober, out.write))
+    return findings
+
+
+@dataclasses.dataclass
+class _Prober:
+    """Runs the isolation analysis's probes: given test ids, serially, in
+    that order, in one fresh process (in instance 0 if the project has
+    instances), into a throwaway in-memory repository."""
+
+    project: Project
+    config: object
+    options: RunOptions
+    provisioned: Optional[object] = None
+
+    def listing(self) -> List[str]:
+        if not self.config.command_mode:
+            return listing.read_test_ids(commands.list_command(self.config,
+                                                               self.project.directory))
+        return _read_listing(self._context(None, Selection()))
+
+    def __call__(self, test_ids: List[str]) -> bool:
+        """True if the last of ``test_ids`` failed."""
+        handle, path = tempfile.mkstemp(prefix="testrepo-probe-", suffix=".list")
+        with os.fdopen(handle, "w", encoding="utf-8") as ids:
+            ids.write("".join(test_id + "\n" for test_id in test_ids))
+        from testrepo.repository.memory import MemoryRepository
+
+        context = self._context(MemoryRepository(), Selection(load_list=path))
+        try:
+            if self.config.command_mode:
+                _run_command_mode(context, 1)
+            else:
+                _run_builtin(context, 1)
+        finally:
+            os.unlink(path)
+        return test_ids[-1] in context.repo.failing_ids()
+
+    def _context(self, repo, selection: Selection) -> _Run:
+        options = RunOptions(serial=True, test_args=self.options.test_args,
+                             timeout=self.options.timeout, max_restarts=0)
+        return _Run(self.project, self.config, repo, selection, options,
+                    OutputOptions(quiet=True), io.StringIO(), None,
+                    instances=self.provisioned)

@@ -117,6 +117,7 @@ def load(directory: str, explicit_path: Optional[str] = None) -> Config:
         return Config(source=None, test_path=_default_test_path(directory), top_dir=".")
     values = _validate(found, os.environ)
     _check_combinations(found, values)
+    _check_instances(found, values)
     if "test_command" not in values:
         values.setdefault("test_path", _default_test_path(directory))
         values.setdefault("top_dir", ".")
@@ -375,6 +376,24 @@ def _check_combinations(found: _Found, values: Mapping[str, Any]) -> None:
                 f"command (testr mode), {key} configures the built-in runner's "
                 "discovery (stestr mode); remove one of them",
             )
+
+
+def _check_instances(found: _Found, values: Mapping[str, Any]) -> None:
+    """The instance_* callouts wrap test_command; provision and execute
+    only make sense together."""
+    present = [key for key in ("instance_provision", "instance_execute", "instance_dispose")
+               if values.get(key)]
+    if not present:
+        return
+    if "test_command" not in values:
+        raise found.error(present[0], "needs test_command: instances run the test command "
+                                      "(the built-in runner runs tests locally)")
+    for key, other, why in (
+            ("instance_execute", "instance_provision", "to create the instances it runs in"),
+            ("instance_provision", "instance_execute", "to run the test command in them"),
+            ("instance_dispose", "instance_provision", "to create the instances it removes")):
+        if key in present and other not in present:
+            raise found.error(key, f"needs {other} {why}")
 
 
 def _show(value: Any) -> str:

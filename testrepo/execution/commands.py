@@ -7,7 +7,7 @@ import dataclasses
 import os
 import shlex
 import sys
-from typing import List, Optional, Sequence, Union
+from typing import List, Optional, Sequence, Tuple, Union
 
 from testrepo.config import Config
 from testrepo.execution import template
@@ -19,6 +19,9 @@ class Command:
 
     args: Union[str, List[str]]
     cwd: str
+    # Local files the command reads (its $IDFILE): testr's $FILES, which
+    # instance_execute copies into the instance.
+    files: Tuple[str, ...] = ()
 
     @property
     def shell(self) -> bool:
@@ -51,4 +54,5 @@ def run_command(config: Config, directory: str, test_ids: Optional[Sequence[str]
     written to ``id_file``); ``test_ids=None`` runs the whole suite.  (The
     built-in runner's workers take their tests over a pipe instead, see
     :mod:`testrepo.execution.pool`.)"""
-    return Command(template.run_command(config, test_ids, id_file, test_args), directory)
+    return Command(template.run_command(config, test_ids, id_file, test_args), directory,
+                   (id_file,) if id_file else ())

@@ -141,6 +141,13 @@ class WorkerPool:
         for index in range(self._count):
             self._start(index, generation=0, send_ids=index == 0)
 
+    def grow(self, count: int) -> None:
+        """Have ``count`` workers in all (``test_run_concurrency`` of 0: one
+        per test, known only once worker 0 has listed them)."""
+        for index in range(self._count, count):
+            self._start(index, generation=0)
+        self._count = max(self._count, count)
+
     def listing(self) -> List[str]:
         """The test ids worker 0 discovered, in discovery order."""
         while self._listed is None:
