@@ -1025,6 +1025,9 @@ def analyze_isolation(project: Project, selection: Selection, options: RunOption
     :mod:`testrepo.isolation`). The probes run serially in fresh processes
     and are not stored, so the failing set is unchanged. Exit 1 if a test
     fails only after others (or not reproducibly), else 0."""
+    if output.subunit:
+        raise errors.UsageError("--analyze-isolation writes a report; it has no subunit "
+                                "stream to give (drop --subunit)")
     config = load_config(project)
     repo = open_repository(project)
     run = repo.get_run(repo.latest_id())

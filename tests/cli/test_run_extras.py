@@ -27,6 +27,15 @@ class TestNotes(testtools.TestCase):
 '''
 
 
+def class_stream(project, test_class):
+    """A v2 stream of one class of the sample, made by subunit.run."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "subunit.run", f"sample.test_sample.{test_class}"],
+        cwd=project.path, capture_output=True, env=testrepo_env(),
+        stdin=subprocess.DEVNULL, check=True)
+    return proc.stdout
+
+
 def records(project_path):
     return api.history(Project(directory=project_path))
 
@@ -128,11 +137,7 @@ class TestLoadIntoRun(testtools.TestCase):
         self.project = self.useFixture(SampleProject(config="testr"))
 
     def stream_of(self, test_class):
-        proc = subprocess.run(
-            [sys.executable, "-m", "subunit.run", f"sample.test_sample.{test_class}"],
-            cwd=self.project.path, capture_output=True, env=testrepo_env(),
-            stdin=subprocess.DEVNULL, check=True)
-        return proc.stdout
+        return class_stream(self.project, test_class)
 
     def test_load_id_adds_the_stream_to_that_run(self):
         run_testrepo(self.project.path, "run", "TestBeta")
@@ -166,3 +171,53 @@ class TestAllAttachments(testtools.TestCase):
         self.assertEqual(0, code, everything + err)
         self.assertIn("Captured note:", everything)
         self.assertIn("a note for the curious", everything)
+
+
+ALPHA_WITHOUT_ERROR = '''\
+import unittest
+
+
+class TestAlpha(unittest.TestCase):
+
+    def test_fail(self):
+        self.fail("still broken")
+'''
+
+
+class TestPartialAndForceInit(testtools.TestCase):
+    """testr's --partial (run and load) and --force-init, verified."""
+
+    def setUp(self):
+        super().setUp()
+        self.project = self.useFixture(SampleProject(config="testr"))
+
+    def failing(self):
+        return run_testrepo(self.project.path, "failing", "--list")[1].split()
+
+    def test_run_partial_keeps_failures_of_tests_it_did_not_run(self):
+        run_testrepo(self.project.path, "run")
+        self.project.write("sample/test_sample.py", ALPHA_WITHOUT_ERROR)
+        run_testrepo(self.project.path, "run", "--partial")
+        self.assertEqual(SAMPLE_FAILURES, self.failing())  # test_error did not run
+        run_testrepo(self.project.path, "run")
+        self.assertEqual([SAMPLE_FAILURES[1]], self.failing())  # a full run forgets it
+
+    def test_load_partial_keeps_failures_of_tests_not_in_the_stream(self):
+        run_testrepo(self.project.path, "run")
+        beta = class_stream(self.project, "TestBeta")
+        run_testrepo(self.project.path, "load", "--partial", stdin=beta)
+        self.assertEqual(SAMPLE_FAILURES, self.failing())
+        run_testrepo(self.project.path, "load", stdin=beta)
+        self.assertEqual([], self.failing())
+
+    def test_force_init(self):
+        beta = class_stream(self.project, "TestBeta")
+        code, _, err = run_testrepo(self.project.path, "load", stdin=beta)
+        self.assertEqual(4, code)
+        self.assertIn("No repository", err)
+        code, _, _ = run_testrepo(self.project.path, "load", "--force-init", stdin=beta)
+        self.assertEqual(0, code)
+        other = self.useFixture(SampleProject(config="testr"))
+        code, _, _ = run_testrepo(other.path, "run", "--force-init", "TestBeta")
+        self.assertEqual(0, code)
+        self.assertTrue(os.path.isdir(other.repository_path()))

@@ -9,7 +9,7 @@ import sys
 import testtools
 
 from testrepo import api
-from testrepo.options import Project
+from testrepo.options import OutputOptions, Project, RunOptions, Selection
 from tests.cli.test_run import stored_events, totals
 from tests.fixtures import SAMPLE_FAILURES, SampleProject, run_testrepo, testrepo_env
 
@@ -318,3 +318,23 @@ class TestPdb(testtools.TestCase):
         self.assertEqual(5, code)
         self.assertIn("cannot load test 'sample.nope.T.t'", err)
         self.assertEqual([], run_ids(project.path))
+
+
+class TestWorkerFileFromTheApi(testtools.TestCase):
+    """doc/api.rst: a filtered, worker-file-scheduled parallel run with
+    subunit to a file, from an embedding program."""
+
+    def test_embedded_worker_file_run(self):
+        project = self.useFixture(SampleProject(config="stestr"))
+        project.write("workers.yaml", WORKER_FILE)
+        path = project.write("out.subunit", "")
+        with open(path, "w") as stream:
+            outcome = api.run(Project(directory=project.path), Selection(filters=("Test",)),
+                              RunOptions(worker_file="workers.yaml"),
+                              OutputOptions(subunit=True), stream)
+        self.assertEqual((4, 2, 1), (outcome.record.passed, outcome.record.failed,
+                                     outcome.record.skipped))
+        self.assertEqual("worker-1", workers_of(project.path)[
+            "sample.test_sample.TestBeta.test_slow"])
+        with open(path, "rb") as stream:
+            self.assertEqual(b"\xb3", stream.read(1))  # v2 only: no report text mixed in
