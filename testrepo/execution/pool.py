@@ -108,6 +108,19 @@ class _Worker:
                 continue
 
 
+    def release(self) -> None:
+        """Close the pipes and the stderr file of a worker that is gone."""
+        streams = [self.stderr]
+        if self.process is not None:
+            streams += [self.process.stdin, self.process.stdout]
+        for stream in streams:
+            if stream is not None and not stream.closed:
+                try:
+                    stream.close()
+                except OSError:
+                    pass
+
+
 class WorkerPool:
     """Built-in workers, started before the tests are selected.
 
@@ -181,6 +194,8 @@ class WorkerPool:
     def close(self) -> None:
         for worker in self._workers.values():
             worker.kill()
+            worker.release()
+        self._selector.close()
 
     # --- workers ---------------------------------------------------------
 
