@@ -16,19 +16,32 @@ import tempfile
 import time
 from typing import BinaryIO, Dict, List, Optional, Sequence, TextIO
 
-from testrepo import config as config_module
-from testrepo import errors, isolation, repository, scheduler, selection as selection_module
+from testrepo import errors, repository
+from testrepo._lazy import LazyModule
 from testrepo.errors import EXIT_INTERRUPTED, EXIT_SUCCESS, EXIT_TESTS_FAILED
-from testrepo.execution import commands, direct, instances, listing, pool, template, workers
 from testrepo.options import OutputOptions, Project, RunOptions, Selection
 from testrepo.reports import trace
-from testrepo.results.filters import WorkerTagger
 from testrepo.results import stream
-from testrepo.results.pipeline import Pipeline, TolerantOutput
-from testrepo.retry import retry_failures
-from testrepo.scheduler import worker_file
-from testrepo.scheduler.pinned import SingleTestQueue
-from testrepo.scheduler.queue import WorkQueue
+
+# Imported on first use: reading commands (last, failing, stats, history)
+# need none of these, and together they cost more than the rest of them.
+config_module = LazyModule("testrepo.config")
+isolation = LazyModule("testrepo.isolation")
+scheduler = LazyModule("testrepo.scheduler")
+selection_module = LazyModule("testrepo.selection")
+commands = LazyModule("testrepo.execution.commands")
+direct = LazyModule("testrepo.execution.direct")
+instances = LazyModule("testrepo.execution.instances")
+listing = LazyModule("testrepo.execution.listing")
+pool = LazyModule("testrepo.execution.pool")
+template = LazyModule("testrepo.execution.template")
+workers = LazyModule("testrepo.execution.workers")
+_filters = LazyModule("testrepo.results.filters")
+_pipeline = LazyModule("testrepo.results.pipeline")
+_retry = LazyModule("testrepo.retry")
+worker_file = LazyModule("testrepo.scheduler.worker_file")
+_pinned = LazyModule("testrepo.scheduler.pinned")
+_queue = LazyModule("testrepo.scheduler.queue")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -232,7 +245,7 @@ def _run_builtin(context: _Run, concurrency: int) -> RunOutcome:
 
         def feed(sink):
             workers.run(work, sink)
-            retry_failures(sink, inserter, test_ids, context.options.retry,
+            _retry.retry_failures(sink, inserter, test_ids, context.options.retry,
                            lambda failed, into: _rerun_builtin(context, failed, into))
 
         return _stream_run(inserter, context.output, context.out, feed)
@@ -248,7 +261,7 @@ def _rerun_builtin(context: _Run, test_ids: List[str], sink) -> None:
                             options.max_restarts)
     try:
         fresh.start()
-        fresh.run(WorkQueue.build(test_ids, len(test_ids), {}), sink)
+        fresh.run(_queue.WorkQueue.build(test_ids, len(test_ids), {}), sink)
     finally:
         fresh.close()
 
@@ -326,7 +339,7 @@ def _run_partitions(project, config, partitions, inserter, output, out, options,
     def feed(sink):
         run_partitions(partitions, sink)
         planned = [test_id for part in partitions if part for test_id in part]
-        retry_failures(sink, inserter, planned, options.retry,
+        _retry.retry_failures(sink, inserter, planned, options.retry,
                        lambda failed, into: run_partitions([failed], into))
 
     try:
@@ -358,8 +371,8 @@ def _stream_run(inserter, output, out, feed) -> RunOutcome:
         out.flush()
         subunit_out = getattr(out, "buffer", out)
     else:
-        out = TolerantOutput(out)
-    pipeline = Pipeline(inserter, out, show_passes=not output.quiet,
+        out = _pipeline.TolerantOutput(out)
+    pipeline = _pipeline.Pipeline(inserter, out, show_passes=not output.quiet,
                         color=bool(output.color), subunit_out=subunit_out,
                         abbreviate=output.abbreviate, attachments=output.attachments)
     started = time.monotonic()
@@ -417,7 +430,7 @@ def load(project: Project, streams: Sequence[BinaryIO], options: LoadOptions,
 
     def feed(sink):
         for index, events in enumerate(decoded):
-            tagger = WorkerTagger(sink.result, index)
+            tagger = _filters.WorkerTagger(sink.result, index)
             for event in events:
                 tagger.status(**event.as_status())
 
@@ -523,15 +536,20 @@ def stats(project: Project) -> Dict[str, object]:
 
 from typing import Tuple  # noqa: E402
 
-from testrepo.reports import compare as compare_report  # noqa: E402
-from testrepo.reports import flaky as flaky_report  # noqa: E402
-from testrepo.reports import html as html_report  # noqa: E402
-from testrepo.reports import junit as junit_report  # noqa: E402
-from testrepo.reports.outcomes import (  # noqa: E402
-    RunResults, read_run_results, read_stream_results)
+compare_report = LazyModule("testrepo.reports.compare")
+flaky_report = LazyModule("testrepo.reports.flaky")
+html_report = LazyModule("testrepo.reports.html")
+junit_report = LazyModule("testrepo.reports.junit")
+_outcomes = LazyModule("testrepo.reports.outcomes")
 
-COMPARE_CATEGORIES = compare_report.CATEGORIES
-FLAKY_COLUMNS = flaky_report.COLUMNS
+
+def __getattr__(name):
+    # Module attributes that need the report modules, loaded on first use.
+    if name == "COMPARE_CATEGORIES":
+        return compare_report.CATEGORIES
+    if name == "FLAKY_COLUMNS":
+        return flaky_report.COLUMNS
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -544,8 +562,8 @@ class CompareOptions:
     old: Optional[str] = None
     new: Optional[str] = None
     old_repo: Optional[str] = None
-    ratio: float = compare_report.Thresholds.ratio
-    absolute: float = compare_report.Thresholds.absolute
+    ratio: float = 2.0  # reports.compare.Thresholds' defaults
+    absolute: float = 0.5
     json: bool = False
     fail_on: Tuple[str, ...] = ()
 
@@ -590,28 +608,28 @@ def _is_run_id(spec: str) -> bool:
 
 def _compare_new(project: Project, spec: Optional[str]) -> RunResults:
     if spec is not None and not _is_run_id(spec):
-        return read_stream_results(spec, "NEW")
+        return _outcomes.read_stream_results(spec, "NEW")
     repo = open_repository(project)
-    return read_run_results(repo, repo.latest_id() if spec is None else int(spec))
+    return _outcomes.read_run_results(repo, repo.latest_id() if spec is None else int(spec))
 
 
 def _compare_old(project: Project, options: CompareOptions, new: RunResults) -> RunResults:
     spec = options.old
     if spec is not None and not _is_run_id(spec):
-        return read_stream_results(spec, "OLD")
+        return _outcomes.read_stream_results(spec, "OLD")
     if options.old_repo:
         repo = repository.open_repository(options.old_repo)
         run_id = repo.latest_id() if spec is None else int(spec)
-        return read_run_results(repo, run_id, f"run {run_id} of {repo.path}")
+        return _outcomes.read_run_results(repo, run_id, f"run {run_id} of {repo.path}")
     repo = open_repository(project)
     if spec is not None:
-        return read_run_results(repo, int(spec))
+        return _outcomes.read_run_results(repo, int(spec))
     earlier = [run_id for run_id in repo.run_ids() if new.run_id is None or run_id < new.run_id]
     if not earlier:
         raise errors.NoRunsError(
             f"No run before {new.label} in the repository at {repo.path} to compare with; "
             "run the tests again, or name OLD (a run id or a subunit v2 file)")
-    return read_run_results(repo, earlier[-1])
+    return _outcomes.read_run_results(repo, earlier[-1])
 
 
 @dataclasses.dataclass(frozen=True)
@@ -619,8 +637,8 @@ class FlakyOptions:
     """Look at each test's ``runs`` most recent runs; report it with at
     least ``min_flips`` pass/fail changes (or a retry that passed)."""
 
-    runs: int = flaky_report.DEFAULT_RUNS
-    min_flips: int = flaky_report.DEFAULT_MIN_FLIPS
+    runs: int = 10  # reports.flaky.DEFAULT_RUNS
+    min_flips: int = 2  # reports.flaky.DEFAULT_MIN_FLIPS
 
 
 def flaky(project: Project, options: FlakyOptions) -> List[flaky_report.FlakyTest]:
@@ -632,7 +650,7 @@ def flaky(project: Project, options: FlakyOptions) -> List[flaky_report.FlakyTes
         raise errors.UsageError(f"--min-flips must be 1 or more, got {options.min_flips}")
     repo = open_repository(project)
     repo.latest_id()  # NoRunsError on an empty repository
-    history = ((run_id, read_run_results(repo, run_id).outcomes)
+    history = ((run_id, _outcomes.read_run_results(repo, run_id).outcomes)
                for run_id in reversed(repo.run_ids()))
     return flaky_report.find_flaky(history, options.runs, options.min_flips)
 
@@ -644,7 +662,7 @@ def write_junit(project: Project, run_id: Optional[int], path: str) -> None:
     if run_id is None:
         tree = junit_report.empty_junit()
     else:
-        results = read_run_results(open_repository(project), run_id)
+        results = _outcomes.read_run_results(open_repository(project), run_id)
         tree = junit_report.build_junit(results, _hostname())
     _write_file(path, junit_report.to_bytes(tree), "JUnit XML")
 
@@ -664,7 +682,7 @@ def write_html_report(project: Project, run_id: Optional[int], path: str) -> int
     from the index. Returns the run id reported."""
     repo = open_repository(project)
     run_id = repo.latest_id() if run_id is None else run_id
-    results = read_run_results(repo, run_id)
+    results = _outcomes.read_run_results(repo, run_id)
     history = [record for record in repo.runs() if record.run_id <= run_id][-HISTORY_RUNS:]
     document = html_report.render(results, history)
     _write_file(path, document.encode("utf-8"), "HTML report")
@@ -703,7 +721,9 @@ def _write_error(path: str, what: str, err: OSError) -> errors.UsageError:
 
 from typing import Tuple  # noqa: E402,F811
 
-from testrepo import config_writer, history as history_report, migrate  # noqa: E402
+config_writer = LazyModule("testrepo.config_writer")
+history_report = LazyModule("testrepo.history")
+migrate = LazyModule("testrepo.migrate")
 from testrepo.repository import RunRecord  # noqa: E402
 
 
@@ -959,16 +979,16 @@ def _work_queue(context: _Run, test_ids, concurrency, durations, group_of, rng):
         ordered = list(test_ids)
         if rng is not None:
             rng.shuffle(ordered)
-        return SingleTestQueue(ordered)
+        return _pinned.SingleTestQueue(ordered)
     if len(test_ids) <= concurrency and group_of is None and context.worker_entries is None:
         # A worker for every test (test_run_concurrency 0): one test each.
-        return SingleTestQueue(test_ids if rng is None else rng.sample(test_ids, len(test_ids)))
+        return _pinned.SingleTestQueue(test_ids if rng is None else rng.sample(test_ids, len(test_ids)))
     if context.worker_entries is not None:
         assignment = worker_file.assign(test_ids, context.worker_entries)
         context.say(worker_file.describe(assignment, context.worker_entries))
         return worker_file.build_queue(assignment, context.worker_entries, durations,
                                        group_of, rng)
-    return WorkQueue.build(test_ids, concurrency, durations, group_of, rng)
+    return _queue.WorkQueue.build(test_ids, concurrency, durations, group_of, rng)
 
 
 def _planned_partitions(context: _Run, test_ids, durations, group_of):

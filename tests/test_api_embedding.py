@@ -42,3 +42,16 @@ class TestEmbedding(testtools.TestCase):
                                   Selection(filters=("(",)), RunOptions(), OutputOptions(),
                                   io.StringIO())
         self.assertEqual(2, error.exit_code)
+
+
+class TestApiModule(testtools.TestCase):
+
+    def test_option_defaults_match_the_report_modules(self):
+        # api spells these defaults out so that importing it stays cheap.
+        from testrepo.reports import compare, flaky
+
+        self.assertEqual((compare.Thresholds.ratio, compare.Thresholds.absolute),
+                         (api.CompareOptions.ratio, api.CompareOptions.absolute))
+        self.assertEqual((flaky.DEFAULT_RUNS, flaky.DEFAULT_MIN_FLIPS),
+                         (api.FlakyOptions.runs, api.FlakyOptions.min_flips))
+        self.assertEqual(compare.CATEGORIES, api.COMPARE_CATEGORIES)
