@@ -507,9 +507,7 @@ def slowest(project: Project, show_all: bool = False) -> List[tuple]:
     """(test id, seconds) of the latest run, slowest first (top 10 unless
     ``show_all``)."""
     repo = open_repository(project)
-    durations = repo.run_durations(repo.latest_id())
-    rows = sorted(durations.items(), key=lambda item: (-item[1], item[0]))
-    return rows if show_all else rows[:10]
+    return repo.slowest(repo.latest_id(), None if show_all else 10)
 
 
 def stats(project: Project) -> Dict[str, object]:

@@ -537,6 +537,15 @@ class Repository(abc.ABC):
         for their test: for the latest run, every test it timed."""
         return dict(self._run_durations(run_id))
 
+    def slowest(self, run_id: int, limit: Optional[int] = None) -> List[Tuple[str, float]]:
+        """``(test id, seconds)`` of :meth:`run_durations`, slowest first
+        (ties by id), at most ``limit`` of them."""
+        return self._slowest(run_id, limit)
+
+    def _slowest(self, run_id, limit):
+        rows = sorted(self._run_durations(run_id), key=lambda row: (-row[1], row[0]))
+        return rows if limit is None else rows[:limit]
+
     def count(self) -> int:
         return self._count()
 

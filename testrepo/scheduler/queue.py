@@ -52,6 +52,8 @@ FIRST_BATCH_UNITS = 1
 # be wrong by a lot, and a worker holding a long batch when the queue runs
 # dry is the tail that wrecks a run's balance.  Round trips cost ~1 ms.
 MAX_SLICE = 0.5
+# Units shorter than this keep their listing order (see _longest_first).
+SHORT_UNIT = 0.01
 
 
 class WorkQueue:
@@ -90,8 +92,7 @@ class WorkQueue:
             rng.shuffle(units)
             return cls(test_ids, units, workers, True, estimate)
         if known:
-            # Longest first; ties keep listing order (sort is stable).
-            units.sort(key=lambda unit: -(unit[0] + unit[1] * estimate))
+            units = _longest_first(units, estimate)
         return cls(test_ids, units, workers, False, estimate)
 
     def __len__(self) -> int:
@@ -149,6 +150,18 @@ class WorkQueue:
         units = [(0.0, 1, (start + offset,)) for offset in range(len(test_ids))]
         self._units.extendleft(reversed(units))
         self._unknown_left += len(test_ids)
+
+
+def _longest_first(units: List[Unit], estimate: float) -> List[Unit]:
+    """Units of at least ``SHORT_UNIT`` seconds, longest first (ties in
+    listing order: the sort is stable), then the short ones in listing
+    order: moving a short test cannot change the balance by more than its
+    own length, and listing order keeps classes and modules together."""
+    def seconds(unit):
+        return unit[0] + unit[1] * estimate
+
+    long_units = sorted((u for u in units if seconds(u) >= SHORT_UNIT), key=lambda u: -seconds(u))
+    return long_units + [u for u in units if seconds(u) < SHORT_UNIT]
 
 
 def _group_units(test_ids, known, group_of, rng) -> List[Unit]:

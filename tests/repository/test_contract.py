@@ -293,6 +293,13 @@ class RepositoryContract:
         self.assertEqual({"a"}, set(self.repo.run_durations(first)))
         self.assertEqual({"b"}, set(self.repo.run_durations(second)))
 
+    def test_slowest_of_a_run(self):
+        self.add_run([("a", "success", 1.0), ("b", "success", 3.0), ("c", "fail", 2.0),
+                      ("d", "skip")])
+        run_id = self.repo.latest_id()
+        self.assertEqual([("b", 3.0), ("c", 2.0)], self.repo.slowest(run_id, 2))
+        self.assertEqual(["b", "c", "a"], [t for t, _ in self.repo.slowest(run_id)])
+
     def test_durations_latest_wins(self):
         self.add_run([("a", "success", 2.0), ("b", "fail", 3.0)])
         self.add_run([("a", "success", 5.0)], partial=True)

@@ -112,3 +112,15 @@ class TestWorkQueue(testtools.TestCase):
             for test_id in batch:
                 owner.setdefault(group_of(test_id), set()).add(index)
         self.assertTrue(all(len(found) == 1 for found in owner.values()))
+
+
+class TestOrdering(testtools.TestCase):
+
+    def test_short_tests_keep_listing_order_after_the_long_ones(self):
+        test_ids = ["m.A.t1", "m.A.t2", "m.B.slow", "m.B.t3", "m.C.mid"]
+        durations = {"m.A.t1": 0.001, "m.A.t2": 0.002, "m.B.slow": 5.0, "m.B.t3": 0.001,
+                     "m.C.mid": 0.5}
+        queue = WorkQueue.build(test_ids, 1, durations)
+        handed = [t for batch in drain(queue) for t in batch]
+        self.assertEqual(["m.B.slow", "m.C.mid"], handed[:2])
+        self.assertEqual(["m.A.t1", "m.A.t2", "m.B.t3"], sorted(handed[2:]))
