@@ -604,14 +604,15 @@ def _is_run_id(spec: str) -> bool:
     return spec.isdigit()
 
 
-def _compare_new(project: Project, spec: Optional[str]) -> RunResults:
+def _compare_new(project: Project, spec: Optional[str]) -> "_outcomes.RunResults":
     if spec is not None and not _is_run_id(spec):
         return _outcomes.read_stream_results(spec, "NEW")
     repo = open_repository(project)
     return _outcomes.read_run_results(repo, repo.latest_id() if spec is None else int(spec))
 
 
-def _compare_old(project: Project, options: CompareOptions, new: RunResults) -> RunResults:
+def _compare_old(project: Project, options: CompareOptions,
+                 new: "_outcomes.RunResults") -> "_outcomes.RunResults":
     spec = options.old
     if spec is not None and not _is_run_id(spec):
         return _outcomes.read_stream_results(spec, "OLD")
@@ -716,8 +717,6 @@ def _write_error(path: str, what: str, err: OSError) -> errors.UsageError:
 # init --write-config, import of testrepository/stestr repositories. Logic
 # lives in testrepo.history, testrepo.config_writer and testrepo.migrate.
 # =============================================================================
-
-from typing import Tuple  # noqa: E402,F811
 
 config_writer = LazyModule("testrepo.config_writer")
 history_report = LazyModule("testrepo.history")

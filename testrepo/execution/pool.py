@@ -35,7 +35,7 @@ from typing import Deque, Dict, List, Optional
 
 from testrepo import errors
 from testrepo.execution import protocol
-from testrepo.results.outcome import TestOutcome, output_event, synthetic_outcome
+from testrepo.results.outcome import TestOutcome, synthetic_outcome
 from testrepo.scheduler.queue import WorkQueue
 
 _EOF = "eof"
@@ -56,6 +56,22 @@ def describe_exit(returncode: int, shell: bool = False) -> str:
         except ValueError:
             return f"died with signal {signum}"
     return f"exited with code {returncode}"
+
+
+def stop_process_group(process: Optional[subprocess.Popen]) -> None:
+    """Stop ``process`` and everything it started (it leads its own process
+    group): SIGTERM, then SIGKILL after 2 s.  No orphans are left."""
+    if process is None or process.poll() is not None:
+        return
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(process.pid, sig)
+            process.wait(timeout=2)
+            return
+        except (ProcessLookupError, PermissionError):
+            return
+        except subprocess.TimeoutExpired:
+            continue
 
 
 class _Worker:
@@ -95,17 +111,7 @@ class _Worker:
         return self.stderr.read()
 
     def kill(self) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        for sig in (signal.SIGTERM, signal.SIGKILL):
-            try:
-                os.killpg(self.process.pid, sig)
-                self.process.wait(timeout=2)
-                return
-            except (ProcessLookupError, PermissionError):
-                return
-            except subprocess.TimeoutExpired:
-                continue
+        stop_process_group(self.process)
 
 
     def release(self) -> None:

@@ -24,9 +24,7 @@ from __future__ import annotations
 
 import collections
 import datetime
-import os
 import queue
-import signal
 import subprocess
 import threading
 import time
@@ -34,7 +32,7 @@ from typing import Callable, Dict, List, Optional, Sequence
 
 from testrepo import errors
 from testrepo.execution.commands import Command
-from testrepo.execution.pool import describe_exit
+from testrepo.execution.pool import describe_exit, stop_process_group
 from testrepo.results.filters import worker_route, worker_tags
 from testrepo.results.stream import StreamResult
 
@@ -150,18 +148,7 @@ class WorkerProcess:
 
     def kill(self) -> None:
         """Stop the process's whole process group (no orphans)."""
-        if self.process is None or self.process.poll() is not None:
-            return
-        for sig in (signal.SIGTERM, signal.SIGKILL):
-            try:
-                os.killpg(self.process.pid, sig)
-            except (ProcessLookupError, PermissionError):
-                return
-            try:
-                self.process.wait(timeout=2)
-                return
-            except subprocess.TimeoutExpired:
-                continue
+        stop_process_group(self.process)
 
 
 class CommandRunner:

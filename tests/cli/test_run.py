@@ -1,7 +1,6 @@
 """End-to-end tests of `testr run`, `failing`, `last` on generated projects."""
 
 import io
-import os
 import re
 
 import subunit
