@@ -37,11 +37,6 @@ def takes_ids(config: Config) -> bool:
     return bool(re.search(r"\$(IDOPTION|IDFILE|IDLIST)\b", config.test_command or ""))
 
 
-def can_list(config: Config) -> bool:
-    """Whether ``test_command`` has ``$LISTOPT``, i.e. can list test ids."""
-    return bool(re.search(r"\$LISTOPT\b", config.test_command or ""))
-
-
 def list_command(config: Config, test_args: Sequence[str] = ()) -> str:
     """The command that lists the project's test ids."""
     values = {"LISTOPT": config.test_list_option or "", "IDOPTION": "",

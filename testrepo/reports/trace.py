@@ -73,7 +73,6 @@ class TraceReporter(StreamResult):
         self._marks = 0
         self._deferred: List[tuple] = []
         self._tests: Dict[str, _TestState] = {}
-        self.failed_ids: List[str] = []
 
     def status(self, test_id=None, test_status=None, test_tags=None, file_name=None,
                file_bytes=None, mime_type=None, route_code=None, timestamp=None, **kwargs):
@@ -125,8 +124,6 @@ class TraceReporter(StreamResult):
 
     def _report(self, test_id, test_status, worker, duration, attachments):
         failed = test_status in FAILED_STATUSES
-        if failed:
-            self.failed_ids.append(test_id)
         if not (failed or self._show_passes):
             return
         if self._abbreviate:
