@@ -55,9 +55,24 @@ class RunOutcome:
 
 
 def repository_url(project: Project) -> str:
+    """``--repo-url``, else the config's ``repo_url`` (a relative path in it
+    is relative to the project directory), else ``.testrepository``."""
     if project.repo_url:
         return project.repo_url
+    configured = config_module.repository_url(project.directory, project.config_path)
+    if configured:
+        return _project_relative(project.directory, configured)
     return os.path.join(project.directory, repository.DEFAULT_DIRNAME)
+
+
+def _project_relative(directory: str, url: str) -> str:
+    """Anchor a relative path in a configured URL at the project directory."""
+    sqlite_prefix = "sqlite:///"
+    if url.startswith(sqlite_prefix) and not url.startswith(sqlite_prefix + "/"):
+        return sqlite_prefix + os.path.join(directory, url[len(sqlite_prefix):])
+    if repository.is_sql_url(url):
+        return url
+    return os.path.join(directory, repository.repository_path(url))
 
 
 def repair(project: Project):
@@ -65,7 +80,12 @@ def repair(project: Project):
     :mod:`testrepo.repository.repair`); returns a ``RepairReport``."""
     from testrepo.repository.repair import repair as rebuild
 
-    return rebuild(repository.repository_path(repository_url(project)))
+    url = repository_url(project)
+    if repository.is_sql_url(url):
+        raise errors.UsageError(
+            "testr repair rebuilds file repositories; %s is a SQL repository, which its "
+            "database keeps consistent (every run is stored in one transaction)." % url)
+    return rebuild(repository.repository_path(url))
 
 
 def init(project: Project):
@@ -83,7 +103,12 @@ def open_repository(project: Project, create: bool = False, out: Optional[TextIO
     except errors.RepositoryNotFound:
         if not create:
             raise
-        return repository.initialise_repository(url)
+        try:
+            return repository.initialise_repository(url)
+        except errors.RepositoryExists:
+            # Another process (a fleet's first jobs start together) created
+            # it between our two calls: use theirs.
+            repo = repository.open_repository(url)
     if out is not None:
         for record in repo.recover_orphans():
             out.write(f"Recovered run {record.run_id} ({record.total} results) that a killed "
@@ -181,6 +206,7 @@ class _Run:
     def begin(self, test_ids, concurrency):
         """Seed, durations, grouping and the inserter for ``test_ids``."""
         metadata: Dict[str, str] = {"concurrency": str(concurrency)}
+        metadata.update(origin_metadata(os.environ))
         metadata.update(_mode_metadata(self.options))
         rng = _random_order(self.options, metadata, self)
         config = self.config
@@ -875,6 +901,25 @@ def _until_failure(project: Project, selection: Selection, options: RunOptions,
             why = f"run {outcome.run_id} failed"
         out.write(f"--until-failure: stopped after {iteration} run(s): {why}\n")
     return outcome
+
+
+# CI variables that name the job a run belongs to, in the order they are
+# tried: ours, then GitLab's, GitHub Actions' and Jenkins'.
+JOB_VARIABLES = ("TESTREPO_JOB", "CI_JOB_NAME", "GITHUB_JOB", "JOB_NAME")
+
+
+def origin_metadata(environ) -> Dict[str, str]:
+    """Where a run ran: ``host`` (the host name) and ``job`` (from the first
+    of JOB_VARIABLES that is set), so that ``flaky``, ``compare`` and
+    ``history`` over a repository shared by a fleet can tell them apart.
+    ``--metadata host=... job=...`` overrides both."""
+    import socket
+
+    metadata = {"host": socket.gethostname()}
+    job = next((environ[name] for name in JOB_VARIABLES if environ.get(name)), None)
+    if job:
+        metadata["job"] = job
+    return metadata
 
 
 def _mode_metadata(options: RunOptions) -> Dict[str, str]:

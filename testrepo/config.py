@@ -11,16 +11,16 @@ import difflib
 import functools
 import os
 import re
+import sys
 from typing import Any, Dict, FrozenSet, Mapping, Optional, Tuple
 
-import voluptuous
-
-try:
-    import tomllib
-except ImportError:  # Python < 3.11
-    import tomli as tomllib
-
 from testrepo import errors
+from testrepo._lazy import LazyModule
+
+# Imported on first use: `testr last` reads only repo_url (repository_url())
+# and should not pay for the validator or a TOML parser it may not need.
+voluptuous = LazyModule("voluptuous")
+tomllib = LazyModule("tomllib" if sys.version_info >= (3, 11) else "tomli")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -48,6 +48,7 @@ class Config:
     instance_provision: Optional[str] = None
     instance_execute: Optional[str] = None
     instance_dispose: Optional[str] = None
+    repo_url: Optional[str] = None
 
     @property
     def command_mode(self) -> bool:
@@ -70,6 +71,7 @@ OPTION_NAMES = (
     "instance_provision",
     "instance_execute",
     "instance_dispose",
+    "repo_url",
 )
 
 _TRUE_WORDS = frozenset({"true", "yes", "1", "on"})
@@ -122,6 +124,25 @@ def load(directory: str, explicit_path: Optional[str] = None) -> Config:
         values.setdefault("test_path", _default_test_path(directory))
         values.setdefault("top_dir", ".")
     return Config(source=found.source, **values)
+
+
+def repository_url(directory: str, explicit_path: Optional[str] = None) -> Optional[str]:
+    """The project configuration's ``repo_url``, variables expanded, or None.
+
+    Only that option is read and checked: commands that just read the
+    repository (``last``, ``failing``) need no more of the file, and stay
+    as fast as without a configuration file.
+    """
+    if explicit_path is not None:
+        found = _read_explicit(directory, explicit_path)
+    else:
+        found = _search(directory)
+    if found is None or "repo_url" not in found.values:
+        return None
+    try:
+        return _repo_url(found.values["repo_url"], os.environ)
+    except voluptuous.Invalid as err:
+        raise found.error("repo_url", err.error_message) from err
 
 
 def expand_variables(text: str, environ: Mapping[str, str]) -> str:
@@ -327,6 +348,7 @@ def _schema(environ: Mapping[str, str]) -> voluptuous.Schema:
         top_dir=voluptuous.All(_string, expand),
         parallel_class=_boolean,
         test_timeout=_seconds,
+        repo_url=functools.partial(_repo_url, environ=environ),
     )
     return voluptuous.Schema(
         {voluptuous.Optional(name): validator for name, validator in validators.items()},
@@ -421,6 +443,12 @@ def _expanded_path(value: str, environ: Mapping[str, str]) -> str:
     if not expanded.strip():
         raise voluptuous.Invalid(f"{value!r} expands to an empty path")
     return expanded
+
+
+def _repo_url(value: Any, environ: Mapping[str, str]) -> str:
+    # ${VAR} expansion lets a CI fleet share one config file and pass the
+    # database address (and secret) through the environment.
+    return _expanded_path(_non_empty(_string(value)), environ)
 
 
 def _boolean(value: Any) -> bool:

@@ -109,6 +109,9 @@ class PendingRun:
     # failures (``failing`` then only holds what the new events change).
     run_id: Optional[int] = None
     run_failures: Optional[Mapping[str, bytes]] = None
+    # {test id: (status, start, stop)} of every test in the stored run, for
+    # backends that keep per-test rows (Inserter.keep_results); else None.
+    results: Optional[Mapping[str, Tuple[str, Optional[float], Optional[float]]]] = None
 
     def record(self, run_id: int) -> RunRecord:
         return dataclasses.replace(self.summary, run_id=run_id)
@@ -143,6 +146,11 @@ class RunTally:
         # it fails (see Inserter.hide_tags); keys of such tests in progress.
         self.hidden_tags: FrozenSet[str] = frozenset()
         self._hidden: set = set()
+        # {test id: (status, start, stop)} of each test's latest attempt
+        # (epoch seconds or None); kept only for backends that store
+        # per-test rows (Inserter.keep_results), since 100,000 of them cost
+        # memory the others do not need.
+        self.results: Optional[Dict[str, Tuple[str, Optional[float], Optional[float]]]] = None
 
     def observe(self, data, test_id, test_status, route_code, timestamp, tags=None):
         """Account for one event whose v2 encoding is ``data`` (``timestamp``
@@ -178,17 +186,21 @@ class RunTally:
             duration = timestamp - started
         hidden = key in self._hidden
         self._hidden.discard(key)
-        self._record(key[0], test_status, events, duration, hidden)
+        self._record(key[0], test_status, events, duration, hidden, started, timestamp)
 
     def observe_outcome(self, outcome):
         """Account for a test the built-in runner reported whole (a
         :class:`~testrepo.results.outcome.TestOutcome`)."""
         self._note_time(outcome.start)
         self._note_time(outcome.stop)
-        self._record(outcome.test_id, outcome.status, outcome.events, outcome.duration)
+        self._record(outcome.test_id, outcome.status, outcome.events, outcome.duration,
+                     start=outcome.start, stop=outcome.stop)
 
-    def _record(self, test_id, test_status, events, duration, hidden=False):
+    def _record(self, test_id, test_status, events, duration, hidden=False, start=None,
+                stop=None):
         self._uncount_earlier_attempt(test_id, test_status, hidden)
+        if self.results is not None:
+            self.results[test_id] = (test_status, start, stop)
         if test_status in PASSING_STATUSES or test_status == SKIPPED_STATUS:
             if hidden:
                 pass  # filter_tags: not counted, but still clears the failing set
@@ -247,7 +259,7 @@ class RunTally:
             failed=dict(self.failed_events),
             cleared=frozenset(self.cleared),
         )
-        return PendingRun(summary, dict(self.durations), failing)
+        return PendingRun(summary, dict(self.durations), failing, results=self.results)
 
 
 def epoch_seconds(timestamp) -> Optional[float]:
@@ -282,6 +294,9 @@ class Inserter:
     ``run_id`` and ``record``. An inserter stores exactly one run.
     """
 
+    # Backends that store a row per test result set this (see RunTally.results).
+    keep_results = False
+
     def __init__(self, partial: bool = False, metadata: Optional[Mapping[str, str]] = None):
         self.partial = partial
         self.metadata = dict(metadata or {})
@@ -290,6 +305,8 @@ class Inserter:
         self._interrupted = False
         self._state = "new"  # -> "open" -> "done"
         self._tally = RunTally()
+        if self.keep_results:
+            self._tally.results = {}
         # Repository.append: the stored run the events are added to, and a
         # tally of the new events alone (only they change the failing set).
         self._base: Optional[Run] = None
@@ -401,7 +418,7 @@ class Inserter:
             combined.summary, partial=base.partial,
             interrupted=base.interrupted or self._interrupted)
         return PendingRun(summary, new.durations, new.failing, run_id=base.run_id,
-                          run_failures=combined.failing.failed)
+                          run_failures=combined.failing.failed, results=combined.results)
 
     @abc.abstractmethod
     def _begin(self) -> None:
@@ -548,6 +565,10 @@ class Repository(abc.ABC):
 
     def count(self) -> int:
         return self._count()
+
+    def close(self) -> None:
+        """Release connections the backend keeps open (a database pool);
+        the repository can still be used afterwards and reconnects."""
 
     @abc.abstractmethod
     def _make_inserter(self, partial: bool, metadata: Dict[str, str]) -> Inserter:

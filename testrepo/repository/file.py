@@ -266,10 +266,12 @@ class FileRun(Run):
 
 
 class FileInserter(Inserter):
-    """Writes events to a temp file in ``tmp/`` as they arrive.
+    """Writes events to a temp file in the repository's ``spool_dir``
+    (``tmp/``) as they arrive, then hands it to ``repository._store``.
 
     If the process dies before ``stopTestRun`` the repository is unchanged
-    and the temp file keeps every event received so far.
+    and the temp file keeps every event received so far. The SQL backend
+    spools the same way (see testrepo.repository.sql).
     """
 
     def __init__(self, repository: "FileRepository", partial, metadata):
@@ -279,8 +281,9 @@ class FileInserter(Inserter):
         self.temp_path = None
 
     def _begin(self):
-        tmp_dir = os.path.join(self._repository.path, TMP_DIR)
+        tmp_dir = self._repository.spool_dir
         try:
+            os.makedirs(tmp_dir, exist_ok=True)
             # The pid in the name tells recover_orphans whether the writer
             # is still alive.
             fd, self.temp_path = tempfile.mkstemp(
@@ -331,6 +334,11 @@ class FileRepository(Repository):
 
     def run_path(self, run_id: int) -> str:
         return os.path.join(self.path, RUNS_DIR, str(run_id))
+
+    @property
+    def spool_dir(self) -> str:
+        """Where FileInserter writes runs still being inserted."""
+        return os.path.join(self.path, TMP_DIR)
 
     def _store(self, temp_path, pending) -> RunRecord:
         # BEGIN IMMEDIATE serialises writers across processes, so the id
@@ -388,34 +396,7 @@ class FileRepository(Repository):
         return FileInserter(self, partial, metadata)
 
     def recover_orphans(self) -> List[RunRecord]:
-        """Store, as interrupted partial runs, what testr processes that were
-        killed (SIGKILL, a crash, a power cut) left half-written in ``tmp/``;
-        discard the ones that hold nothing.  Returns the recovered runs."""
-        recovered = []
-        tmp_dir = os.path.join(self.path, TMP_DIR)
-        for name, pid in _orphans(tmp_dir):
-            claimed = _claim(tmp_dir, name)
-            if claimed is None:
-                continue  # another process claimed it first
-            with open(claimed, "rb") as stream:
-                data = stream.read()
-            if data.strip():
-                recovered.append(self._store_recovered(data, pid))
-            # Only once stored: if we die first, the claimed file (named for
-            # this process) is an orphan again for the next testr.
-            os.unlink(claimed)
-        return recovered
-
-    def _store_recovered(self, data: bytes, pid: int) -> RunRecord:
-        from testrepo import subunit_v2
-
-        inserter = self.insert(partial=True, metadata={
-            "recovered": "left half-written by testr process %d, which was killed" % pid})
-        inserter.mark_interrupted()
-        inserter.startTestRun()
-        subunit_v2.replay(data, inserter)
-        inserter.stopTestRun()
-        return inserter.record
+        return recover_spooled(self, self.spool_dir)
 
     def _latest_id(self):
         with self._index.reading() as db:
@@ -522,6 +503,38 @@ class FileRepository(Repository):
                 "INSERT OR IGNORE INTO durations (test_id, seconds, run_id) VALUES (?, ?, ?)",
                 [(test_id, seconds, NO_RUN) for test_id, seconds in sorted(durations.items())])
             return db.total_changes - before
+
+
+def recover_spooled(repository: Repository, spool_dir: str) -> List[RunRecord]:
+    """Store in ``repository``, as interrupted partial runs, what testr
+    processes that were killed (SIGKILL, a crash, a power cut) left
+    half-written in ``spool_dir``; discard the ones that hold nothing.
+    Returns the recovered runs."""
+    recovered = []
+    for name, pid in _orphans(spool_dir):
+        claimed = _claim(spool_dir, name)
+        if claimed is None:
+            continue  # another process claimed it first
+        with open(claimed, "rb") as stream:
+            data = stream.read()
+        if data.strip():
+            recovered.append(_store_recovered(repository, data, pid))
+        # Only once stored: if we die first, the claimed file (named for
+        # this process) is an orphan again for the next testr.
+        os.unlink(claimed)
+    return recovered
+
+
+def _store_recovered(repository, data: bytes, pid: int) -> RunRecord:
+    from testrepo import subunit_v2
+
+    inserter = repository.insert(partial=True, metadata={
+        "recovered": "left half-written by testr process %d, which was killed" % pid})
+    inserter.mark_interrupted()
+    inserter.startTestRun()
+    subunit_v2.replay(data, inserter)
+    inserter.stopTestRun()
+    return inserter.record
 
 
 _ORPHAN_NAME = re.compile(r"^run-(\d+)-.*\.subunit$")

@@ -15,6 +15,7 @@ from testtools.testresult.doubles import StreamResult
 from testrepo.errors import NoRunsError, UnknownRunError
 from testrepo.repository import initialise_repository
 from testrepo.repository.memory import MemoryRepository
+from tests.databases import postgresql_url, sqlite_url
 
 UTC = datetime.timezone.utc
 
@@ -508,3 +509,17 @@ class TestFileRepository(RepositoryContract, testtools.TestCase):
     def make_repository(self):
         temp_dir = self.useFixture(fixtures.TempDir()).path
         return initialise_repository("file:%s/.testrepository" % temp_dir)
+
+
+class TestSQLiteRepository(RepositoryContract, testtools.TestCase):
+    def make_repository(self):
+        repo = initialise_repository(sqlite_url(self))
+        self.addCleanup(repo.close)
+        return repo
+
+
+class TestPostgreSQLRepository(RepositoryContract, testtools.TestCase):
+    def make_repository(self):
+        repo = initialise_repository(postgresql_url(self))
+        self.addCleanup(repo.close)
+        return repo
