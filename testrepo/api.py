@@ -747,6 +747,7 @@ def _write_error(path: str, what: str, err: OSError) -> errors.UsageError:
 config_writer = LazyModule("testrepo.config_writer")
 history_report = LazyModule("testrepo.history")
 migrate = LazyModule("testrepo.migrate")
+transfer = LazyModule("testrepo.transfer")
 from testrepo.repository import RunRecord  # noqa: E402
 
 
@@ -817,13 +818,62 @@ def init_project(project: Project) -> InitOutcome:
     return InitOutcome(written, repo.path, created)
 
 
-def import_repository(project: Project, source: str) -> migrate.ImportOutcome:
-    """Import the testrepository/stestr (format 1) repository at ``source``
-    (its directory, or a project directory holding ``.testrepository/`` or
-    ``.stestr/``) into the project's repository, created if needed; it must
-    hold no runs yet."""
+def import_repository(project: Project, source: str):
+    """Import the history at ``source`` into the project's repository,
+    created if needed; it must hold no runs yet.
+
+    ``source`` is a testrepository/stestr (format 1) repository (its
+    directory, or a project directory holding ``.testrepository/`` or
+    ``.stestr/``): returns a ``migrate.ImportOutcome``. Otherwise it is a
+    testrepo repository URL (or a project directory holding one), copied
+    with :func:`testrepo.transfer.copy_history`: returns a
+    ``transfer.TransferOutcome``."""
+    if not migrate.is_legacy_source(source):
+        history = _open_import_source(source)  # before creating a repository for it
+        try:
+            return transfer.copy_history(history, open_repository(project, create=True),
+                                         _project_filter_tags(project))
+        finally:
+            history.close()
     legacy = migrate.find_legacy(source)  # before creating a repository for it
     return migrate.import_repository(legacy, open_repository(project, create=True))
+
+
+def export_repository(project: Project, destination_url: str):
+    """Copy the project's whole history (runs, failing set, durations) into
+    the repository at ``destination_url``, created if needed; it must hold
+    no runs yet. Returns a ``transfer.TransferOutcome``."""
+    source = open_repository(project)
+    try:
+        destination = repository.open_repository(destination_url)
+    except errors.RepositoryNotFound:
+        destination = repository.initialise_repository(destination_url)
+    try:
+        return transfer.copy_history(source, destination, _project_filter_tags(project))
+    finally:
+        destination.close()
+
+
+def _open_import_source(source: str):
+    try:
+        return repository.open_repository(source)
+    except errors.RepositoryNotFound as err:
+        inner = os.path.join(source, repository.DEFAULT_DIRNAME)
+        if os.path.isdir(inner):
+            return repository.open_repository(inner)
+        raise errors.RepositoryNotFound(
+            f"No testrepo, testrepository or stestr repository at {source} (nor a "
+            ".testrepository/ or .stestr/ in it); give the repository's directory or "
+            "URL.") from err
+
+
+def _project_filter_tags(project: Project):
+    """The project's filter_tags, so that copied runs are counted as they
+    were recorded; none if its configuration does not load."""
+    try:
+        return load_config(project).filter_tags
+    except errors.ConfigError:
+        return frozenset()
 
 
 # =============================================================================

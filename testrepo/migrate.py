@@ -76,6 +76,18 @@ def find_legacy(path: str) -> str:
     return found[0]
 
 
+def is_legacy_source(path: str) -> bool:
+    """Whether ``path`` is for ``import_repository``: a directory whose
+    format file says 1 (complete or not: ``find_legacy`` explains what is
+    wrong), or one with no format file holding a format 1
+    ``.testrepository/`` or ``.stestr/``. Anything else (a testrepo
+    repository, a URL) is not."""
+    format_path = os.path.join(path, FORMAT_FILE)
+    if os.path.isfile(format_path):
+        return _read_text(format_path).strip() == "1"
+    return any(_is_legacy(os.path.join(path, name)) for name in LEGACY_DIRNAMES)
+
+
 def _is_legacy(path: str) -> bool:
     format_path = os.path.join(path, FORMAT_FILE)
     return (os.path.isfile(format_path) and _read_text(format_path).strip() == "1"

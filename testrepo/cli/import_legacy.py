@@ -1,30 +1,39 @@
-"""``testr import PATH``: bring a testrepository or stestr history along."""
+"""``testr import SOURCE``: bring a testrepository, stestr or testrepo
+history along."""
 
 from testrepo import api
 from testrepo.cli.base import TestrepoCommand
 
 
 class Import(TestrepoCommand):
-    """Import a testrepository (.testrepository/) or stestr (.stestr/) repository.
+    """Import a testrepository, stestr or another testrepo repository.
 
-    Copies its runs (subunit v1, converted to v2), its failing set and its
-    timings (times.dbm) into this project's repository, which is created if
-    needed and must hold no runs yet. A format 1 .testrepository/ sits where
-    testrepo keeps its own repository, so move it aside first:
+    Copies its runs, its failing set and its timings into this project's
+    repository, which is created if needed and must hold no runs yet.
+    SOURCE is a testrepository (.testrepository/) or stestr (.stestr/)
+    repository, whose subunit v1 runs and times.dbm are converted, or a
+    testrepo repository (a directory or URL such as file:PATH), copied as
+    `testr export` copies. A format 1 .testrepository/ sits where testrepo
+    keeps its own repository, so move it aside first:
 
         mv .testrepository .testrepository.v1 && testr import .testrepository.v1
     """
 
     def get_parser(self, prog_name):
         parser = super().get_parser(prog_name)
-        parser.add_argument("path", metavar="PATH",
-                            help="The repository directory, or a project directory "
-                                 "holding .testrepository/ or .stestr/.")
+        parser.add_argument("path", metavar="SOURCE",
+                            help="The repository directory or URL, or a project "
+                                 "directory holding .testrepository/ or .stestr/.")
         return parser
 
     def take_action(self, parsed_args):
         outcome = api.import_repository(self.app.project, parsed_args.path)
-        self.app.stdout.write(_describe(outcome))
+        if hasattr(outcome, "legacy_ids"):  # a format 1 import (migrate.ImportOutcome)
+            self.app.stdout.write(_describe(outcome))
+        else:
+            self.app.stdout.write(
+                f"Imported {describe_transfer(outcome)} from {parsed_args.path}; failing set: "
+                f"{outcome.failing} tests, {outcome.durations} durations.\n")
         return 0
 
 
@@ -32,14 +41,26 @@ def _describe(outcome) -> str:
     if not outcome.run_ids:
         runs = "no runs"
     else:
-        runs = (f"{len(outcome.run_ids)} runs ({_span(outcome.legacy_ids)}) "
-                f"as runs {_span(outcome.run_ids)}")
+        runs = (f"{len(outcome.run_ids)} runs ({describe_ids(outcome.legacy_ids)}) "
+                f"as runs {describe_ids(outcome.run_ids)}")
     return (f"Imported {runs} from {outcome.source}.\n"
             f"Failing tests: {outcome.failing}. Durations only found in times.dbm: "
             f"{outcome.durations_from_times_db}.\n")
 
 
-def _span(run_ids) -> str:
+def describe_ids(run_ids) -> str:
+    """'0-3' for consecutive run ids, else '1, 3, 4'."""
     if list(run_ids) == list(range(run_ids[0], run_ids[-1] + 1)):
         return f"{run_ids[0]}-{run_ids[-1]}" if len(run_ids) > 1 else str(run_ids[0])
     return ", ".join(str(run_id) for run_id in run_ids)
+
+
+def describe_transfer(outcome) -> str:
+    """'3 runs (ids 0-2)' for a ``transfer.TransferOutcome``, with the ids
+    the runs got where they differ: '2 runs (ids 3, 5, now 0-1)'."""
+    if not outcome.run_ids:
+        return "0 runs"
+    text = f"{len(outcome.run_ids)} runs (ids {describe_ids(outcome.source_ids)}"
+    if outcome.source_ids != outcome.destination_ids:
+        text += f", now {describe_ids(outcome.destination_ids)}"
+    return text + ")"

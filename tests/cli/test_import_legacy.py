@@ -102,4 +102,4 @@ class TestImportStestr(ImportTestCase):
     def test_nothing_to_import(self):
         code, _, err = self.testr("import", ".")
         self.assertEqual(4, code)
-        self.assertIn("No testrepository or stestr repository at .", err)
+        self.assertIn("No testrepo, testrepository or stestr repository at .", err)
