@@ -61,6 +61,10 @@ class Side:
     tests: int
     failed: int
     partial: bool = False
+    # Where the run ran (run metadata), so a comparison of runs from a
+    # shared repository says which hosts/jobs it compares.
+    host: Optional[str] = None
+    job: Optional[str] = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -84,8 +88,10 @@ class Comparison:
 def _side(results: RunResults) -> Side:
     record = results.record
     failed = sum(1 for outcome in results.outcomes.values() if outcome.failed)
+    metadata = getattr(record, "metadata", None) or {}
     return Side(results.label, results.run_id, len(results.outcomes), failed,
-                bool(record is not None and getattr(record, "partial", False)))
+                bool(record is not None and getattr(record, "partial", False)),
+                metadata.get("host"), metadata.get("job"))
 
 
 def compare(old: RunResults, new: RunResults, thresholds: Thresholds = Thresholds()) -> Comparison:
@@ -140,7 +146,9 @@ _TITLES = {
 
 def _describe(side: Side) -> str:
     partial = ", partial" if side.partial else ""
-    return f"{side.label} ({side.tests} tests, {side.failed} failed{partial})"
+    origin = "".join(f", {name} {value}" for name, value in
+                     (("host", side.host), ("job", side.job)) if value)
+    return f"{side.label} ({side.tests} tests, {side.failed} failed{partial}{origin})"
 
 
 def _format_change(change: TimingChange) -> str:
@@ -170,7 +178,7 @@ def write_text(comparison: Comparison, out: TextIO) -> None:
 
 def to_json(comparison: Comparison) -> Dict[str, object]:
     """A JSON-ready dict: ``old``/``new`` (label, run_id, tests, failed,
-    partial), ``thresholds``, and one list per category named with
+    partial, host, job), ``thresholds``, and one list per category named with
     underscores (``new_failures`` …); timing entries are objects with
     ``test_id``, ``old``, ``new`` (seconds) and ``ratio`` (null if old was 0)."""
     data: Dict[str, object] = {

@@ -141,7 +141,7 @@ class _Database:
     def __init__(self, url: str):
         try:
             parsed = sa.engine.make_url(url)
-        except sa_exc.ArgumentError as err:
+        except (sa_exc.ArgumentError, ValueError) as err:
             raise RepositoryError(
                 "Cannot parse the repository URL %r (%s); use sqlite:///PATH or "
                 "postgresql://USER@HOST/DATABASE." % (url, err)) from None

@@ -1,0 +1,165 @@
+"""Every command against every repository backend: file, SQLite, PostgreSQL.
+
+``BackendCommands`` runs the CLI on the sample project with its repository
+at ``repository_url()``, named by the ``repo_url`` config key (and, in one
+test, by ``--repo-url``). The PostgreSQL case needs a server; see
+tests/databases.py.
+"""
+
+import json
+import os
+
+import subunit.v2
+import testtools
+from testtools.testresult.doubles import StreamResult
+
+from tests.databases import postgresql_url, sqlite_url
+from tests.fixtures import SAMPLE_FAILURES, TESTR_CONF, SampleProject, run_testrepo
+
+SAMPLE_SLOW = "sample.test_sample.TestBeta.test_slow"
+
+
+class BackendCommands:
+
+    def repository_url(self):
+        raise NotImplementedError(self.repository_url)
+
+    def setUp(self):
+        super().setUp()
+        self.project = self.useFixture(SampleProject())
+        self.url = self.repository_url()
+        self.project.write(".testr.conf", TESTR_CONF + "repo_url=%s\n" % self.url)
+
+    def cli(self, *args, expect=0, env=None):
+        code, out, err = run_testrepo(self.project.path, *args, env=env)
+        self.assertEqual(expect, code, "testr %s\nstdout:\n%s\nstderr:\n%s"
+                         % (" ".join(args), out, err))
+        self.assertNotIn("Traceback (most recent call last)", err)
+        return out
+
+    def history(self):
+        return json.loads(self.cli("history", "list", "-f", "json"))
+
+    def test_run_then_every_reading_command(self):
+        out = self.cli("run", expect=1)
+        self.assertIn("Totals: 4 passed, 2 failed, 1 skipped", out)
+        last = self.cli("last", expect=1)
+        self.assertIn("Totals: 4 passed, 2 failed, 1 skipped", last)
+        self.assertIn("alpha is broken", last)
+        self.assertEqual(SAMPLE_FAILURES, self.cli("failing", "--list", expect=1).split())
+        self.assertIn(SAMPLE_SLOW, self.cli("slowest"))
+        stats = self.cli("stats", "-f", "json")
+        self.assertIn('"runs"', stats)
+        [run] = self.history()
+        self.assertEqual((0, 4, 2, 1), (run["Run ID"], run["Passed"], run["Failed"],
+                                        run["Skipped"]))
+        shown = self.cli("history", "show", "0", expect=1)
+        self.assertIn("alpha is broken", shown)
+        self.assertEqual(7, len(self.final_results(self.subunit("last", "--subunit"))))
+
+    def test_failing_rerun_and_fix(self):
+        self.cli("run", expect=1)
+        self.project.write("fixed", "")
+        out = self.cli("run", "--failing", expect=1)
+        self.assertIn("Totals: 1 passed, 1 failed, 0 skipped", out)
+        self.assertEqual(["sample.test_sample.TestAlpha.test_error"],
+                         self.cli("failing", "--list", expect=1).split())
+
+    def test_load_combine_and_remove(self):
+        self.cli("run", expect=1)
+        stream = self.subunit("last", "--subunit")
+        code, out, err = run_testrepo(self.project.path, "load", stdin=stream)
+        self.assertEqual(1, code, err)
+        self.assertEqual([0, 1], [run["Run ID"] for run in self.history()])
+        self.cli("history", "remove", "0")
+        self.cli("run", "--combine", expect=1)
+        self.assertEqual([1], [run["Run ID"] for run in self.history()])
+        # Run 1 now holds both attempts of every test (each counts once).
+        self.assertEqual(14, len(self.final_results(self.subunit("last", "--subunit"))))
+        self.cli("run", expect=1)
+        # Ids are never reused, whatever was removed.
+        self.assertEqual([1, 2], [run["Run ID"] for run in self.history()])
+
+    def test_compare_and_flaky_across_hosts(self):
+        # Three hosts share the repository; test_fail flips between them.
+        self.cli("run", "--metadata", "host=node-a", "--metadata", "job=unit", expect=1)
+        self.project.write("fixed", "")
+        self.cli("run", "--metadata", "host=node-b", "--metadata", "job=unit", expect=1)
+        os.unlink(os.path.join(self.project.path, "fixed"))
+        self.cli("run", "--metadata", "host=node-c", "--metadata", "job=unit", expect=1)
+        comparison = json.loads(self.cli("compare", "0", "1", "-f", "json"))
+        self.assertEqual(["sample.test_sample.TestAlpha.test_fail"], comparison["fixed"])
+        self.assertEqual(("node-a", "node-b", "unit"), (
+            comparison["old"]["host"], comparison["new"]["host"], comparison["new"]["job"]))
+        self.assertIn("host node-b, job unit", self.cli("compare", "0", "1"))
+        flaky = json.loads(self.cli("flaky", "-f", "json"))
+        self.assertEqual(["sample.test_sample.TestAlpha.test_fail"],
+                         [row["Test id"] for row in flaky])
+        self.assertEqual((3, 2), (flaky[0]["Runs"], flaky[0]["Flips"]))
+
+    def test_reports(self):
+        self.cli("run", expect=1)
+        junit = os.path.join(self.project.path, "junit.xml")
+        self.cli("last", "--junit-xml", junit, expect=1)
+        with open(junit, encoding="utf-8") as handle:
+            self.assertIn("alpha is broken", handle.read())
+        html = os.path.join(self.project.path, "report.html")
+        self.cli("report", "--html", html)
+        with open(html, encoding="utf-8") as handle:
+            self.assertIn("sample.test_sample.TestAlpha.test_fail", handle.read())
+
+    def test_repo_url_option_wins_over_the_config_key(self):
+        self.project.write(".testr.conf", TESTR_CONF + "repo_url=./elsewhere\n")
+        self.cli("--repo-url", self.url, "run", expect=1)
+        self.assertEqual([0], [run["Run ID"] for run in json.loads(self.cli(
+            "--repo-url", self.url, "history", "list", "-f", "json"))])
+        self.assertFalse(os.path.exists(os.path.join(self.project.path, "elsewhere")))
+
+    def test_run_records_host(self):
+        self.cli("run", expect=1, env={"TESTREPO_JOB": "nightly"})
+        out = self.cli("last", expect=1)
+        self.assertIn("host=", out)
+        self.assertIn("job=nightly", out)
+
+    def subunit(self, *args):
+        code, out, err = run_testrepo(self.project.path, *args, binary=True)
+        self.assertIn(code, (0, 1), err)
+        return out
+
+    @staticmethod
+    def final_results(data):
+        import io
+
+        result = StreamResult()
+        subunit.v2.ByteStreamToStreamResult(io.BytesIO(data)).run(result)
+        return [event for event in result._events
+                if event[0] == "status" and event[2] in ("success", "fail", "skip")]
+
+
+class TestFileBackend(BackendCommands, testtools.TestCase):
+    def repository_url(self):
+        return "file:repo-dir"
+
+
+class TestSQLiteBackend(BackendCommands, testtools.TestCase):
+    def repository_url(self):
+        return sqlite_url(self)
+
+
+class TestPostgreSQLBackend(BackendCommands, testtools.TestCase):
+    def repository_url(self):
+        return postgresql_url(self)
+
+
+class TestSQLiteRelativeURL(testtools.TestCase):
+    """A relative sqlite:/// path in the config is relative to the project."""
+
+    def test_relative_path_is_anchored_at_the_project(self):
+        project = self.useFixture(SampleProject())
+        project.write(".testr.conf", TESTR_CONF + "repo_url=sqlite:///db/runs.db\n")
+        code, out, err = run_testrepo(project.path, "run")
+        self.assertEqual(1, code, err)
+        self.assertTrue(os.path.isfile(os.path.join(project.path, "db", "runs.db")))
+        code, out, err = run_testrepo(project.path, "repair")
+        self.assertEqual(2, code, out)
+        self.assertIn("SQL repository", err)
