@@ -20,6 +20,7 @@ import testtools
 from testrepo import errors, transfer
 from testrepo.repository import initialise_repository
 from testrepo.repository.memory import MemoryRepository
+from tests.databases import postgresql_url, sqlite_url
 from tests.repository.test_contract import at, parsed, run_test
 
 
@@ -206,6 +207,36 @@ class TestFileToMemory(TransferContract, testtools.TestCase):
 class TestMemoryToFile(TransferContract, testtools.TestCase):
     def make_source(self):
         return MemoryRepository()
+
+    def make_destination(self):
+        return file_repository(self)
+
+
+def sql_repository(test, url):
+    repo = initialise_repository(url)
+    test.addCleanup(repo.close)
+    return repo
+
+
+class TestFileToSQLite(TransferContract, testtools.TestCase):
+    def make_source(self):
+        return file_repository(self)
+
+    def make_destination(self):
+        return sql_repository(self, sqlite_url(self))
+
+
+class TestSQLiteToPostgreSQL(TransferContract, testtools.TestCase):
+    def make_source(self):
+        return sql_repository(self, sqlite_url(self))
+
+    def make_destination(self):
+        return sql_repository(self, postgresql_url(self))
+
+
+class TestPostgreSQLToFile(TransferContract, testtools.TestCase):
+    def make_source(self):
+        return sql_repository(self, postgresql_url(self))
 
     def make_destination(self):
         return file_repository(self)

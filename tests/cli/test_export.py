@@ -17,6 +17,7 @@ import testtools
 
 from testrepo import api
 from testrepo.options import Project
+from tests.databases import postgresql_url, sqlite_url
 from tests.fixtures import SAMPLE_FAILURES, SampleProject, run_testrepo
 
 # The commands whose answers must not change when the history moves.
@@ -107,6 +108,16 @@ class TestExportToFile(ExportContract, testtools.TestCase):
 class TestExportToFileURL(ExportContract, testtools.TestCase):
     def destination_url(self, name):
         return "file:" + os.path.join(self.project.path, "exported", name)
+
+
+class TestExportToSQLite(ExportContract, testtools.TestCase):
+    def destination_url(self, name):
+        return sqlite_url(self)
+
+
+class TestExportToPostgreSQL(ExportContract, testtools.TestCase):
+    def destination_url(self, name):
+        return postgresql_url(self)
 
 
 class TestExportErrors(testtools.TestCase):
