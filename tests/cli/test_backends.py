@@ -163,3 +163,25 @@ class TestSQLiteRelativeURL(testtools.TestCase):
         code, out, err = run_testrepo(project.path, "repair")
         self.assertEqual(2, code, out)
         self.assertIn("SQL repository", err)
+
+
+class TestRepoURLConfigKey(testtools.TestCase):
+
+    def test_an_empty_value_is_a_config_error_naming_the_key(self):
+        project = self.useFixture(SampleProject())
+        for value in ("", "${TESTREPO_UNSET_VARIABLE}"):
+            project.write(".testr.conf", TESTR_CONF + "repo_url=%s\n" % value)
+            code, out, err = run_testrepo(project.path, "last")
+            self.assertEqual(3, code, err)
+            self.assertIn(".testr.conf: [DEFAULT] repo_url:", err)
+            self.assertEqual(1, len(err.strip().splitlines()), err)
+
+    def test_variables_are_expanded(self):
+        project = self.useFixture(SampleProject())
+        project.write(".testr.conf", TESTR_CONF + "repo_url=${RUNS_DIR:-default-runs}\n")
+        code, out, err = run_testrepo(project.path, "run", env={"RUNS_DIR": "from-env"})
+        self.assertEqual(1, code, err)
+        self.assertTrue(os.path.isfile(os.path.join(project.path, "from-env", "format")))
+        code, out, err = run_testrepo(project.path, "run")
+        self.assertEqual(1, code, err)
+        self.assertTrue(os.path.isfile(os.path.join(project.path, "default-runs", "format")))
