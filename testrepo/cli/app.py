@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import signal
 import sys
 
@@ -10,6 +11,29 @@ from cliff.commandmanager import CommandManager
 
 import testrepo
 from testrepo.options import Project
+
+
+class LazyCommandManager(CommandManager):
+    """cliff's CommandManager, but a command's module is imported only when
+    that command runs.
+
+    cliff lists the commands with stevedore, which imports every plugin to
+    do so: every command module and, through them, the whole library (about
+    half of ``testr --version``).  The entry points themselves are all
+    ``find_command`` needs; it loads the one it picks.
+    """
+
+    def load_commands(self, namespace: str) -> None:
+        self.group_list.append(namespace)
+        for entry_point in importlib.metadata.entry_points(group=namespace):
+            if self._is_module_ignored(entry_point.module, self.ignored_modules):
+                continue
+            name = entry_point.name
+            if self.convert_underscores:
+                name = name.replace("_", " ")
+            # The same distribution seen twice on sys.path: the first wins,
+            # as it would for an import.
+            self.commands.setdefault(name, entry_point)
 
 
 class TestrepoApp(App):
@@ -22,7 +46,7 @@ class TestrepoApp(App):
             description="Run tests in parallel and keep their results in a repository "
                         "(testr/stestr compatible).",
             version=testrepo.__version__,
-            command_manager=CommandManager("testrepo.cli"),
+            command_manager=LazyCommandManager("testrepo.cli"),
             deferred_help=True,
         )
         # Everything after `--` goes to the test command (testr's habit).

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import traceback
 
 from cliff.command import Command
+from cliff.formatters.table import TableFormatter
 from cliff.lister import Lister
 
 from testrepo import errors, user_config
@@ -84,6 +86,19 @@ def _configurable_commands(app):
     return commands, class_sections
 
 
+def epilog(command) -> str:
+    """cliff's epilog for ``command`` (its own text, then its hooks'),
+    without the line naming the plugin that provides it: to write that line
+    cliff reads the metadata of every installed distribution, tens of
+    milliseconds of every command, and testrepo's commands are testrepo's."""
+    parts = [command._epilog or ""]
+    for hook in command._hooks:
+        text = hook.obj.get_epilog() if hook.obj is not None else None
+        if text is not None:
+            parts.append(text)
+    return "\n\n".join(parts)
+
+
 class TestrepoCommand(Command):
     __test__ = False
 
@@ -93,9 +108,80 @@ class TestrepoCommand(Command):
     def _run_with_user_defaults(self, parsed_args):
         return super().run(with_user_defaults(self, parsed_args))
 
+    def get_epilog(self):
+        return epilog(self)
+
 
 class TestrepoLister(Lister):
     __test__ = False
+
+    def run(self, parsed_args):
+        return report_errors(self, self._run_with_user_defaults, parsed_args)
+
+    def _run_with_user_defaults(self, parsed_args):
+        return super().run(with_user_defaults(self, parsed_args))
+
+    def get_epilog(self):
+        return epilog(self)
+
+    def produce_output(self, parsed_args, column_names, data):
+        formatter = self.formatter
+        if isinstance(formatter, TableFormatter) and not _fits_width(parsed_args):
+            self.formatter = _PlainTable(formatter)
+        try:
+            return super().produce_output(parsed_args, column_names, data)
+        finally:
+            self.formatter = formatter
+
+
+def _fits_width(parsed_args) -> bool:
+    """Would cliff's table formatter fit the table to a width?"""
+    return (int(parsed_args.max_width) > 0 or parsed_args.fit_width
+            or sys.stdout.isatty())
+
+
+class _PlainTable:
+    """cliff's table output, character for character, for tables of
+    one-line ASCII text and numbers that are not fitted to a terminal
+    (``testr history list > file``): prettytable measures every character's
+    display width, which took longer than the rest of ``history list`` on
+    1,000 runs.  Anything else goes to cliff's formatter."""
+
+    _ALIGN = {int: str.rjust, float: str.rjust}
+
+    def __init__(self, formatter):
+        self._formatter = formatter
+
+    def emit_list(self, column_names, data, stdout, parsed_args):
+        data = [tuple(row) for row in data]
+        rows = [[_plain_cell(value) for value in row] for row in data]
+        if not rows or any(None in row for row in rows):
+            self._formatter.emit_list(column_names, data, stdout, parsed_args)
+            return
+        # cliff aligns each column, header included, by the type of its
+        # first value.
+        align = [self._ALIGN.get(type(value), str.ljust) for value in data[0]]
+        widths = [max(len(name), *(len(row[index]) for row in rows))
+                  for index, name in enumerate(column_names)]
+        rule = "+" + "+".join("-" * (width + 2) for width in widths) + "+"
+        lines = [rule, _table_line(column_names, align, widths), rule]
+        lines.extend(_table_line(row, align, widths) for row in rows)
+        lines.append(rule)
+        stdout.write("\n".join(lines) + "\n")
+
+
+def _plain_cell(value):
+    """The cell's text if the fast table can show it, else None."""
+    if type(value) in (int, float):
+        return str(value)
+    if type(value) is str and value.isascii() and value.isprintable():
+        return value
+    return None
+
+
+def _table_line(cells, align, widths) -> str:
+    return "| " + " | ".join(justify(text, width)
+                             for justify, text, width in zip(align, cells, widths)) + " |"
 
     def run(self, parsed_args):
         return report_errors(self, self._run_with_user_defaults, parsed_args)
