@@ -1,13 +1,20 @@
 """The built-in Python worker: ``python -m testrepo.execution.worker``.
 
-It discovers the suite once (unittest discovery from ``--test-path`` with
-``--top-dir`` on ``sys.path``), then either lists the ids (``--list``, one
-per line) or serves: it reads batches of test ids from stdin (one JSON list
-per line), runs each batch in the order given, and answers on its stdout
-with *frames* (see :mod:`testrepo.execution.protocol`): per finished test, a
-JSON header line followed by that test's subunit v2 bytes, already tagged
-``worker-N`` with route code ``N``.  The parent stores those bytes verbatim
-and never has to parse v2, which is what makes 20,000 trivial tests cheap.
+A worker that lists (``--list``, or ``--send-ids``: worker 0 of a run)
+discovers the suite once (unittest discovery from ``--test-path`` with
+``--top-dir`` on ``sys.path``).  The others load lazily (:class:`LazyTests`):
+a test ``package.module.Class.test_method`` is made from its id when it is
+first sent, importing only the modules the worker runs, and the first id
+that cannot be made that way (a ``load_tests`` protocol, generated ids such
+as ``test_x(scenario)``) makes the worker discover after all.
+
+It then serves: it reads batches of test ids from stdin (one JSON list per
+line), runs each batch in the order given, and answers on its stdout with
+*frames* (see :mod:`testrepo.execution.protocol`): per finished test, a
+small binary header followed by that test's subunit v2 bytes, already
+tagged ``worker-N`` with route code ``N``.  The parent stores those bytes
+verbatim and never has to parse v2, which is what makes 20,000 trivial
+tests cheap.
 
 Test output is captured per test (``sys.stdout``/``sys.stderr`` swapped for
 buffers) and attached to the test's events; output written straight to file
@@ -20,15 +27,18 @@ from __future__ import annotations
 
 import argparse
 import faulthandler
+import importlib
 import io
 import json
 import os
 import queue
 import signal
+import struct
 import sys
 import threading
 import time
 import unittest
+import zlib
 
 from testrepo import subunit_v2
 from testrepo.execution import protocol
@@ -36,6 +46,7 @@ from testrepo.execution import protocol
 EXIT_LISTING_FAILED = 3
 _TRACEBACK_MIME = "text/x-traceback;charset=utf8"
 _TEXT_MIME = "text/plain;charset=utf8"
+_CRC = struct.Struct(">I")
 
 
 def iter_tests(suite):
@@ -74,6 +85,7 @@ class FrameResult(unittest.TestResult):
         self._capture = capture
         self._tags = subunit_v2.encode_tags([f"worker-{worker}"])
         self._route = str(worker)
+        self._status_packet = StatusPackets([f"worker-{worker}"], self._route).encode
         self._timeout = timeout
         self._packets = []
         self._test_id = None
@@ -93,8 +105,8 @@ class FrameResult(unittest.TestResult):
     def _begin(self, test_id):
         self._test_id = test_id
         self._details = []
-        self._event(test_id, "inprogress")
         self._start = time.time()
+        self._packets.append(self._status_packet(test_id, "inprogress", self._start))
         if self._capture:
             self._captured = (sys.stdout, sys.stderr)
             sys.stdout, sys.stderr = io.StringIO(), io.StringIO()
@@ -119,10 +131,11 @@ class FrameResult(unittest.TestResult):
             if text:
                 self._event(test_id, file_name=name, file_bytes=text.encode("utf-8"),
                             mime_type=_TEXT_MIME, eof=True)
-        self._event(test_id, status)
+        stop = time.time()
+        self._packets.append(self._status_packet(test_id, status, stop))
         data = b"".join(self._packets)
         self._packets.clear()
-        protocol.write_test_frame(self._out, test_id, status, self._start, time.time(), data,
+        protocol.write_test_frame(self._out, test_id, status, self._start, stop, data,
                                   bool(details or stdout or stderr))
         self._test_id = None
 
@@ -157,6 +170,38 @@ class FrameResult(unittest.TestResult):
             self._finish(test, "fail" if self._details else "success")
 
 
+class StatusPackets:
+    """``subunit_v2.encode(test_id, status, tags, route_code=route_code,
+    timestamp=...)``, byte for byte, for the packets without attachments
+    that every test sends twice (its start and its outcome): the fields
+    shared by every packet of a worker are encoded once, which is a good
+    part of a worker's cost per trivial test."""
+
+    _FLAGS = (subunit_v2.VERSION_2 | subunit_v2.FLAG_TIMESTAMP | subunit_v2.FLAG_TEST_ID
+              | subunit_v2.FLAG_TAGS | subunit_v2.FLAG_RUNNABLE | subunit_v2.FLAG_ROUTE_CODE)
+
+    def __init__(self, tags, route_code):
+        # Field order: timestamp, test id, tags, route code (no MIME type
+        # or file in these packets).
+        self._tags = subunit_v2.encode_tags(tags)
+        self._route_code = route_code
+        self._shared = self._tags + subunit_v2._text(route_code)
+        self._flags = {status: struct.pack(">H", self._FLAGS | code)
+                       for status, code in subunit_v2.STATUS_CODES.items()}
+
+    def encode(self, test_id, status, timestamp):
+        body = b"".join((subunit_v2._timestamp(timestamp), subunit_v2._text(test_id),
+                         self._shared))
+        # signature + flags + length field + body + CRC (subunit_v2.encode)
+        base = 7 + len(body)
+        length = base + (1 if base <= 62 else 2 if base <= 16381 else 3)
+        if length > subunit_v2.MAX_PACKET:  # the general case says why not
+            return subunit_v2.encode(test_id, status, route_code=self._route_code,
+                                     timestamp=timestamp, encoded_tags=self._tags)
+        content = b"".join((b"\xb3", self._flags[status], subunit_v2._number(length), body))
+        return content + _CRC.pack(zlib.crc32(content) & 0xFFFFFFFF)
+
+
 def read_batches(stdin):
     """Batches (JSON lines) from the parent, read by a thread so that the
     parent's writes never wait on a busy worker."""
@@ -171,8 +216,9 @@ def read_batches(stdin):
     return iter(batches.get, None)
 
 
-def serve(tests, worker, timeout, batches, out):
-    """Run each batch of ids read from ``batches`` and answer with frames.
+def serve(find, worker, timeout, batches, out):
+    """Run each batch of ids read from ``batches`` and answer with frames;
+    ``find(test_id)`` returns the test case, or None if there is none.
 
     The batches are one unittest run: a class (or module) whose tests
     continue in the next batch keeps its setUpClass state, and fixtures are
@@ -183,15 +229,91 @@ def serve(tests, worker, timeout, batches, out):
     # the run as entered makes each batch's suite a nested one.
     result._testRunEntered = True
     for line in batches:
-        test_ids = json.loads(line)
-        missing = [t for t in test_ids if t not in tests]
-        for test_id in missing:
-            result._finish(_Missing(test_id), "fail",
-                           [("traceback", f"{test_id}: no such test (not found by discovery)")])
-        unittest.TestSuite(tests[t] for t in test_ids if t in tests).run(result)
+        found = []
+        for test_id in json.loads(line):
+            test = find(test_id)
+            if test is None:
+                result._finish(_Missing(test_id), "fail", [
+                    ("traceback", f"{test_id}: no such test (not found by discovery)")])
+            else:
+                found.append(test)
+        unittest.TestSuite(found).run(result)
         protocol.write_batch_done(out)
     result._testRunEntered = False
     unittest.TestSuite().run(result)  # the last class and module teardowns
+
+
+class LazyTests:
+    """Test cases by id for a worker that does not list: each made from its
+    id on first use (import the module, look the class and method up,
+    instantiate), which is what discovery would have made for an id of the
+    form ``package.module.Class.test_method`` in a module without
+    ``load_tests``.
+
+    Anything else (an id that does not resolve that way, a ``load_tests``
+    function in the module or a package above it, a module that fails to
+    import) calls ``load()`` once, the worker's full discovery, and every
+    later id is looked up in what it found.  Lazily made tests keep running
+    either way: they are the same tests discovery makes.
+    """
+
+    def __init__(self, load):
+        self._load = load
+        self._discovered = None
+        # module name -> the module, or None if it cannot be used directly
+        self._modules = {}
+
+    def find(self, test_id):
+        if self._discovered is None:
+            test = self._make(test_id)
+            if test is not None:
+                return test
+            self._discovered = self._discover()
+        return self._discovered.get(test_id)
+
+    def _make(self, test_id):
+        """The unittest test case ``module.Class.method`` names, or None."""
+        module_name, _, method_name = test_id.rpartition(".")
+        module_name, _, class_name = module_name.rpartition(".")
+        if not module_name or not method_name.startswith("test"):
+            return None
+        module = self._modules.get(module_name, False)
+        if module is False:
+            module = self._modules[module_name] = usable_module(module_name)
+        case = getattr(module, class_name, None)
+        if not (isinstance(case, type) and issubclass(case, unittest.TestCase)
+                and callable(getattr(case, method_name, None))):
+            return None
+        try:
+            test = case(method_name)
+        except Exception:  # noqa: BLE001 - left to discovery
+            return None
+        return test if test.id() == test_id else None
+
+    def _discover(self):
+        tests, import_errors = self._load()
+        if import_errors:
+            # Worker 0 listed these tests without errors; report what this
+            # process saw, and the tests concerned fail as not found.
+            sys.stderr.write("\n".join(import_errors) + "\n")
+        return tests
+
+
+def usable_module(module_name):
+    """The module, imported, if discovery would make its tests the plain
+    way; None if it or a package above it defines ``load_tests`` (discovery
+    lets that function decide) or it fails to import (discovery reports
+    why)."""
+    try:
+        module = importlib.import_module(module_name)
+    except Exception:  # noqa: BLE001 - discovery reports it properly
+        return None
+    parts = module_name.split(".")
+    for end in range(1, len(parts) + 1):
+        package = sys.modules.get(".".join(parts[:end]))
+        if package is not None and callable(getattr(package, "load_tests", None)):
+            return None
+    return module
 
 
 class _Missing:
@@ -256,19 +378,28 @@ def main(argv=None):
     out = private_stdout()
     top_dir = os.path.abspath(args.top_dir)
     sys.path.insert(0, top_dir)
-    if args.load_name:
-        tests, import_errors = load_named(args.load_name, top_dir)
+
+    def load():
+        if args.load_name:
+            return load_named(args.load_name, top_dir)
+        return discover(args.test_path, top_dir)
+
+    if not (args.list or args.send_ids):
+        # Nobody needs this worker's listing: load the tests it is sent.
+        protocol.write_ready(out, [], False)
+        find = LazyTests(load).find
     else:
-        tests, import_errors = discover(args.test_path, top_dir)
-    if import_errors:
-        sys.stderr.write("\n".join(import_errors) + "\n")
-        return EXIT_LISTING_FAILED
-    if args.list:
-        out.write("".join(test_id + "\n" for test_id in tests).encode("utf-8"))
-        out.flush()
-        return 0
-    protocol.write_ready(out, list(tests), args.send_ids)
-    serve(tests, args.worker, args.timeout, read_batches(sys.stdin.buffer), out)
+        tests, import_errors = load()
+        if import_errors:
+            sys.stderr.write("\n".join(import_errors) + "\n")
+            return EXIT_LISTING_FAILED
+        if args.list:
+            out.write("".join(test_id + "\n" for test_id in tests).encode("utf-8"))
+            out.flush()
+            return 0
+        protocol.write_ready(out, list(tests), args.send_ids)
+        find = tests.get
+    serve(find, args.worker, args.timeout, read_batches(sys.stdin.buffer), out)
     return 0
 
 

@@ -71,6 +71,8 @@ class TraceReporter(StreamResult):
         self._attachments = attachments
         self._hidden_tags = frozenset(hidden_tags)
         self._marks = 0
+        # Every test gets one line of plain text (see add_outcome).
+        self._plain_lines = show_passes and not color and not abbreviate
         self._deferred: List[tuple] = []
         self._tests: Dict[str, _TestState] = {}
 
@@ -109,6 +111,14 @@ class TraceReporter(StreamResult):
     def add_outcome(self, outcome):
         """A test the built-in runner reported whole (no v2 parsing unless
         there is something to show)."""
+        if self._plain_lines and not outcome.has_details:
+            # Most tests: one uncoloured line and nothing else to show.
+            start, stop = outcome.start, outcome.stop
+            shown = "" if start is None or stop is None else f" [{max(0.0, stop - start):.6f}s]"
+            self._out.write(f"{{{outcome.worker}}} {outcome.test_id}{shown} ... "
+                            f"{_LABELS[outcome.status]}\n")
+            return
+
         def attachments():
             return read_attachments(outcome.events) if outcome.has_details else {}
 
@@ -190,6 +200,8 @@ class WorkerBalance(StreamResult):
     def __init__(self):
         super().__init__()
         self.workers: Dict[str, List] = {}
+        # The same spans by worker number, for add_outcome (no str() per test).
+        self._spans: Dict[int, List] = {}
 
     def status(self, test_id=None, test_status=None, test_tags=None,
                route_code=None, timestamp=None, **kwargs):
@@ -199,8 +211,19 @@ class WorkerBalance(StreamResult):
         self._note(worker_label(test_tags, route_code), test_status in _LABELS, epoch, epoch)
 
     def add_outcome(self, outcome):
-        if outcome.start is not None and outcome.stop is not None:
-            self._note(str(outcome.worker), True, outcome.start, outcome.stop)
+        start, stop = outcome.start, outcome.stop
+        if start is None or stop is None:
+            return
+        span = self._spans.get(outcome.worker)
+        if span is None:
+            self._note(str(outcome.worker), True, start, stop)
+            self._spans[outcome.worker] = self.workers[str(outcome.worker)]
+            return
+        span[0] += 1
+        if start < span[1]:
+            span[1] = start
+        if stop > span[2]:
+            span[2] = stop
 
     def _note(self, worker, finished, first, last):
         span = self.workers.get(worker)

@@ -18,7 +18,7 @@ from testrepo import subunit_v2
 _TEXT = "text/plain;charset=utf8"
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(slots=True)
 class TestOutcome:
     """``events`` holds the test's v2 events, already tagged with its worker;
     ``start``/``stop`` are epoch seconds; ``has_details`` says whether the

@@ -81,11 +81,13 @@ class Pipeline:
                 out, show_passes=show_passes, color=color, abbreviate=abbreviate,
                 attachments=attachments, hidden_tags=getattr(inserter, "hidden_tags", ()))
         self.result = Fanout([inserter, self.display, self.balance])
+        # Bound once: add_outcome runs once per test.
+        self._add_outcome = (inserter.add_outcome, self.display.add_outcome,
+                             self.balance.add_outcome)
 
     def add_outcome(self, outcome) -> None:
-        self.inserter.add_outcome(outcome)
-        self.display.add_outcome(outcome)
-        self.balance.add_outcome(outcome)
+        for add in self._add_outcome:
+            add(outcome)
 
     def flush(self) -> None:
         """The run is waiting for workers: push stored and shown results out."""
