@@ -8,7 +8,6 @@ import sys
 import traceback
 
 from cliff.command import Command
-from cliff.formatters.table import TableFormatter
 from cliff.lister import Lister
 
 from testrepo import errors, user_config
@@ -125,6 +124,9 @@ class TestrepoLister(Lister):
         return epilog(self)
 
     def produce_output(self, parsed_args, column_names, data):
+        # Here, not at the top: `testr run` and `last` need no prettytable.
+        from cliff.formatters.table import TableFormatter
+
         formatter = self.formatter
         if isinstance(formatter, TableFormatter) and not _fits_width(parsed_args):
             self.formatter = _PlainTable(formatter)
