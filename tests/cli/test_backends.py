@@ -9,12 +9,14 @@ tests/databases.py.
 import json
 import os
 
+import fixtures
 import subunit.v2
 import testtools
 from testtools.testresult.doubles import StreamResult
 
 from tests.databases import postgresql_url, sqlite_url
 from tests.fixtures import SAMPLE_FAILURES, TESTR_CONF, SampleProject, run_testrepo
+from tests.streams import Result, load_run
 
 SAMPLE_SLOW = "sample.test_sample.TestBeta.test_slow"
 
@@ -97,6 +99,27 @@ class BackendCommands:
                          [row["Test id"] for row in flaky])
         self.assertEqual((3, 2), (flaky[0]["Runs"], flaky[0]["Flips"]))
 
+    def test_scheduling_uses_timings_another_machine_recorded(self):
+        # "Host A" (another checkout using the same repository) recorded
+        # that test_slow takes 10 s and the rest 10 ms ...
+        host_a = self.useFixture(SampleProject())
+        host_a.write(".testr.conf", TESTR_CONF + "repo_url=%s\n" % self.url)
+        code, out, err = load_run(host_a, [
+            Result(test_id, duration=10.0 if test_id == SAMPLE_SLOW else 0.01)
+            for test_id in self.sample_ids()])
+        self.assertIn(code, (0, 1), err)
+        # ... so here the static partitions put test_slow alone on a worker
+        # (by count alone it would share one with two other tests).
+        self.cli("run", "-j", "2", expect=1)
+        workers = {}
+        for event in self.final_results(self.subunit("last", "--subunit")):
+            worker = [tag for tag in event[3] if tag.startswith("worker-")][0]
+            workers.setdefault(worker, []).append(event[1])
+        self.assertIn([SAMPLE_SLOW], list(workers.values()))
+
+    def sample_ids(self):
+        return self.cli("list").split()
+
     def test_reports(self):
         self.cli("run", expect=1)
         junit = os.path.join(self.project.path, "junit.xml")
@@ -138,7 +161,7 @@ class BackendCommands:
 
 class TestFileBackend(BackendCommands, testtools.TestCase):
     def repository_url(self):
-        return "file:repo-dir"
+        return "file:" + os.path.join(self.useFixture(fixtures.TempDir()).path, "runs")
 
 
 class TestSQLiteBackend(BackendCommands, testtools.TestCase):
