@@ -206,26 +206,40 @@ class _Database:
         try:
             yield
         except sa_exc.DBAPIError as err:
-            raise self._translate(err) from None
+            raise self._translate(err, err.orig if err.orig is not None else err) from None
         except sa_exc.SQLAlchemyError as err:
             raise RepositoryError("The repository database %s failed: %s"
                                   % (self.shown, _first_line(err))) from None
+        except self.engine.dialect.loaded_dbapi.Error as err:
+            # Raised by the driver itself, e.g. on a raw connection.
+            raise self._translate(err, err) from None
 
-    def _translate(self, err):
-        reason = _first_line(err.orig if err.orig is not None else err)
-        if isinstance(err, sa_exc.OperationalError) and not self.sqlite:
+    def _translate(self, err, orig):
+        reason = _first_line(orig)
+        lowered = reason.lower()
+        operational = isinstance(err, sa_exc.OperationalError) or \
+            type(orig).__name__ == "OperationalError"
+        if operational and not self.sqlite:
             return RepositoryError(
                 "Cannot reach the repository database %s (%s); check that the server is "
                 "running and that --repo-url / repo_url is right." % (self.shown, reason))
-        if isinstance(err, sa_exc.OperationalError) and "locked" in reason:
+        if operational and ("locked" in lowered or "busy" in lowered):
             return RepositoryError(
                 "The repository database %s stayed locked for 60 s; another testr process "
                 "is writing to it. Let it finish or stop it, then try again." % self.shown)
-        if isinstance(err, sa_exc.ProgrammingError) or "no such table" in reason:
+        if isinstance(err, sa_exc.ProgrammingError) or "no such table" in lowered:
             return RepositoryCorrupt(
                 "%s is not a testrepo repository of schema %d (%s); point --repo-url at "
                 "another database, or run `testr init` on an empty one."
                 % (self.shown, SCHEMA_VERSION, reason))
+        if self.sqlite and "not a database" in lowered:
+            return RepositoryCorrupt(
+                "%s is not a SQLite database (%s); point --repo-url at another file."
+                % (self.shown, reason))
+        if self.sqlite:
+            return RepositoryError(
+                "Cannot use the SQLite database %s (%s); check the path, its permissions "
+                "and the free disk space." % (self.shown, reason))
         return RepositoryError("The repository database %s failed (%s); check the server "
                                "and its free disk space." % (self.shown, reason))
 

@@ -227,3 +227,22 @@ class TestUnreachableDatabase(testtools.TestCase):
         code, out, err = run_testrepo(project.path, "--repo-url", "postgresql://[::1", "last")
         self.assertEqual(4, code, err)
         self.assertIn("postgresql://USER@HOST/DATABASE", err)
+
+
+class TestSQLiteFileProblems(testtools.TestCase):
+
+    def test_a_file_that_is_not_a_database_and_a_directory_get_one_line_each(self):
+        project = self.useFixture(SampleProject())
+        project.write("garbage.db", "not a database\n")
+        os.mkdir(os.path.join(project.path, "a-directory"))
+        cases = [(("--repo-url", "sqlite:///garbage.db", "last"),
+                  "testr: sqlite:///garbage.db is not a SQLite database"),
+                 (("--repo-url", "sqlite:///a-directory", "init"),
+                  "testr: Cannot use the SQLite database sqlite:///a-directory")]
+        for args, expected in cases:
+            code, out, err = run_testrepo(project.path, *args)
+            self.assertEqual(4, code, err)
+            self.assertEqual(1, len(err.strip().splitlines()), err)
+            self.assertIn(expected, err)
+        with open(os.path.join(project.path, "garbage.db")) as handle:
+            self.assertEqual("not a database\n", handle.read())  # left alone
