@@ -13,6 +13,8 @@ import textwrap
 
 import fixtures
 
+from testrepo.api import JOB_VARIABLES
+
 SAMPLE_TESTS = '''\
 import os
 import time
@@ -113,6 +115,9 @@ def testrepo_env(extra=None):
     env = dict(os.environ)
     env["PYTHON"] = sys.executable
     env.pop("TESTR_CONFIG", None)
+    # CI variables that would name a `job` in every run's metadata.
+    for name in JOB_VARIABLES:
+        env.pop(name, None)
     env.pop("XDG_CONFIG_HOME", None)
     env["HOME"] = _empty_home()
     env.update(extra or {})

@@ -29,6 +29,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import re
 from typing import Dict, Iterable, List, Optional
 
 import sqlalchemy as sa
@@ -144,7 +145,7 @@ class _Database:
         except (sa_exc.ArgumentError, ValueError) as err:
             raise RepositoryError(
                 "Cannot parse the repository URL %r (%s); use sqlite:///PATH or "
-                "postgresql://USER@HOST/DATABASE." % (url, err)) from None
+                "postgresql://USER@HOST/DATABASE." % (_without_password(url), err)) from None
         if parsed.drivername in ("postgresql", "postgres"):
             # SQLAlchemy's default PostgreSQL driver is psycopg2; we ship psycopg 3.
             parsed = parsed.set(drivername="postgresql+psycopg")
@@ -276,6 +277,11 @@ class _Database:
                     conn.execute(meta.insert(), [
                         {"key": _SCHEMA_VERSION_KEY, "value": str(SCHEMA_VERSION)},
                         {"key": _NEXT_RUN_ID, "value": "0"}])
+
+
+def _without_password(url: str) -> str:
+    """``url`` with the password of ``scheme://user:password@`` as ``***``."""
+    return re.sub(r"(://[^:/@]*:)[^@/]*@", r"\1***@", url)
 
 
 def _first_line(err) -> str:

@@ -7,6 +7,7 @@ import json
 import os
 import re
 import shutil
+import socket
 import subprocess
 
 import fixtures
@@ -50,7 +51,7 @@ class TestJunitXml(testtools.TestCase):
         suite, cases = junit_cases(os.path.join(self.project.path, "junit.xml"))
         self.assertEqual((7, 1, 1, 1), (suite.tests, suite.failures, suite.errors, suite.skipped))
         self.assertEqual({"run_id": "0", "partial": "false", "interrupted": "false",
-                          "concurrency": "2"}, properties(suite))
+                          "concurrency": "2", "host": socket.gethostname()}, properties(suite))
         (fail,) = cases["sample.test_sample.TestAlpha.test_fail"].result
         self.assertIsInstance(fail, junitparser.Failure)
         self.assertEqual("alpha is broken", fail.message)

@@ -224,9 +224,11 @@ class TestUnreachableDatabase(testtools.TestCase):
 
     def test_a_malformed_url_is_a_clear_error(self):
         project = self.useFixture(SampleProject())
-        code, out, err = run_testrepo(project.path, "--repo-url", "postgresql://[::1", "last")
+        code, out, err = run_testrepo(project.path, "--repo-url", "postgresql://u:pw@[::1",
+                                      "last")
         self.assertEqual(4, code, err)
         self.assertIn("postgresql://USER@HOST/DATABASE", err)
+        self.assertIn("postgresql://u:***@[::1", err)
 
 
 class TestSQLiteFileProblems(testtools.TestCase):
