@@ -676,18 +676,30 @@ def open_existing(url: str) -> SQLRepository:
     """Open the repository in the database at ``url``; RepositoryNotFound
     if the database (or its testrepo tables) does not exist yet."""
     db = _Database(url)
-    path = db.sqlite_path
-    if path is not None and not os.path.isfile(path):
-        raise RepositoryNotFound(
-            "No repository at %s. Run `testr --repo-url %s init` (`testr run` creates one "
-            "too)." % (db.shown, db.shown))
-    version = db.schema_version()
-    if version is None:
-        raise RepositoryNotFound(
-            "No repository in %s yet. Run `testr --repo-url %s init` (`testr run` creates "
-            "one too)." % (db.shown, db.shown))
-    _check_version(db, version)
+    with _disposed_on_error(db):
+        path = db.sqlite_path
+        if path is not None and not os.path.isfile(path):
+            raise RepositoryNotFound(
+                "No repository at %s. Run `testr --repo-url %s init` (`testr run` creates "
+                "one too)." % (db.shown, db.shown))
+        version = db.schema_version()
+        if version is None:
+            raise RepositoryNotFound(
+                "No repository in %s yet. Run `testr --repo-url %s init` (`testr run` "
+                "creates one too)." % (db.shown, db.shown))
+        _check_version(db, version)
     return SQLRepository(db, url)
+
+
+@contextlib.contextmanager
+def _disposed_on_error(db):
+    """Close the engine's connections if the repository is not handed out
+    (a program that embeds testrepo would otherwise keep them open)."""
+    try:
+        yield
+    except BaseException:
+        db.engine.dispose()
+        raise
 
 
 def _check_version(db, version):
@@ -716,9 +728,10 @@ def initialise(url: str) -> SQLRepository:
         except OSError as err:
             raise RepositoryError("Cannot create the directory of %s (%s); check its "
                                   "permissions." % (path, err.strerror or err)) from None
-    if path is not None:
-        _enable_wal(db)
-    db.create()
+    with _disposed_on_error(db):
+        if path is not None:
+            _enable_wal(db)
+        db.create()
     return SQLRepository(db, url)
 
 
