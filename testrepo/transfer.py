@@ -27,7 +27,9 @@ from testrepo.repository.abstract import Repository, Run
 
 @dataclasses.dataclass(frozen=True)
 class TransferOutcome:
-    """What ``copy_history`` stored: ``run_ids`` maps each source run id to
+    """What ``copy_history`` stored: ``source``/``destination`` name the
+    repositories as messages show them (a database password as ``***``);
+    ``run_ids`` maps each source run id to
     the destination run id it became (oldest first); ``failing`` is the size
     of the failing set, ``durations`` how many tests have a duration, and
     ``imported_durations`` how many of those no copied run measured."""
@@ -72,7 +74,7 @@ def copy_history(source: Repository, destination: Repository,
         if run_ids:
             destination.remove_runs(run_ids.values())
         raise
-    return TransferOutcome(source.url, destination.url, types.MappingProxyType(run_ids),
+    return TransferOutcome(source.path, destination.path, types.MappingProxyType(run_ids),
                            len(failing) if run_ids else 0, len(durations), imported)
 
 
@@ -85,7 +87,7 @@ def check_empty(destination: Repository, source: Repository) -> None:
         raise errors.UsageError(
             f"The repository at {destination.path} already holds {count} runs; copy "
             f"{source.path} into a new or empty repository instead, or empty this one "
-            f"with `testr --repo-url {destination.url} history remove all`.")
+            f"with `testr --repo-url {destination.path} history remove all`.")
 
 
 def copy_run(run: Run, destination: Repository, hidden_tags: Iterable[str] = ()) -> int:

@@ -26,7 +26,7 @@ class Export(TestrepoCommand):
     def take_action(self, parsed_args):
         outcome = api.export_repository(self.app.project, parsed_args.url)
         self.app.stdout.write(
-            f"Exported {describe_transfer(outcome)} to {parsed_args.url}; failing set: "
+            f"Exported {describe_transfer(outcome)} to {outcome.destination}; failing set: "
             f"{outcome.failing} tests, {outcome.durations} durations.\n")
         return 0
 
