@@ -67,8 +67,8 @@ class WorkQueue:
         self._shuffled = shuffled
         self._units: Deque[Unit] = collections.deque(units)
         self._workers = max(1, workers)
-        self._known_left = sum(unit[0] for unit in units)
-        self._unknown_left = sum(unit[1] for unit in units)
+        self._known_left = sum([unit[0] for unit in units])
+        self._unknown_left = sum([unit[1] for unit in units])
         # Seconds assumed for a test with no recorded duration: the median of
         # the recorded ones, else (no history) the mean observed so far.
         self._history_estimate = unknown_estimate
@@ -83,7 +83,8 @@ class WorkQueue:
         known = _known_durations(test_ids, durations)
         if group_of is None:
             # One unit per test: the common case, kept cheap for 20,000 ids.
-            units = [(known[t], 0, (i,)) if t in known else (0.0, 1, (i,))
+            seconds = known.get
+            units = [(0.0, 1, (i,)) if (d := seconds(t)) is None else (d, 0, (i,))
                      for i, t in enumerate(test_ids)]
         else:
             units = _group_units(test_ids, known, group_of, rng)
@@ -117,29 +118,36 @@ class WorkQueue:
         guess = self._unknown_estimate()
         cap, self._unit_cap = self._unit_cap, self._unit_cap * 2
         if guess is None:
-            taken = self._take(lambda unit, work, n: n < cap, 0.0)
+            taken = self._take(cap, 0.0, float("inf"))
         else:
             remaining = self._known_left + self._unknown_left * guess
             target = min(remaining / (2 * self._workers), MAX_SLICE)
-            taken = self._take(
-                lambda unit, work, n: n < cap and work + unit[0] + unit[1] * guess <= target,
-                guess)
+            taken = self._take(cap, guess, target)
         if not self._shuffled:
             taken.sort()
         return [self._test_ids[i] for i in taken]
 
-    def _take(self, fits, guess: float) -> List[int]:
-        """Units from the front while ``fits(unit, work so far, units so far)``,
-        and always at least one."""
+    def _take(self, cap: int, guess: float, target: float) -> List[int]:
+        """Units from the front, at most ``cap`` of them and while their
+        estimated work stays within ``target`` seconds, and always at least
+        one.  (Called for every batch and looking at every unit: no
+        function call per unit.)"""
+        units = self._units
         taken: List[int] = []
         work, count = 0.0, 0
-        while self._units and (not taken or fits(self._units[0], work, count)):
-            known, unknown, members = self._units.popleft()
-            work += known + unknown * guess
+        known_left, unknown_left = self._known_left, self._unknown_left
+        while units and count < cap:
+            known, unknown, members = units[0]
+            cost = known + unknown * guess
+            if count and work + cost > target:
+                break
+            units.popleft()
+            work += cost
             count += 1
-            self._known_left -= known
-            self._unknown_left -= unknown
+            known_left -= known
+            unknown_left -= unknown
             taken.extend(members)
+        self._known_left, self._unknown_left = known_left, unknown_left
         return taken
 
     def put_back(self, test_ids: Sequence[str]) -> None:
@@ -157,11 +165,19 @@ def _longest_first(units: List[Unit], estimate: float) -> List[Unit]:
     listing order: the sort is stable), then the short ones in listing
     order: moving a short test cannot change the balance by more than its
     own length, and listing order keeps classes and modules together."""
-    def seconds(unit):
-        return unit[0] + unit[1] * estimate
+    long_units, short_units = [], []
+    for unit in units:
+        seconds = unit[0] + unit[1] * estimate
+        if seconds >= SHORT_UNIT:
+            long_units.append((-seconds, unit))
+        else:
+            short_units.append(unit)
+    long_units.sort(key=_first)
+    return [unit for _, unit in long_units] + short_units
 
-    long_units = sorted((u for u in units if seconds(u) >= SHORT_UNIT), key=lambda u: -seconds(u))
-    return long_units + [u for u in units if seconds(u) < SHORT_UNIT]
+
+def _first(item):
+    return item[0]
 
 
 def _group_units(test_ids, known, group_of, rng) -> List[Unit]:
