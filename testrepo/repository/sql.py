@@ -162,7 +162,10 @@ class _Database:
                 sa.event.listen(engine, "connect", _sqlite_connect)
                 sa.event.listen(engine, "begin", _sqlite_begin)
                 return engine
-            return sa.create_engine(url)
+            # A run can last hours: its pooled connection may have been
+            # dropped by then (server restart, idle timeout), so each
+            # checkout checks it first (one round trip) and reconnects.
+            return sa.create_engine(url, pool_pre_ping=True)
         except ImportError as err:
             raise RepositoryError(
                 "The repository URL %s needs the %s driver, which is not installed (%s); "

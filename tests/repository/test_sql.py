@@ -196,14 +196,30 @@ class TestPostgreSQL(SQLBackendBehaviour, testtools.TestCase):
         self.assertEqual([("pkg.T.test_ok", "success")], final_results(
             self.repository().get_run(0).stream().read()))
 
-    def rename_database(self, old, new):
+    def test_a_connection_dropped_during_a_long_run_is_replaced(self):
+        repo = self.repository(create=True)
+        repo.durations()  # the pool now holds an open connection ...
+        inserter = repo.insert()
+        inserter.startTestRun()
+        record_one_test(inserter, "pkg.T.test_ok")
+        self.terminate_connections(sa.engine.make_url(self.url).database)  # ... now dead
+        inserter.stopTestRun()
+        self.assertEqual([0], repo.run_ids())
+
+    def terminate_connections(self, name):
+        with self.admin_engine().connect() as conn:
+            conn.execute(sa.text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                 "WHERE datname = :name"), {"name": name})
+
+    def admin_engine(self):
         admin = sa.engine.make_url(postgresql_admin_url(self)).set(
             drivername="postgresql+psycopg")
-        engine = sa.create_engine(admin, isolation_level="AUTOCOMMIT",
-                                  poolclass=sa.pool.NullPool)
-        with engine.connect() as conn:
-            conn.execute(sa.text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                                 "WHERE datname = :name"), {"name": old})
+        return sa.create_engine(admin, isolation_level="AUTOCOMMIT",
+                                poolclass=sa.pool.NullPool)
+
+    def rename_database(self, old, new):
+        self.terminate_connections(old)
+        with self.admin_engine().connect() as conn:
             conn.exec_driver_sql('ALTER DATABASE "%s" RENAME TO "%s"' % (old, new))
 
 
