@@ -65,6 +65,15 @@ class TestInterrupts(testtools.TestCase):
         self.addCleanup(process.kill)
         with open(self.fifo) as fifo:
             worker_pid = int(fifo.read())
+        # The worker has sent test_a's and test_b's results, but testr may
+        # not have read them yet. It writes its (block-buffered) output
+        # when it goes idle, right after pushing the stored results to the
+        # run's temp file: once test_b is shown, both are stored.
+        shown = b""
+        while b"TestQuick.test_b" not in shown:
+            line = process.stdout.readline()
+            self.assertTrue(line, "testr ended before showing test_b")
+            shown += line
         return process, worker_pid
 
     def check_stopped(self, signum):
