@@ -31,9 +31,12 @@ import difflib
 import os
 from typing import Any, Callable, Dict, Mapping, Optional
 
-import voluptuous
 
 from testrepo import errors
+from testrepo._lazy import LazyModule
+
+# Imported on first use: most commands find no user config file to check.
+voluptuous = LazyModule("voluptuous")
 
 # Searched in this order when --user-config is not given.
 FILE_NAME = "testr.yaml"
