@@ -15,17 +15,17 @@ class TestListing(testtools.TestCase):
         super().setUp()
         self.project = self.useFixture(SampleProject(config="stestr"))
 
-    def testr(self, *args):
+    def cli(self, *args):
         return run_testrepo(self.project.path, *args)
 
     def test_list_prints_all_ids_in_listing_order(self):
-        code, out, _ = self.testr("list")
+        code, out, _ = self.cli("list")
         self.assertEqual(0, code)
         self.assertEqual(7, len(out.split()))
         self.assertEqual("sample.test_sample.TestAlpha.test_error", out.split()[0])
 
     def test_list_tests_alias_and_filters_union(self):
-        code, out, _ = self.testr("list-tests", "test_pass$", "test_slow")
+        code, out, _ = self.cli("list-tests", "test_pass$", "test_slow")
         self.assertEqual(0, code)
         self.assertEqual(["sample.test_sample.TestAlpha.test_pass",
                           "sample.test_sample.TestBeta.test_slow"], out.split())
@@ -33,23 +33,23 @@ class TestListing(testtools.TestCase):
     def test_exclude_regex_and_lists(self):
         self.project.write("exclude.txt", "# flaky ones\nTestBeta  # all of beta\n")
         self.project.write("include.txt", "test_pass\ntest_slow\n")
-        code, out, _ = self.testr("list", "-i", "include.txt", "-e", "exclude.txt", "-E", "two")
+        code, out, _ = self.cli("list", "-i", "include.txt", "-e", "exclude.txt", "-E", "two")
         self.assertEqual(0, code)
         self.assertEqual(["sample.test_sample.TestAlpha.test_pass"], out.split())
 
     def test_load_list_order_is_kept(self):
         self.project.write("ids.txt", "sample.test_sample.TestBeta.test_slow\n"
                                       "sample.test_sample.TestAlpha.test_pass\n")
-        code, out, _ = self.testr("list", "--load-list", "ids.txt")
+        code, out, _ = self.cli("list", "--load-list", "ids.txt")
         self.assertEqual(0, code)
         self.assertEqual(["sample.test_sample.TestBeta.test_slow",
                           "sample.test_sample.TestAlpha.test_pass"], out.split())
 
     def test_list_is_what_run_runs(self):
-        _, listed, _ = self.testr("list", "Beta")
-        self.testr("run", "Beta")
+        _, listed, _ = self.cli("list", "Beta")
+        self.cli("run", "Beta")
         # -c is the global --config (as in stestr), so the column is --column.
-        code, out, _ = self.testr("slowest", "--all", "-f", "value", "--column", "Test id")
+        code, out, _ = self.cli("slowest", "--all", "-f", "value", "--column", "Test id")
         self.assertEqual(0, code)
         self.assertEqual(sorted(listed.split()), sorted(out.split()))
 
@@ -60,43 +60,43 @@ class TestRepositoryCommands(testtools.TestCase):
         super().setUp()
         self.project = self.useFixture(SampleProject(config="stestr"))
 
-    def testr(self, *args):
+    def cli(self, *args):
         return run_testrepo(self.project.path, *args)
 
     def test_init_creates_repository_once(self):
-        code, out, _ = self.testr("init")
+        code, out, _ = self.cli("init")
         self.assertEqual(0, code)
         self.assertTrue(os.path.isdir(self.project.repository_path()))
-        code, _, err = self.testr("init")
+        code, _, err = self.cli("init")
         self.assertEqual(4, code)
         self.assertEqual(1, len(err.splitlines()), err)
 
     def test_commands_without_repository_exit_4(self):
         for command in ("last", "failing", "slowest", "stats"):
-            code, _, err = self.testr(command)
+            code, _, err = self.cli(command)
             self.assertEqual(4, code, command)
             self.assertIn("testr init", err)
             self.assertNotIn("Traceback", err)
 
     def test_empty_repository_exits_4_for_last(self):
-        self.testr("init")
-        code, _, err = self.testr("last")
+        self.cli("init")
+        code, _, err = self.cli("last")
         self.assertEqual(4, code)
         self.assertIn("No runs", err)
 
     def test_failing_with_no_failures_exits_0(self):
-        self.testr("run", "TestBeta")
-        code, out, _ = self.testr("failing")
+        self.cli("run", "TestBeta")
+        code, out, _ = self.cli("failing")
         self.assertEqual(0, code)
 
     def test_slowest_json(self):
-        self.testr("run")
-        code, out, _ = self.testr("slowest", "-f", "json")
+        self.cli("run")
+        code, out, _ = self.cli("slowest", "-f", "json")
         self.assertEqual(0, code)
         self.assertIn('"Test id": "sample.test_sample.TestBeta.test_slow"', out)
 
     def test_repo_url_option(self):
-        code, _, _ = self.testr("--repo-url", "elsewhere", "run", "TestBeta")
+        code, _, _ = self.cli("--repo-url", "elsewhere", "run", "TestBeta")
         self.assertEqual(0, code)
         self.assertTrue(os.path.isdir(os.path.join(self.project.path, "elsewhere", "runs")))
         self.assertFalse(os.path.exists(self.project.repository_path()))

@@ -25,11 +25,11 @@ class TestCompareStoredRuns(testtools.TestCase):
             code, out, err = load_run(self.project, results)
             self.assertEqual(1, code, out + err)
 
-    def testr(self, *args):
+    def cli(self, *args):
         return run_testrepo(self.project.path, *args)
 
     def test_text_report_of_the_two_latest_runs(self):
-        code, out, err = self.testr("compare")
+        code, out, err = self.cli("compare")
         self.assertEqual(0, code, err)
         self.assertIn("Old: run 0 (7 tests, 2 failed)\nNew: run 1 (7 tests, 2 failed)", out)
         self.assertIn("New failures: 1\n  pkg.T.test_breaks\n", out)
@@ -44,7 +44,7 @@ class TestCompareStoredRuns(testtools.TestCase):
                          "1 removed, 1 slower, 0 faster", out.rstrip().splitlines()[-1])
 
     def test_json_for_tools(self):
-        code, out, err = self.testr("compare", "-f", "json", "0", "1")
+        code, out, err = self.cli("compare", "-f", "json", "0", "1")
         self.assertEqual(0, code, err)
         data = json.loads(out)
         self.assertEqual((0, 1), (data["old"]["run_id"], data["new"]["run_id"]))
@@ -55,20 +55,20 @@ class TestCompareStoredRuns(testtools.TestCase):
         self.assertEqual([], data["faster"])
 
     def test_fail_on_gates_on_named_categories(self):
-        self.assertEqual(1, self.testr("compare", "--fail-on", "new-failures")[0])
-        self.assertEqual(1, self.testr("compare", "--fail-on", "slower")[0])
-        self.assertEqual(1, self.testr("compare", "--fail-on", "faster,removed")[0])
-        self.assertEqual(0, self.testr("compare", "--fail-on", "faster")[0])
+        self.assertEqual(1, self.cli("compare", "--fail-on", "new-failures")[0])
+        self.assertEqual(1, self.cli("compare", "--fail-on", "slower")[0])
+        self.assertEqual(1, self.cli("compare", "--fail-on", "faster,removed")[0])
+        self.assertEqual(0, self.cli("compare", "--fail-on", "faster")[0])
         # Reversed, the slowdown is a speed-up.
-        self.assertEqual(0, self.testr("compare", "1", "0", "--fail-on", "slower")[0])
-        self.assertEqual(1, self.testr("compare", "1", "0", "--fail-on", "faster")[0])
+        self.assertEqual(0, self.cli("compare", "1", "0", "--fail-on", "slower")[0])
+        self.assertEqual(1, self.cli("compare", "1", "0", "--fail-on", "faster")[0])
 
     def test_thresholds_are_configurable(self):
-        code, out, _ = self.testr("compare", "--ratio", "3", "--min-seconds", "0.001",
+        code, out, _ = self.cli("compare", "--ratio", "3", "--min-seconds", "0.001",
                                   "-f", "json")
         self.assertEqual(["pkg.T.test_jitter", "pkg.T.test_slow"],
                          sorted(change["test_id"] for change in json.loads(out)["slower"]))
-        code, out, _ = self.testr("compare", "--ratio", "6", "-f", "json")
+        code, out, _ = self.cli("compare", "--ratio", "6", "-f", "json")
         self.assertEqual([], json.loads(out)["slower"])
 
     def test_stream_files_compare_without_a_repository(self):
@@ -86,7 +86,7 @@ class TestCompareStoredRuns(testtools.TestCase):
     def test_old_from_another_repository(self):
         baseline = self.useFixture(SampleProject())
         load_run(baseline, OLD)
-        code, out, err = self.testr("compare", "--old-repo", baseline.repository_path(),
+        code, out, err = self.cli("compare", "--old-repo", baseline.repository_path(),
                                     "-f", "json")
         self.assertEqual(0, code, err)
         data = json.loads(out)
@@ -95,18 +95,18 @@ class TestCompareStoredRuns(testtools.TestCase):
         self.assertEqual(["pkg.T.test_fixed"], data["fixed"])
 
     def test_bad_arguments_are_usage_errors(self):
-        code, _, err = self.testr("compare", "nope.subunit")
+        code, _, err = self.cli("compare", "nope.subunit")
         self.assertEqual(2, code)
         self.assertIn("OLD 'nope.subunit' is neither a run id nor a readable file", err)
-        code, _, err = self.testr("compare", "--fail-on", "broken")
+        code, _, err = self.cli("compare", "--fail-on", "broken")
         self.assertEqual(2, code)
         self.assertIn("'broken' is not a category", err)
-        code, _, err = self.testr("compare", "--ratio", "0.5")
+        code, _, err = self.cli("compare", "--ratio", "0.5")
         self.assertEqual(2, code)
         self.assertIn("--ratio must be at least 1", err)
 
     def test_unknown_run_is_repository_error(self):
-        code, _, err = self.testr("compare", "0", "9")
+        code, _, err = self.cli("compare", "0", "9")
         self.assertEqual(4, code)
         self.assertIn("No run 9", err)
 

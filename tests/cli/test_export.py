@@ -11,7 +11,10 @@ and `slowest` exactly as the original does.
             return sqlite_url(self)
 """
 
+import atexit
+import functools
 import os
+import shutil
 
 import testtools
 
@@ -25,6 +28,23 @@ READING_COMMANDS = (("last",), ("failing",), ("failing", "--list"), ("slowest", 
                     ("history", "list", "-f", "csv", "--show-metadata"))
 
 
+@functools.lru_cache(maxsize=None)
+def source_repository():
+    """A repository of two runs of the sample project, made once per test
+    process (each test copies it): run 0 ran everything (two failures);
+    run 1, `run --failing` with one test fixed, is a partial run that leaves
+    test_error failing."""
+    project = SampleProject()
+    project.setUp()
+    atexit.register(project.cleanUp)
+    for args in (("run",), ("run", "--failing")):
+        code, out, err = run_testrepo(project.path, *args)
+        if code != 1:
+            raise AssertionError("testr %s: exit %d\n%s%s" % (" ".join(args), code, out, err))
+        project.write("fixed", "")
+    return project.repository_path()
+
+
 class ExportContract:
     """`testr export` then `testr --repo-url URL ...`, whatever URL's backend."""
 
@@ -34,21 +54,18 @@ class ExportContract:
     def setUp(self):
         super().setUp()
         self.project = self.useFixture(SampleProject())
-        # Run 0: everything (two failures); run 1: --failing with one fixed,
-        # a partial run that leaves test_error failing.
-        self.assertEqual(1, self.testr("run")[0])
         self.project.write("fixed", "")
-        self.assertEqual(1, self.testr("run", "--failing")[0])
+        shutil.copytree(source_repository(), self.project.repository_path())
 
-    def testr(self, *args):
+    def cli(self, *args):
         return run_testrepo(self.project.path, *args)
 
     def answers(self, *repo_url):
-        return {args: self.testr(*repo_url, *args)[:2] for args in READING_COMMANDS}
+        return {args: self.cli(*repo_url, *args)[:2] for args in READING_COMMANDS}
 
     def test_export_says_what_it_copied(self):
         url = self.destination_url("copy")
-        code, out, err = self.testr("export", url)
+        code, out, err = self.cli("export", url)
         self.assertEqual((0, ""), (code, err))
         durations = len(self.open(self.project.repository_path()).durations())
         shown = url[len("file:"):] if url.startswith("file:") else url
@@ -57,8 +74,8 @@ class ExportContract:
 
     def test_round_trip_answers_every_reading_command_the_same(self):
         first, second = self.destination_url("first"), self.destination_url("second")
-        self.assertEqual(0, self.testr("export", first)[0])
-        code, _, err = self.testr("--repo-url", first, "export", second)
+        self.assertEqual(0, self.cli("export", first)[0])
+        code, _, err = self.cli("--repo-url", first, "export", second)
         self.assertEqual(0, code, err)
         expected = self.answers()
         self.assertEqual((1, SAMPLE_FAILURES[0] + "\n"), expected[("failing", "--list")])
@@ -66,8 +83,8 @@ class ExportContract:
 
     def test_streams_and_records_survive_the_round_trip(self):
         first, second = self.destination_url("first"), self.destination_url("second")
-        self.testr("export", first)
-        self.testr("--repo-url", first, "export", second)
+        self.cli("export", first)
+        self.cli("--repo-url", first, "export", second)
         source = self.open(self.project.repository_path())
         copy = self.open(second)
         self.assertEqual(source.runs(), copy.runs())
@@ -78,16 +95,16 @@ class ExportContract:
 
     def test_import_brings_it_back_into_a_new_repository(self):
         url = self.destination_url("copy")
-        self.testr("export", url)
-        code, out, err = self.testr("--repo-url", "again", "import", url)
+        self.cli("export", url)
+        code, out, err = self.cli("--repo-url", "again", "import", url)
         self.assertEqual(0, code, err)
         self.assertTrue(out.startswith(f"Imported 2 runs (ids 0-1) from {url}; failing set: 1"))
         self.assertEqual(self.answers(), self.answers("--repo-url", "again"))
 
     def test_exporting_into_a_repository_with_runs_is_refused(self):
         url = self.destination_url("copy")
-        self.testr("export", url)
-        code, out, err = self.testr("export", url)
+        self.cli("export", url)
+        code, out, err = self.cli("export", url)
         self.assertEqual((2, ""), (code, out))
         self.assertIn("already holds 2 runs", err)
         shown = url[len("file:"):] if url.startswith("file:") else url
@@ -125,11 +142,11 @@ class TestExportToPostgreSQL(ExportContract, testtools.TestCase):
         # The test server trusts loopback, so any password is accepted.
         url = self.destination_url("secret").replace("://testrepo@", "://testrepo:s3cret@")
         self.assertIn(":s3cret@", url)
-        code, out, err = self.testr("export", url)
+        code, out, err = self.cli("export", url)
         self.assertEqual(0, code, err)
         self.assertIn(":***@", out)
         self.assertNotIn("s3cret", out + err)
-        code, out, err = self.testr("export", url)  # now not empty: refused
+        code, out, err = self.cli("export", url)  # now not empty: refused
         self.assertEqual(2, code, out)
         self.assertNotIn("s3cret", out + err)
 

@@ -38,11 +38,11 @@ class HistoryTestCase(testtools.TestCase):
             start += seconds
         inserter.stopTestRun()
 
-    def testr(self, *args):
+    def cli(self, *args):
         return run_testrepo(self.project.path, *args)
 
     def history_json(self, *args):
-        code, out, err = self.testr("history", "list", "-f", "json", *args)
+        code, out, err = self.cli("history", "list", "-f", "json", *args)
         self.assertEqual(0, code, err)
         return json.loads(out)
 
@@ -63,7 +63,7 @@ class TestHistoryList(HistoryTestCase):
         self.assertEqual(["job=nightly", "-", "-"], [row["Metadata"] for row in rows])
 
     def test_table_output(self):
-        code, out, _ = self.testr("history", "list")
+        code, out, _ = self.cli("history", "list")
         self.assertEqual(0, code)
         self.assertIn("| Run ID | Passed | Failed | Skipped | Runtime (s) | Started (UTC)", out)
 
@@ -76,7 +76,7 @@ class TestHistoryList(HistoryTestCase):
 
 class TestHistoryShow(HistoryTestCase):
     def test_shows_the_given_run_with_heading_failures_and_summary(self):
-        code, out, _ = self.testr("history", "show", "0")
+        code, out, _ = self.cli("history", "show", "0")
         self.assertEqual(1, code)
         lines = out.splitlines()
         self.assertEqual("Run 0: started 2024-05-01 12:00:00 UTC, 3.000 s", lines[0])
@@ -85,7 +85,7 @@ class TestHistoryShow(HistoryTestCase):
         self.assertEqual("Totals: 1 passed, 1 failed, 0 skipped", lines[-1])
 
     def test_defaults_to_the_latest_run(self):
-        code, out, _ = self.testr("history", "show")
+        code, out, _ = self.cli("history", "show")
         self.assertEqual(1, code)
         self.assertEqual("Run 2 (partial): started 2024-05-01 12:00:00 UTC, 2.000 s",
                          out.splitlines()[0])
@@ -98,7 +98,7 @@ class TestHistoryShow(HistoryTestCase):
             self.assertEqual(stream.read(), out)
 
     def test_unknown_run_exits_4(self):
-        code, _, err = self.testr("history", "show", "9")
+        code, _, err = self.cli("history", "show", "9")
         self.assertEqual(4, code)
         self.assertEqual("testr: No run 9 in the repository at ./.testrepository; "
                          "it holds runs 0 to 2.\n", err)
@@ -106,42 +106,42 @@ class TestHistoryShow(HistoryTestCase):
 
 class TestHistoryRemove(HistoryTestCase):
     def test_removing_the_latest_run_leaves_last_failing_and_durations_consistent(self):
-        code, out, err = self.testr("history", "remove", "2")
+        code, out, err = self.cli("history", "remove", "2")
         self.assertEqual((0, "Removed run 2; the latest run is now 1.\n"), (code, out), err)
-        code, out, _ = self.testr("last")
+        code, out, _ = self.cli("last")
         self.assertEqual(1, code)
         self.assertIn("run id 1", out)
-        code, out, _ = self.testr("failing", "--list")
+        code, out, _ = self.cli("failing", "--list")
         self.assertEqual(["a"], out.split())
         self.assertEqual({"a": 1.0, "b": 1.0}, self.repo.durations())
 
     def test_removed_ids_are_not_reused(self):
-        self.testr("history", "remove", "2")
+        self.cli("history", "remove", "2")
         self.add_run([("a", "success")])
         self.assertEqual([0, 1, 3], [row["Run ID"] for row in self.history_json()])
 
     def test_removing_several_runs(self):
-        code, out, _ = self.testr("history", "remove", "0", "1")
+        code, out, _ = self.cli("history", "remove", "0", "1")
         self.assertEqual((0, "Removed runs 0, 1; the latest run is now 2.\n"), (code, out))
         self.assertEqual(["b"], self.repo.failing_ids())
 
     def test_remove_all_empties_the_repository(self):
-        code, out, _ = self.testr("history", "remove", "all")
+        code, out, _ = self.cli("history", "remove", "all")
         self.assertEqual((0, "Removed runs 0, 1, 2; the repository holds no runs now.\n"),
                          (code, out))
         self.assertEqual([], self.history_json())
-        code, _, err = self.testr("last")
+        code, _, err = self.cli("last")
         self.assertEqual(4, code)
         self.assertIn("No runs in the repository", err)
 
     def test_unknown_run_exits_4_and_removes_nothing(self):
-        code, _, err = self.testr("history", "remove", "1", "7")
+        code, _, err = self.cli("history", "remove", "1", "7")
         self.assertEqual(4, code)
         self.assertIn("No run 7", err)
         self.assertEqual([0, 1, 2], self.repo.run_ids())
 
     def test_a_word_that_is_not_a_run_id_exits_2(self):
-        code, _, err = self.testr("history", "remove", "latest")
+        code, _, err = self.cli("history", "remove", "latest")
         self.assertEqual(2, code)
         self.assertEqual("testr: not a run id: 'latest'; give run ids (see `testr history "
                          "list`) or `all`\n", err)

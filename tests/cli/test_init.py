@@ -12,17 +12,17 @@ class TestWriteConfig(testtools.TestCase):
         super().setUp()
         self.project = self.useFixture(SampleProject(config=None))
 
-    def testr(self, *args):
+    def cli(self, *args):
         return run_testrepo(self.project.path, *args)
 
     def test_written_config_runs_the_projects_tests(self):
-        code, out, err = self.testr("init", "--write-config")
+        code, out, err = self.cli("init", "--write-config")
         self.assertEqual((0, "Wrote ./.testr.conf: test_path=./sample top_dir=./\n"
                              "Initialised an empty repository at ./.testrepository\n"),
                          (code, out), err)
         with open(os.path.join(self.project.path, ".testr.conf")) as stream:
             self.assertIn("test_path=./sample\ntop_dir=./\n", stream.read())
-        code, out, _ = self.testr("run")
+        code, out, _ = self.cli("run")
         self.assertEqual(1, code)
         self.assertEqual("Totals: 4 passed, 2 failed, 1 skipped", out.splitlines()[-1])
 
@@ -35,7 +35,7 @@ class TestWriteConfig(testtools.TestCase):
 
     def test_existing_config_is_not_overwritten(self):
         self.project.write(".testr.conf", "[DEFAULT]\ntest_path=./elsewhere\n")
-        code, out, err = self.testr("init", "--write-config")
+        code, out, err = self.cli("init", "--write-config")
         self.assertEqual((3, ""), (code, out))
         self.assertEqual("testr: .testr.conf already configures testr in .; edit it, or remove "
                          "it and run `testr init --write-config` again.\n", err)

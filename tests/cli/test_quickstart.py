@@ -25,11 +25,11 @@ class TestHelpAndTour(testtools.TestCase):
         super().setUp()
         self.project = self.useFixture(SampleProject(config=None))
 
-    def testr(self, *args):
+    def cli(self, *args):
         return run_testrepo(self.project.path, *args)
 
     def test_help_lists_every_command(self):
-        code, out, _ = self.testr("help")
+        code, out, _ = self.cli("help")
         self.assertEqual(0, code)
         listed = set(re.findall(r"^  (\S+(?: \S+)?)  ", out, re.M))
         self.assertEqual(set(), set(command_names()) - listed)
@@ -38,12 +38,12 @@ class TestHelpAndTour(testtools.TestCase):
             self.assertIn(name, command_names())
 
     def test_help_for_a_two_word_command(self):
-        code, out, _ = self.testr("help", "history", "remove")
+        code, out, _ = self.cli("help", "history", "remove")
         self.assertEqual(0, code)
         self.assertIn("history remove [-h] RUN|all [RUN|all ...]", out)
 
     def test_quickstart_mentions_only_real_commands(self):
-        code, out, _ = self.testr("quickstart")
+        code, out, _ = self.cli("quickstart")
         self.assertEqual(0, code)
         # Commands appear indented as examples, or quoted in backticks.
         mentioned = set(re.findall(r"(?:^ +|`)testr ((?:history )?[a-z-]+)", out, re.M))

@@ -18,7 +18,7 @@ class TestRepair(testtools.TestCase):
         run_testrepo(self.project.path, "run", "TestBeta")
         self.repo = self.project.repository_path()
 
-    def testr(self, *args):
+    def cli(self, *args):
         return run_testrepo(self.project.path, *args)
 
     def damage(self, relpath, data):
@@ -26,19 +26,19 @@ class TestRepair(testtools.TestCase):
             handle.write(data)
 
     def assert_repairs(self, expected_error):
-        code, _, err = self.testr("last")
+        code, _, err = self.cli("last")
         self.assertEqual(4, code)
         self.assertEqual(1, len(err.splitlines()), err)
         self.assertIn(expected_error, err)
         self.assertIn("testr repair", err)
-        code, out, _ = self.testr("repair")
+        code, out, _ = self.cli("repair")
         self.assertEqual(0, code, out)
         self.assertIn("from 2 stored run(s)", out)
-        code, out, _ = self.testr("last")
+        code, out, _ = self.cli("last")
         self.assertEqual((0, (3, 0, 0)), (code, totals(out)))
-        _, failing, _ = self.testr("failing", "--list")
+        _, failing, _ = self.cli("failing", "--list")
         self.assertEqual(SAMPLE_FAILURES, failing.split())
-        code, out, _ = self.testr("run", "TestBeta")
+        code, out, _ = self.cli("run", "TestBeta")
         self.assertIn("run id 2", out)
 
     def test_garbage_index(self):
@@ -59,11 +59,11 @@ class TestRepair(testtools.TestCase):
             data = handle.read()
         self.damage("runs/1", data[:len(data) // 2])
         os.unlink(os.path.join(self.repo, "index.sqlite"))
-        code, out, _ = self.testr("repair")
+        code, out, _ = self.cli("repair")
         self.assertEqual(0, code)
         self.assertIn("Damaged streams", out)
         self.assertIn("runs 1", out)
-        code, out, _ = self.testr("history", "list", "-f", "value")
+        code, out, _ = self.cli("history", "list", "-f", "value")
         self.assertEqual(2, len(out.splitlines()))
 
     def test_repair_without_repository(self):

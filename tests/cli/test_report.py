@@ -42,11 +42,11 @@ class TestJunitXml(testtools.TestCase):
         super().setUp()
         self.project = self.useFixture(SampleProject())
 
-    def testr(self, *args, **kwargs):
+    def cli(self, *args, **kwargs):
         return run_testrepo(self.project.path, *args, **kwargs)
 
     def test_run_writes_the_stored_run(self):
-        code, out, err = self.testr("run", "--concurrency", "2", "--junit-xml", "junit.xml")
+        code, out, err = self.cli("run", "--concurrency", "2", "--junit-xml", "junit.xml")
         self.assertEqual(1, code, out + err)
         suite, cases = junit_cases(os.path.join(self.project.path, "junit.xml"))
         self.assertEqual((7, 1, 1, 1), (suite.tests, suite.failures, suite.errors, suite.skipped))
@@ -63,8 +63,8 @@ class TestJunitXml(testtools.TestCase):
         self.assertGreaterEqual(cases["sample.test_sample.TestBeta.test_slow"].time, 0.04)
 
     def test_last_and_load_write_the_same_kind_of_document(self):
-        self.testr("run")
-        code, _, err = self.testr("last", "--junit-xml", "last.xml")
+        self.cli("run")
+        code, _, err = self.cli("last", "--junit-xml", "last.xml")
         self.assertEqual(1, code, err)
         suite, _ = junit_cases(os.path.join(self.project.path, "last.xml"))
         self.assertEqual(("0", 7), (properties(suite)["run_id"], suite.tests))
@@ -77,10 +77,10 @@ class TestJunitXml(testtools.TestCase):
         self.assertEqual("hi\n", cases["p.T.test_a"].system_out)
 
     def test_history_show_writes_the_run_it_shows(self):
-        self.testr("run")
+        self.cli("run")
         self.project.write("fixed", "")
-        self.testr("run")
-        code, _, err = self.testr("history", "show", "0", "--junit-xml", "old.xml")
+        self.cli("run")
+        code, _, err = self.cli("history", "show", "0", "--junit-xml", "old.xml")
         self.assertEqual(1, code, err)
         suite, cases = junit_cases(os.path.join(self.project.path, "old.xml"))
         self.assertEqual(("0", 1), (properties(suite)["run_id"], suite.failures))
@@ -88,14 +88,14 @@ class TestJunitXml(testtools.TestCase):
 
     def test_nothing_to_rerun_writes_an_empty_document(self):
         self.project.write("fixed", "")
-        self.testr("run", "TestBeta")
-        code, out, _ = self.testr("run", "--failing", "--junit-xml", "junit.xml")
+        self.cli("run", "TestBeta")
+        code, out, _ = self.cli("run", "--failing", "--junit-xml", "junit.xml")
         self.assertEqual(0, code, out)
         xml = junitparser.JUnitXml.fromfile(os.path.join(self.project.path, "junit.xml"))
         self.assertEqual(0, xml.tests)
 
     def test_unwritable_file_is_usage_error_and_the_run_is_kept(self):
-        code, _, err = self.testr("run", "--junit-xml", "missing/dir/junit.xml")
+        code, _, err = self.cli("run", "--junit-xml", "missing/dir/junit.xml")
         self.assertEqual(2, code)
         self.assertIn("cannot write the JUnit XML to 'missing/dir/junit.xml'", err)
         repo = api.open_repository(Project(directory=self.project.path))

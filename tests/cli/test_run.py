@@ -37,14 +37,14 @@ class RunContract:
         super().setUp()
         self.project = self.useFixture(SampleProject(config=self.config, package=self.package))
 
-    def testr(self, *args, **kwargs):
+    def cli(self, *args, **kwargs):
         return run_testrepo(self.project.path, *args, **kwargs)
 
     def failing_ids(self):
         return [f.replace("sample.", self.package + ".", 1) for f in SAMPLE_FAILURES]
 
     def test_run_reports_counts_and_exits_1(self):
-        code, out, err = self.testr("run", "--concurrency", "2")
+        code, out, err = self.cli("run", "--concurrency", "2")
         self.assertEqual(1, code, out + err)
         self.assertEqual((4, 2, 1), totals(out))
         self.assertEqual("Totals: 4 passed, 2 failed, 1 skipped", out.rstrip().splitlines()[-1])
@@ -54,38 +54,38 @@ class RunContract:
         self.assertNotIn("Traceback (most recent call last)", err)
 
     def test_results_are_stored_with_worker_tags(self):
-        self.testr("run", "--concurrency", "2")
+        self.cli("run", "--concurrency", "2")
         run, events = stored_events(self.project.path)
         self.assertEqual((4, 2, 1), (run.record.passed, run.record.failed, run.record.skipped))
         workers = {tag for event in events for tag in (event[3] or ()) if tag.startswith("worker-")}
         self.assertEqual({"worker-0", "worker-1"}, workers)
 
     def test_failing_lists_exactly_the_failures(self):
-        self.testr("run")
-        code, out, _ = self.testr("failing", "--list")
+        self.cli("run")
+        code, out, _ = self.cli("failing", "--list")
         self.assertEqual(1, code)
         self.assertEqual(self.failing_ids(), out.split())
 
     def test_run_failing_reruns_only_failures_and_set_shrinks(self):
-        self.testr("run")
+        self.cli("run")
         self.project.write("fixed", "")
-        code, out, err = self.testr("run", "--failing")
+        code, out, err = self.cli("run", "--failing")
         self.assertEqual(1, code, out + err)
         self.assertEqual((1, 1, 0), totals(out))
         self.assertNotIn("test_pass ", out)
-        code, out, _ = self.testr("failing", "--list")
+        code, out, _ = self.cli("failing", "--list")
         self.assertEqual([self.failing_ids()[0]], out.split())
 
     def test_last_slowest_and_stats(self):
-        self.testr("run")
-        code, out, _ = self.testr("last")
+        self.cli("run")
+        code, out, _ = self.cli("last")
         self.assertEqual(1, code)
         self.assertEqual((4, 2, 1), totals(out))
         self.assertIn("RuntimeError: boom", out)
-        code, out, _ = self.testr("slowest")
+        code, out, _ = self.cli("slowest")
         self.assertEqual(0, code)
         self.assertIn(f"{self.package}.test_sample.TestBeta.test_slow", out.splitlines()[3])
-        code, out, _ = self.testr("stats")
+        code, out, _ = self.cli("stats")
         self.assertEqual(0, code)
         self.assertRegex(out, r"runs\s*\|\s*1\b")
 
@@ -110,50 +110,50 @@ class TestRunBehaviour(testtools.TestCase):
         super().setUp()
         self.project = self.useFixture(SampleProject(config="stestr"))
 
-    def testr(self, *args, **kwargs):
+    def cli(self, *args, **kwargs):
         return run_testrepo(self.project.path, *args, **kwargs)
 
     def test_run_failing_with_nothing_failing_exits_0(self):
         self.project.write("fixed", "")
-        self.testr("run", "TestBeta")
-        code, out, _ = self.testr("run", "--failing")
+        self.cli("run", "TestBeta")
+        code, out, _ = self.cli("run", "--failing")
         self.assertEqual(0, code)
         self.assertIn("No failing tests", out)
 
     def test_filtered_run_keeps_failures_it_did_not_run(self):
-        self.testr("run")
-        code, out, _ = self.testr("run", "TestBeta")
+        self.cli("run")
+        code, out, _ = self.cli("run", "TestBeta")
         self.assertEqual(0, code)
         self.assertEqual((3, 0, 0), totals(out))
-        _, out, _ = self.testr("failing", "--list")
+        _, out, _ = self.cli("failing", "--list")
         self.assertEqual(SAMPLE_FAILURES, out.split())
 
     def test_full_run_replaces_failing_set(self):
-        self.testr("run")
+        self.cli("run")
         self.project.write("sample/test_sample.py", "import unittest\n\n"
                            "class T(unittest.TestCase):\n    def test_ok(self):\n        pass\n")
-        code, _, _ = self.testr("run")
+        code, _, _ = self.cli("run")
         self.assertEqual(0, code)
-        code, out, _ = self.testr("failing", "--list")
+        code, out, _ = self.cli("failing", "--list")
         self.assertEqual((0, ""), (code, out))
 
     def test_random_seed_is_reproducible_and_stored(self):
         orders = []
         for _ in range(2):
-            code, out, _ = self.testr("run", "--serial", "--random", "--seed", "7")
+            code, out, _ = self.cli("run", "--serial", "--random", "--seed", "7")
             self.assertIn("seed 7", out)
             run, events = stored_events(self.project.path)
             self.assertEqual("7", run.record.metadata["seed"])
             orders.append([e[1] for e in events if e[2] == "inprogress"])
         self.assertEqual(orders[0], orders[1])
-        code, out, _ = self.testr("run", "--serial")
+        code, out, _ = self.cli("run", "--serial")
         _, events = stored_events(self.project.path)
         unshuffled = [e[1] for e in events if e[2] == "inprogress"]
         self.assertEqual(sorted(unshuffled), sorted(orders[0]))
         self.assertNotEqual(unshuffled, orders[0])
 
     def test_subunit_output_is_v2(self):
-        code, out, _ = self.testr("run", "--subunit", binary=True)
+        code, out, _ = self.cli("run", "--subunit", binary=True)
         self.assertEqual(1, code)
         recorder = RecordingResult()
         subunit.ByteStreamToStreamResult(io.BytesIO(out)).run(recorder)
@@ -164,31 +164,31 @@ class TestRunBehaviour(testtools.TestCase):
         self.project.write("sample/test_crash.py", "import os, unittest\n\n"
                            "class TestCrash(unittest.TestCase):\n"
                            "    def test_exit(self):\n        os._exit(3)\n")
-        code, out, _ = self.testr("run", "TestCrash", "--serial")
+        code, out, _ = self.cli("run", "TestCrash", "--serial")
         self.assertEqual(1, code)
         self.assertIn("worker 0 exited with code 3 while running sample.test_crash.TestCrash.test_exit", out)
         self.assertEqual((0, 1, 0), totals(out))
 
     def test_no_test_matching_filter_is_usage_error(self):
-        code, out, err = self.testr("run", "nothing-matches-this")
+        code, out, err = self.cli("run", "nothing-matches-this")
         self.assertEqual(2, code)
         self.assertIn("no test matched", err)
 
     def test_bad_regex_is_usage_error(self):
-        code, _, err = self.testr("run", "(unclosed")
+        code, _, err = self.cli("run", "(unclosed")
         self.assertEqual(2, code)
         self.assertEqual(1, len(err.splitlines()), err)
         self.assertIn("invalid regular expression '(unclosed'", err)
 
     def test_import_error_while_listing_exits_5_with_traceback(self):
         self.project.write("sample/test_broken.py", "import no_such_module_here\n")
-        code, out, err = self.testr("run")
+        code, out, err = self.cli("run")
         self.assertEqual(5, code)
         self.assertIn("listing tests failed", err)
         self.assertIn("No module named 'no_such_module_here'", err)
 
     def test_stdout_noise_does_not_break_the_run(self):
-        code, out, _ = self.testr("run", "--serial", "TestBeta")
+        code, out, _ = self.cli("run", "--serial", "TestBeta")
         self.assertEqual(0, code)
         self.assertEqual((3, 0, 0), totals(out))
 

@@ -46,36 +46,36 @@ class TestRunExtras(testtools.TestCase):
         super().setUp()
         self.project = self.useFixture(SampleProject(config="stestr"))
 
-    def testr(self, *args, **kwargs):
+    def cli(self, *args, **kwargs):
         return run_testrepo(self.project.path, *args, **kwargs)
 
     def test_metadata_is_stored_and_shown_by_last_and_history(self):
-        code, out, err = self.testr("run", "TestBeta", "--metadata", "git_sha=1a2b3c",
+        code, out, err = self.cli("run", "TestBeta", "--metadata", "git_sha=1a2b3c",
                                     "--metadata", "job=nightly build")
         self.assertEqual(0, code, out + err)
         self.assertIn("Metadata: concurrency=", out)
         (record,) = records(self.project.path)
         self.assertEqual("1a2b3c", record.metadata["git_sha"])
         self.assertEqual("nightly build", record.metadata["job"])
-        _, out, _ = self.testr("last")
+        _, out, _ = self.cli("last")
         self.assertIn("git_sha=1a2b3c", out)
-        _, out, _ = self.testr("history", "list", "--show-metadata", "-f", "csv")
+        _, out, _ = self.cli("history", "list", "--show-metadata", "-f", "csv")
         self.assertIn("git_sha=1a2b3c", out)
 
     def test_metadata_without_equals_is_a_usage_error(self):
-        code, out, err = self.testr("run", "--metadata", "git_sha")
+        code, out, err = self.cli("run", "--metadata", "git_sha")
         self.assertEqual(2, code)
         self.assertEqual(["testr: --metadata 'git_sha': expected KEY=VALUE, e.g. --metadata "
                           "git_sha=1a2b3c"], err.splitlines())
         self.assertFalse(os.path.exists(self.project.repository_path()))
 
     def test_metadata_may_not_replace_what_testrepo_records(self):
-        code, _, err = self.testr("run", "--metadata", "seed=4")
+        code, _, err = self.cli("run", "--metadata", "seed=4")
         self.assertEqual(2, code)
         self.assertIn("'seed' is recorded by testrepo itself", err)
 
     def test_slowest_shows_the_runs_slowest_tests_after_the_summary(self):
-        code, out, _ = self.testr("run", "--slowest")
+        code, out, _ = self.cli("run", "--slowest")
         self.assertEqual(1, code)
         tail = out[out.index("Totals: 4 passed"):]
         lines = tail.splitlines()
@@ -84,7 +84,7 @@ class TestRunExtras(testtools.TestCase):
         self.assertEqual(6, len(lines[5:]))  # every timed test (skips are not timed)
 
     def test_abbreviate_prints_one_mark_per_test_then_the_failures(self):
-        code, out, _ = self.testr("run", "--serial", "--abbreviate")
+        code, out, _ = self.cli("run", "--serial", "--abbreviate")
         self.assertEqual(1, code)
         marks = out.splitlines()[0]
         self.assertEqual(sorted("..FF..S"), sorted(marks))
@@ -94,35 +94,35 @@ class TestRunExtras(testtools.TestCase):
         self.assertEqual((4, 2, 1), totals(out))
 
     def test_captured_output_of_a_passing_test_can_be_suppressed(self):
-        _, shown, _ = self.testr("run", "test_pass_two")
+        _, shown, _ = self.cli("run", "test_pass_two")
         self.assertIn("hello from a test", shown)
-        _, suppressed, _ = self.testr("run", "test_pass_two", "--suppress-attachments")
+        _, suppressed, _ = self.cli("run", "test_pass_two", "--suppress-attachments")
         self.assertNotIn("hello from a test", suppressed)
         self.assertIn("test_pass_two", suppressed)
 
     def test_suppress_and_all_attachments_exclude_each_other(self):
-        code, _, err = self.testr("run", "--suppress-attachments", "--all-attachments")
+        code, _, err = self.cli("run", "--suppress-attachments", "--all-attachments")
         self.assertEqual(2, code)
         self.assertIn("not allowed with argument", err)
 
     def test_combine_adds_to_the_latest_run(self):
-        self.testr("run", "TestAlpha")
-        code, out, err = self.testr("run", "--combine", "TestBeta")
+        self.cli("run", "TestAlpha")
+        code, out, err = self.cli("run", "--combine", "TestBeta")
         self.assertEqual(1, code, out + err)  # the combined run has Alpha's failures
         (record,) = records(self.project.path)
         self.assertEqual((4, 2, 1), (record.passed, record.failed, record.skipped))
         _, events = stored_events(self.project.path)
         started = {event[1] for event in events if event[2] == "inprogress"}
         self.assertEqual(7, len(started))
-        _, failing, _ = self.testr("failing", "--list")
+        _, failing, _ = self.cli("failing", "--list")
         self.assertEqual(SAMPLE_FAILURES, failing.split())
 
     def test_combined_results_update_the_failing_set(self):
-        self.testr("run")
+        self.cli("run")
         self.project.write("fixed", "")
-        self.testr("run", "--combine", "test_fail")
+        self.cli("run", "--combine", "test_fail")
         self.assertEqual([0], api.open_repository(Project(self.project.path)).run_ids())
-        _, failing, _ = self.testr("failing", "--list")
+        _, failing, _ = self.cli("failing", "--list")
         self.assertEqual([SAMPLE_FAILURES[0]], failing.split())
         _, events = stored_events(self.project.path)
         results = [event[2] for event in events if event[1] == SAMPLE_FAILURES[1]]

@@ -181,12 +181,12 @@ class WorkerFileContract:
         super().setUp()
         self.project = self.useFixture(SampleProject(config=self.config))
 
-    def testr(self, *args):
+    def cli(self, *args):
         return run_testrepo(self.project.path, *args)
 
     def test_each_entry_runs_on_its_own_worker_and_the_rest_on_another(self):
         self.project.write("workers.yaml", WORKER_FILE)
-        code, out, err = self.testr("run", "--worker-file", "workers.yaml")
+        code, out, err = self.cli("run", "--worker-file", "workers.yaml")
         self.assertEqual(1, code, out + err)
         self.assertEqual((4, 2, 1), totals(out))
         self.assertIn("worker file: 2 tests match no entry; they run on worker 2", out)
@@ -198,14 +198,14 @@ class WorkerFileContract:
 
     def test_an_entry_with_concurrency_gets_several_workers(self):
         self.project.write("workers.yaml", "- worker: [Test]\n  concurrency: 2\n")
-        code, out, err = self.testr("run", "--worker-file", "workers.yaml")
+        code, out, err = self.cli("run", "--worker-file", "workers.yaml")
         self.assertEqual(1, code, out + err)
         self.assertIn("worker file: entry 1 (workers 0-1): 7 tests", out)
         self.assertEqual({"worker-0", "worker-1"}, set(workers_of(self.project.path).values()))
 
     def assert_invalid(self, content, message):
         self.project.write("workers.yaml", content)
-        code, out, err = self.testr("run", "--worker-file", "workers.yaml")
+        code, out, err = self.cli("run", "--worker-file", "workers.yaml")
         self.assertEqual(3, code, out + err)
         self.assertEqual([f"testr: workers.yaml: {message}"], err.splitlines())
 
@@ -227,7 +227,7 @@ class WorkerFileContract:
                             "or ']', but got '<stream end>'")
 
     def test_missing_worker_file_is_a_config_error(self):
-        code, _, err = self.testr("run", "--worker-file", "nope.yaml")
+        code, _, err = self.cli("run", "--worker-file", "nope.yaml")
         self.assertEqual(3, code)
         self.assertIn("testr: nope.yaml: cannot read the worker file: No such file", err)
 

@@ -79,7 +79,7 @@ class FaultContract:
         super().setUp()
         self.project = self.useFixture(SampleProject(config=self.config, tests=CRASH_TESTS))
 
-    def testr(self, *args):
+    def cli(self, *args):
         return run_testrepo(self.project.path, *args)
 
     def assert_all_accounted(self, events, expected_failures):
@@ -90,7 +90,7 @@ class FaultContract:
         self.assertEqual(len(passed), len(set(passed)))
 
     def test_os_exit_fails_that_test_and_the_rest_still_runs(self):
-        code, out, err = self.testr("run", "Before|After|test_exit", "--concurrency", "2")
+        code, out, err = self.cli("run", "Before|After|test_exit", "--concurrency", "2")
         self.assertEqual(1, code, out + err)
         self.assertIn("exited with code 3 while running sample.test_sample.TestCrash.test_exit",
                       out)
@@ -99,14 +99,14 @@ class FaultContract:
         self.assert_all_accounted(events, ["sample.test_sample.TestCrash.test_exit"])
 
     def test_segfault_is_named(self):
-        code, out, _ = self.testr("run", "Before|After|test_segv", "--serial")
+        code, out, _ = self.cli("run", "Before|After|test_segv", "--serial")
         self.assertEqual(1, code)
         self.assertIn("died with SIGSEGV while running sample.test_sample.TestCrash.test_segv",
                       out)
         self.assertEqual((24, 1, 0), totals(out))
 
     def test_hung_test_times_out_and_the_run_goes_on(self):
-        code, out, _ = self.testr("run", "Before|After|test_hang", "--serial", "--timeout", "1")
+        code, out, _ = self.cli("run", "Before|After|test_hang", "--serial", "--timeout", "1")
         self.assertEqual(1, code)
         self.assertIn("sample.test_sample.TestCrash.test_hang timed out after 1 s", out)
         self.assertEqual((24, 1, 0), totals(out))
@@ -114,7 +114,7 @@ class FaultContract:
         self.assert_all_accounted(events, ["sample.test_sample.TestCrash.test_hang"])
 
     def test_restart_budget_reports_the_rest_as_not_run(self):
-        code, out, _ = self.testr("run", "TestCrash.test_(exit|segv)|After", "--serial",
+        code, out, _ = self.cli("run", "TestCrash.test_(exit|segv)|After", "--serial",
                                   "--max-worker-restarts", "0")
         self.assertEqual(1, code)
         self.assertIn("was not run", out)
@@ -126,18 +126,18 @@ class TestBuiltinFaults(FaultContract, testtools.TestCase):
     config = "stestr"
 
     def test_timeout_shows_the_hung_tests_traceback(self):
-        code, out, _ = self.testr("run", "test_hang", "--timeout", "1")
+        code, out, _ = self.cli("run", "test_hang", "--timeout", "1")
         self.assertEqual(1, code)
         self.assertIn("time.sleep(600)", out)
 
     def test_class_fixture_failure_fails_its_tests_explicitly(self):
         self.project.write("sample/test_sample.py", FIXTURE_TESTS)
-        code, out, _ = self.testr("run", "--serial")
+        code, out, _ = self.cli("run", "--serial")
         self.assertEqual(1, code)
         self.assertIn("RuntimeError: no database", out)
         self.assertIn("TestBrokenFixture.test_one was handed to worker 0 but it reported no "
                       "result", out)
-        _, failing, _ = self.testr("failing", "--list")
+        _, failing, _ = self.cli("failing", "--list")
         self.assertIn("sample.test_sample.TestBrokenFixture.test_two", failing.split())
 
     def test_test_output_is_captured_and_stored(self):
@@ -145,7 +145,7 @@ class TestBuiltinFaults(FaultContract, testtools.TestCase):
                            "import sys, unittest\n\nclass T(unittest.TestCase):\n"
                            "    def test_talks(self):\n        print('to stdout')\n"
                            "        sys.stderr.write('to stderr')\n")
-        code, out, _ = self.testr("run")
+        code, out, _ = self.cli("run")
         self.assertEqual(0, code)
         self.assertIn("to stdout", out)
         _, events = stored_events(self.project.path)
