@@ -319,18 +319,22 @@ def _insert_rows(conn, table, rows: List[dict]) -> None:
     PostgreSQL gets COPY: an executemany of the 20,000 test_runs and
     durations rows of a big run took 2.5 s (a round trip per row, or
     client-side parsing of huge multi-row INSERTs); COPY takes a tenth of
-    that. SQLite's executemany is a C loop in-process and needs no help.
+    that. SQLite gets the driver's executemany of plain tuples, a C loop:
+    SQLAlchemy's per-row parameter processing cost more than SQLite's work.
+    The driver connection is the one SQLAlchemy's transaction is on.
     """
     if not rows:
         return
-    if conn.dialect.name != "postgresql":
-        conn.execute(table.insert(), rows)
-        return
     columns = list(rows[0])
-    statement = "COPY %s (%s) FROM STDIN" % (
-        table.name, ", ".join('"%s"' % column for column in columns))
-    # The DBAPI connection is the one SQLAlchemy's transaction is on.
-    with conn.connection.driver_connection.cursor() as cursor:
+    names = ", ".join('"%s"' % column for column in columns)
+    driver = conn.connection.driver_connection
+    if conn.dialect.name != "postgresql":
+        driver.executemany(
+            "INSERT INTO %s (%s) VALUES (%s)" % (table.name, names, ", ".join("?" * len(columns))),
+            [tuple(row[column] for column in columns) for row in rows])
+        return
+    statement = "COPY %s (%s) FROM STDIN" % (table.name, names)
+    with driver.cursor() as cursor:
         with cursor.copy(statement) as copy:
             for row in rows:
                 copy.write_row([row[column] for column in columns])
@@ -346,8 +350,8 @@ def _delete_keys(conn, column, keys: List) -> None:
         conn.exec_driver_sql('DELETE FROM %s WHERE "%s" = ANY(%%(keys)s)'
                              % (table.name, column.name), {"keys": list(keys)})
         return
-    for chunk in _chunks(list(keys)):
-        conn.execute(table.delete().where(column.in_(chunk)))
+    conn.connection.driver_connection.executemany(
+        'DELETE FROM %s WHERE "%s" = ?' % (table.name, column.name), [(key,) for key in keys])
 
 
 def _test_keys(conn, test_ids: List[str], create: bool = False) -> Dict[str, int]:
