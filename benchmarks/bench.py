@@ -3,7 +3,8 @@
 testrepository and pytest-xdist.
 
     python benchmarks/bench.py [--reps 3] [--anchors /tmp/anchors]
-                               [--only trivial,skewed,grouped,repo,memory] [--out DIR]
+                               [--only trivial,skewed,grouped,repo,memory,backends]
+                               [--postgresql-url URL] [--out DIR]
 
 Run it with the Python of the virtualenv the project is installed in (the
 project's `testr` is taken from next to that Python, else from PATH, or from
@@ -25,6 +26,10 @@ Sections (--only):
            history list vs a 1-run repository; `testr run` start-up on a
            10-test suite and `testr load` of one run, full vs empty repository
   memory   peak RSS of the `testr` parent process on a 100,000-test suite
+  backends the trivial suite run twice into each repository backend: a
+           directory, a SQLite file and, with --postgresql-url (a server
+           URL whose user may create databases), PostgreSQL; then the read
+           commands on those two runs
 
 Tools interleave within each repetition (their order rotates from one
 repetition to the next) so machine noise spreads over all of them.  Every
@@ -51,7 +56,19 @@ import gen_suites  # noqa: E402
 import runproc  # noqa: E402
 import toolset  # noqa: E402
 
-SECTIONS = ("trivial", "skewed", "grouped", "repo", "memory")
+SECTIONS = ("trivial", "skewed", "grouped", "repo", "memory", "backends")
+BACKENDS = ("file", "sqlite", "postgresql")
+# Run with the testrepo virtualenv's Python (which has SQLAlchemy): a fresh
+# database for each repetition of the `backends` section.
+RECREATE_DATABASE = """
+import sys, sqlalchemy as sa
+url = sa.engine.make_url(sys.argv[1]).set(drivername="postgresql+psycopg")
+engine = sa.create_engine(url, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
+with engine.connect() as conn:
+    conn.exec_driver_sql('DROP DATABASE IF EXISTS "%s" WITH (FORCE)' % sys.argv[2])
+    conn.exec_driver_sql('CREATE DATABASE "%s"' % sys.argv[2])
+print(url.set(database=sys.argv[2], drivername="postgresql").render_as_string(hide_password=False))
+"""
 READ_COMMANDS = ("last", "failing", "slowest", "stats", "history list")
 # `testr --version` reads no repository: the CLI's own start-up, the floor
 # under every read command.
@@ -91,6 +108,9 @@ def parse_args(argv=None):
                    help="reuse a filled repository from an earlier invocation (same size and "
                         "seed) instead of filling it again")
     p.add_argument("--memory-n", type=int, default=100000, help="tests in the memory suite (100000)")
+    p.add_argument("--postgresql-url", metavar="URL",
+                   help="`backends`: a PostgreSQL server (its user may create databases); "
+                        "without it the section measures the file and SQLite backends only")
     p.add_argument("--timeout", type=float, default=900.0,
                    help="seconds before a run is killed and reported broken (900)")
     args = p.parse_args(argv)
@@ -453,6 +473,8 @@ class Bench:
             self.report_repo(L)
         if self.select(section="memory"):
             self.report_memory(L)
+        if self.select(section="backends"):
+            self.report_backends(L)
         broken = [r for r in self.records if not r["ok"]]
         if broken:
             w("### Broken measurements")
@@ -611,6 +633,67 @@ class Bench:
           "tool's start-up, listing and storing the run, so a ratio of 1.00 is out of reach.")
         w("")
 
+    def run_backends(self):
+        a = self.args
+        suite = self.suite("trivial", "trivial", n=a.trivial_n)
+        tool = self.testrepo
+        wd = self.workdir(suite, tool)
+        backends = [b for b in BACKENDS if b != "postgresql" or a.postgresql_url]
+        n = suite.n_tests
+        for rep in range(a.reps):
+            say("[rep %d/%d] backends (%d tests): %s" % (rep + 1, a.reps, n, ", ".join(backends)))
+            for backend in rotate(backends, rep):
+                url = self.empty_repository(backend, wd)
+                base = [tool.exe, "--repo-url", url]
+                for run in (1, 2):
+                    self.measure(tool, base + ["run", "--concurrency", str(a.concurrency)], wd,
+                                 "backends", "%s run %d" % (backend, run), expect=(n, n, 0, 0),
+                                 backend=backend, command="run %d" % run, rep=rep)
+                for command in READ_COMMANDS:
+                    self.measure(tool, base + command.split(), wd, "backends",
+                                 "%s %s" % (backend, command), backend=backend,
+                                 command=command, rep=rep)
+
+    def empty_repository(self, backend, wd):
+        """The URL of a new, empty repository of ``backend`` (``testr run``
+        creates its tables or directory)."""
+        if backend == "file":
+            path = os.path.join(wd, "backend-file")
+            shutil.rmtree(path, ignore_errors=True)
+            return path
+        if backend == "sqlite":
+            path = os.path.join(wd, "backend.db")
+            for suffix in ("", "-wal", "-shm"):
+                if os.path.exists(path + suffix):
+                    os.unlink(path + suffix)
+            return "sqlite:///" + path
+        out = subprocess.run([self.testrepo.python, "-c", RECREATE_DATABASE,
+                              self.args.postgresql_url, "testrepo_bench"],
+                             check=True, capture_output=True, text=True)
+        return out.stdout.strip()
+
+    def report_backends(self, L):
+        w = L.append
+        commands = ["run 1", "run 2"] + list(READ_COMMANDS)
+        w("### Repository backends: the trivial suite (%d tests) run twice, then the read "
+          "commands; seconds, and the ratio of medians to the file backend" % self.args.trivial_n)
+        w("")
+        w("| backend | %s |" % " | ".join("`%s`" % c for c in commands))
+        w("|---|%s" % ("---|" * len(commands)))
+        for backend in BACKENDS:
+            if not self.select(section="backends", backend=backend):
+                continue
+            cells = []
+            for c in commands:
+                s = self.wall_stats(section="backends", backend=backend, command=c)
+                base = self.wall_stats(section="backends", backend="file", command=c)
+                cell = fmt(s, 2)
+                if s and base and backend != "file":
+                    cell += " ×%.2f" % (s["median"] / base["median"])
+                cells.append(cell)
+            w("| %s | %s |" % (backend, " | ".join(cells)))
+        w("")
+
     def report_followups(self, L):
         w = L.append
         cmds = [c for c in READ_COMMANDS if self.select(section="followup", command=c)]
@@ -699,6 +782,8 @@ class Bench:
             self.run_repo()
         if "memory" in self.args.only:
             self.run_memory()
+        if "backends" in self.args.only:
+            self.run_backends()
         load_end = "%.2f / %.2f / %.2f" % os.getloadavg()
         # Others may commit or edit while a long benchmark runs: say so.
         end_git = git_state(env["testrepo_src"])
