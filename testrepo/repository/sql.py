@@ -28,8 +28,10 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import io
 import os
 import re
+import time
 from typing import Dict, Iterable, List, Optional
 
 import sqlalchemy as sa
@@ -393,8 +395,6 @@ class SQLRun(Run):
         self._repository = repository
 
     def stream(self):
-        import io
-
         with self._repository._db.reading() as conn:
             data = conn.execute(sa.select(run_streams.c.data).where(
                 run_streams.c.run_id == self.run_id)).scalar()
@@ -461,9 +461,12 @@ class SQLRepository(Repository):
             os.unlink(temp_path)
             raise
         except RepositoryError as err:
+            kept = _keep_unsent(temp_path)
+            partial = " --partial" if pending.summary.partial or pending.summary.interrupted \
+                else ""
             raise RepositoryError(
                 "%s The run was not stored; its stream is kept at %s: load it later with "
-                "`testr --repo-url %s load %s`." % (err, temp_path, self.path, temp_path)
+                "`testr --repo-url %s load%s %s`." % (err, kept, self.path, partial, kept)
             ) from None
         os.unlink(temp_path)
         return record
@@ -661,6 +664,21 @@ class SQLRepository(Repository):
                     if keys[test_id] not in timed]
             _insert_rows(conn, durations, rows)
             return len(rows)
+
+
+def _keep_unsent(temp_path: str) -> str:
+    """Rename a spooled run the database did not take so that it is no
+    longer an orphan ``run-<pid>-*`` file: the next testr would otherwise
+    store it by itself as an interrupted run, and the ``testr load`` the
+    error message suggests would find it gone."""
+    name = os.path.basename(temp_path)  # run-<pid>-<unique>.subunit
+    kept = os.path.join(os.path.dirname(temp_path), "unsent-%s-%s" % (
+        time.strftime("%Y%m%dT%H%M%S"), name[len("run-"):]))
+    try:
+        os.replace(temp_path, kept)
+    except OSError:
+        return temp_path
+    return kept
 
 
 def _run_row(record: RunRecord) -> dict:

@@ -188,6 +188,9 @@ class TestPostgreSQL(SQLBackendBehaviour, testtools.TestCase):
         self.assertIn("Cannot reach the repository database", message)
         kept = message.split("its stream is kept at ", 1)[1].split(":", 1)[0]
         self.assertTrue(os.path.isfile(kept), message)
+        # Not named like the spool file of a killed testr, which the next
+        # command would store by itself as an interrupted run.
+        self.assertTrue(os.path.basename(kept).startswith("unsent-"), kept)
         self.assertIn("`testr --repo-url %s load %s`" % (self.url, kept), message)
         self.rename_database(name + "_away", name)
         project = self.useFixture(SampleProject())
