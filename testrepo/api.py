@@ -858,6 +858,8 @@ def _open_import_source(source: str):
     try:
         return repository.open_repository(source)
     except errors.RepositoryNotFound as err:
+        if repository.is_sql_url(source):
+            raise  # its message already names the database (password hidden)
         inner = os.path.join(source, repository.DEFAULT_DIRNAME)
         if os.path.isdir(inner):
             return repository.open_repository(inner)
