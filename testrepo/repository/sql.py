@@ -44,6 +44,7 @@ from testrepo.errors import (
     RepositoryExists,
     RepositoryNotFound,
     UnknownRunError,
+    UsageError,
 )
 from testrepo.repository.abstract import Repository, Run, RunRecord
 from testrepo.repository.file import FileInserter, recover_spooled
@@ -169,7 +170,9 @@ class _Database:
             # checkout checks it first (one round trip) and reconnects.
             return sa.create_engine(url, pool_pre_ping=True)
         except ImportError as err:
-            raise RepositoryError(
+            # Like a missing SQLAlchemy (repository._sql): the URL asks for
+            # an extra that is not installed.
+            raise UsageError(
                 "The repository URL %s needs the %s driver, which is not installed (%s); "
                 "install it with `pip install 'testrepo[postgresql]'`."
                 % (self.shown, url.get_backend_name(), err)) from None

@@ -267,3 +267,34 @@ class TestSQLiteFileProblems(testtools.TestCase):
             self.assertIn(expected, err)
         with open(os.path.join(project.path, "garbage.db")) as handle:
             self.assertEqual("not a database\n", handle.read())  # left alone
+
+
+# Runs the CLI with the named modules made unimportable, as if the extra
+# that provides them had not been installed.
+WITHOUT_MODULES = """
+import sys
+for name in sys.argv[1].split(","):
+    sys.modules[name] = None
+from testrepo.cli.app import main
+sys.exit(main(sys.argv[2:]))
+"""
+
+
+class TestMissingExtras(testtools.TestCase):
+
+    def check(self, modules, url, expected):
+        project = self.useFixture(SampleProject())
+        proc = subprocess.run([sys.executable, "-c", WITHOUT_MODULES, modules,
+                               "--repo-url", url, "last"], cwd=project.path,
+                              capture_output=True, text=True, stdin=subprocess.DEVNULL)
+        self.assertEqual(2, proc.returncode, proc.stderr)
+        self.assertEqual(1, len(proc.stderr.strip().splitlines()), proc.stderr)
+        self.assertIn(expected, proc.stderr)
+
+    def test_without_sqlalchemy(self):
+        self.check("sqlalchemy", "sqlite:///runs.db",
+                   "SQL repositories need SQLAlchemy")
+
+    def test_without_the_postgresql_driver(self):
+        self.check("psycopg", "postgresql://ci@127.0.0.1:1/runs",
+                   "install it with `pip install 'testrepo[postgresql]'`")
