@@ -61,14 +61,17 @@ class TestInterrupts(testtools.TestCase):
         process = subprocess.Popen(
             [sys.executable, "-m", "testrepo", "run", "--serial"], cwd=self.project.path,
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            env=testrepo_env({"STARTED_FIFO": self.fifo}))
+            # Block-buffered output (the default for a pipe, which an
+            # inherited PYTHONUNBUFFERED would turn off): see below.
+            env=testrepo_env({"STARTED_FIFO": self.fifo, "PYTHONUNBUFFERED": ""}))
         self.addCleanup(process.kill)
         with open(self.fifo) as fifo:
             worker_pid = int(fifo.read())
         # The worker has sent test_a's and test_b's results, but testr may
-        # not have read them yet. It writes its (block-buffered) output
-        # when it goes idle, right after pushing the stored results to the
-        # run's temp file: once test_b is shown, both are stored.
+        # not have read them yet. Its output is block-buffered, and written
+        # when it goes idle (Pipeline.flush), right after the stored results
+        # are pushed to the run's temp file: once test_b is shown, both
+        # are stored.
         shown = b""
         while b"TestQuick.test_b" not in shown:
             line = process.stdout.readline()
