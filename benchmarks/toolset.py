@@ -109,6 +109,16 @@ class Tool:
         return runproc.PARSERS[self.parser](text)
 
 
+def write_ini(wd, name, suite, keys):
+    """A [DEFAULT] config file ``name`` in ``wd`` with ``keys`` (lines
+    ``key=value``) and the suite's group_regex, if it has one."""
+    lines = ["[DEFAULT]"] + keys
+    if suite.group_regex:
+        lines.append("group_regex=%s" % suite.group_regex)
+    with open(os.path.join(wd, name), "w") as f:
+        f.write("\n".join(lines) + "\n")
+
+
 class Testrepo(Tool):
     name = "testrepo"
     parser = "testrepo"
@@ -116,11 +126,7 @@ class Testrepo(Tool):
     repo_dirname = ".testrepository"
 
     def write_config(self, suite, wd):
-        lines = ["[DEFAULT]", "test_path=./%s" % suite.package, "top_dir=./"]
-        if suite.group_regex:
-            lines.append("group_regex=%s" % suite.group_regex)
-        with open(os.path.join(wd, ".testr.conf"), "w") as f:
-            f.write("\n".join(lines) + "\n")
+        write_ini(wd, ".testr.conf", suite, ["test_path=./%s" % suite.package, "top_dir=./"])
 
     def reset(self, wd):
         # `testr run` creates the repository itself.
@@ -145,11 +151,7 @@ class Stestr(Tool):
     followups = ("last", "failing", "slowest")
 
     def write_config(self, suite, wd):
-        lines = ["[DEFAULT]", "test_path=./%s" % suite.package, "top_dir=./"]
-        if suite.group_regex:
-            lines.append("group_regex=%s" % suite.group_regex)
-        with open(os.path.join(wd, ".stestr.conf"), "w") as f:
-            f.write("\n".join(lines) + "\n")
+        write_ini(wd, ".stestr.conf", suite, ["test_path=./%s" % suite.package, "top_dir=./"])
 
     def reset(self, wd):
         shutil.rmtree(os.path.join(wd, ".stestr"), ignore_errors=True)
@@ -169,15 +171,11 @@ class Testrepository(Tool):
         self.env["PYTHON"] = self.python   # ${PYTHON:-python} in test_command
 
     def write_config(self, suite, wd):
-        lines = ["[DEFAULT]",
-                 "test_command=${PYTHON:-python} -m subunit.run discover -t ./ ./%s "
-                 "$LISTOPT $IDOPTION" % suite.package,
-                 "test_id_option=--load-list $IDFILE",
-                 "test_list_option=--list"]
-        if suite.group_regex:
-            lines.append("group_regex=%s" % suite.group_regex)
-        with open(os.path.join(wd, ".testr.conf"), "w") as f:
-            f.write("\n".join(lines) + "\n")
+        write_ini(wd, ".testr.conf", suite, [
+            "test_command=${PYTHON:-python} -m subunit.run discover -t ./ ./%s "
+            "$LISTOPT $IDOPTION" % suite.package,
+            "test_id_option=--load-list $IDFILE",
+            "test_list_option=--list"])
 
     def reset(self, wd):
         shutil.rmtree(os.path.join(wd, ".testrepository"), ignore_errors=True)

@@ -28,6 +28,11 @@ READING_COMMANDS = (("last",), ("failing",), ("failing", "--list"), ("slowest", 
                     ("history", "list", "-f", "csv", "--show-metadata"))
 
 
+def as_shown(url):
+    """``url`` as testrepo's messages name that repository."""
+    return url[len("file:"):] if url.startswith("file:") else url
+
+
 @functools.lru_cache(maxsize=None)
 def source_repository():
     """A repository of two runs of the sample project, made once per test
@@ -68,7 +73,7 @@ class ExportContract:
         code, out, err = self.cli("export", url)
         self.assertEqual((0, ""), (code, err))
         durations = len(self.open(self.project.repository_path()).durations())
-        shown = url[len("file:"):] if url.startswith("file:") else url
+        shown = as_shown(url)
         self.assertEqual(f"Exported 2 runs (ids 0-1) to {shown}; failing set: 1 tests, "
                          f"{durations} durations.\n", out)
 
@@ -107,7 +112,7 @@ class ExportContract:
         code, out, err = self.cli("export", url)
         self.assertEqual((2, ""), (code, out))
         self.assertIn("already holds 2 runs", err)
-        shown = url[len("file:"):] if url.startswith("file:") else url
+        shown = as_shown(url)
         self.assertIn(f"`testr --repo-url {shown} history remove all`", err)
         self.assertEqual(1, len(err.splitlines()))
         self.assertEqual(2, self.open(url).count())
