@@ -262,6 +262,29 @@ class RunTally:
         return PendingRun(summary, dict(self.durations), failing, results=self.results)
 
 
+def results_of_stream(data: bytes) -> Dict[str, Tuple[str, Optional[float]]]:
+    """{test id: (final status, seconds or None)} of a v2 stream, keeping
+    each test's latest attempt: the per-test part of what RunTally works
+    out, without re-encoding or buffering any event."""
+    started: Dict[Tuple[str, Optional[str]], float] = {}
+    results: Dict[str, Tuple[str, Optional[float]]] = {}
+    for event in subunit_v2.iter_events(data):
+        status = event.status
+        if event.test_id is None:
+            continue
+        if status in NON_FINAL_STATUSES:
+            if status == "inprogress" and event.timestamp is not None:
+                started[(event.test_id, event.route_code)] = event.timestamp
+            continue
+        start = started.pop((event.test_id, event.route_code), None)
+        seconds = None
+        if start is not None and event.timestamp is not None and status in TIMED_STATUSES:
+            seconds = max(0.0, event.timestamp - start)
+        results.pop(event.test_id, None)  # insertion order = order of final results
+        results[event.test_id] = (status, seconds)
+    return results
+
+
 def epoch_seconds(timestamp) -> Optional[float]:
     """A StreamResult timestamp (datetime) as epoch seconds; a naive
     datetime is taken as UTC, which is what subunit itself emits."""
@@ -565,6 +588,41 @@ class Repository(abc.ABC):
 
     def count(self) -> int:
         return self._count()
+
+    def failed_tests(self, run_ids: Iterable[int]) -> Dict[int, List[str]]:
+        """{run id: sorted test ids whose final result in that run is a
+        failure} for each stored run of ``run_ids`` (ids that are not stored
+        runs are left out). Backends answer from their index, without
+        reading the streams, so ``report --history`` can look at 1,000 runs."""
+        wanted = set(run_ids)
+        found: Dict[int, List[str]] = {run_id: [] for run_id in self._run_ids()
+                                       if run_id in wanted}
+        for run_id, test_id in self._failed_tests(sorted(found)):
+            found[run_id].append(test_id)
+        for test_ids in found.values():
+            test_ids.sort()
+        return found
+
+    def _failed_tests(self, run_ids: List[int]) -> Iterable[Tuple[int, str]]:
+        """(run id, test id) of every failure of the stored runs ``run_ids``.
+        This default reads each stream; backends with an index override it."""
+        for run_id in run_ids:
+            for test_id, (status, _) in self._test_results(run_id).items():
+                if status not in PASSING_STATUSES and status != SKIPPED_STATUS:
+                    yield run_id, test_id
+
+    def test_results(self, run_id: int) -> Dict[str, Tuple[str, Optional[float]]]:
+        """{test id: (final status, seconds or None)} of every test of stored
+        run ``run_id``; a retried test gives its latest attempt."""
+        self.get_run(run_id)  # UnknownRunError
+        return dict(self._test_results(run_id))
+
+    def _test_results(self, run_id: int) -> Mapping[str, Tuple[str, Optional[float]]]:
+        """This default decodes the stream (only ids, statuses and times);
+        backends that keep per-test rows override it."""
+        with self.get_run(run_id).stream() as stream:
+            data = stream.read()
+        return results_of_stream(data)
 
     def close(self) -> None:
         """Release connections the backend keeps open (a database pool);

@@ -462,6 +462,20 @@ class FileRepository(Repository):
         with self._index.reading() as db:
             return db.execute("SELECT COUNT(*) FROM runs").fetchone()[0]
 
+    def _failed_tests(self, run_ids):
+        # Runs stored before schema 2 have no run_failures rows: read those
+        # streams (the base class's way); the rest is one range query.
+        since = self._index.failures_since()
+        older = [run_id for run_id in run_ids if run_id < since]
+        found = list(super()._failed_tests(older))
+        newer = set(run_ids).difference(older)
+        if newer:
+            with self._index.reading() as db:
+                found.extend(row for row in db.execute(
+                    "SELECT run_id, test_id FROM run_failures WHERE run_id BETWEEN ? AND ?",
+                    (min(newer), max(newer))) if row[0] in newer)
+        return found
+
     def _timed_by(self, run_ids):
         ids = sorted(run_ids)
         with self._index.reading() as db:

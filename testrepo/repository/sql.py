@@ -46,7 +46,7 @@ from testrepo.errors import (
     UnknownRunError,
     UsageError,
 )
-from testrepo.repository.abstract import Repository, Run, RunRecord
+from testrepo.repository.abstract import TIMED_STATUSES, Repository, Run, RunRecord
 from testrepo.repository.file import FileInserter, recover_spooled
 
 # Version 1 is the first SQL schema. A later testrepo that changes it adds
@@ -610,6 +610,28 @@ class SQLRepository(Repository):
         with self._db.reading() as conn:
             return conn.execute(sa.select(sa.func.count()).select_from(runs)).scalar()
 
+    def _failed_tests(self, run_ids):
+        # A failed test's row keeps its events; other rows have NULL there.
+        if not run_ids:
+            return []
+        wanted = set(run_ids)
+        query = (sa.select(test_runs.c.run_id, tests.c.test_id)
+                 .select_from(test_runs.join(tests, test_runs.c.test == tests.c.id))
+                 .where(test_runs.c.run_id.between(min(wanted), max(wanted)),
+                        test_runs.c.events.is_not(None)))
+        with self._db.reading() as conn:
+            return [tuple(row) for row in conn.execute(query) if row[0] in wanted]
+
+    def _test_results(self, run_id):
+        query = (sa.select(tests.c.test_id, test_runs.c.status, test_runs.c.start_time,
+                           test_runs.c.stop_time)
+                 .select_from(test_runs.join(tests, test_runs.c.test == tests.c.id))
+                 .where(test_runs.c.run_id == run_id))
+        with self._db.reading() as conn:
+            rows = conn.execute(query).all()
+        return {test_id: (status, _seconds(status, start, stop))
+                for test_id, status, start, stop in rows}
+
     def _timed_by(self, run_ids):
         found = []
         with self._db.reading() as conn:
@@ -682,6 +704,12 @@ def _keep_unsent(temp_path: str) -> str:
     except OSError:
         return temp_path
     return kept
+
+
+def _seconds(status, start, stop) -> Optional[float]:
+    if start is None or stop is None or status not in TIMED_STATUSES:
+        return None
+    return max(0.0, stop - start)
 
 
 def _run_row(record: RunRecord) -> dict:

@@ -485,6 +485,47 @@ class RepositoryContract:
         self.add_run([("a", "success")])
         self.assertRaises(UnknownRunError, self.repo.append, 5)
 
+    # Per-run results for reports over many runs.
+
+    def test_failed_tests_lists_each_runs_final_failures(self):
+        self.add_run([("a", "fail"), ("b", "success"), ("c", "uxsuccess"), ("d", "skip")])
+        self.add_run([("a", "success")], partial=True)
+        self.add_run([("b", "fail")])
+        self.assertEqual({0: ["a", "c"], 1: [], 2: ["b"]}, self.repo.failed_tests([0, 1, 2]))
+
+    def test_failed_tests_leaves_out_other_and_unknown_runs(self):
+        for test_id in ("a", "b", "c"):
+            self.add_run([(test_id, "fail")])
+        self.assertEqual({0: ["a"], 2: ["c"]}, self.repo.failed_tests([0, 2, 9]))
+        self.assertEqual({}, self.repo.failed_tests([]))
+
+    def test_failed_tests_counts_a_retry_that_passed_as_passed(self):
+        inserter = self.repo.insert()
+        inserter.startTestRun()
+        run_test(inserter, "a", "fail", traceback=b"boom")
+        run_test(inserter, "a", "success", start=2.0)
+        run_test(inserter, "b", "success", start=4.0)
+        run_test(inserter, "b", "fail", start=6.0, traceback=b"boom")
+        inserter.stopTestRun()
+        self.assertEqual({0: ["b"]}, self.repo.failed_tests([0]))
+
+    def test_test_results_give_final_status_and_seconds(self):
+        self.add_run([("a", "success", 2.5), ("b", "fail", 0.5), ("c", "skip", 1.0),
+                      ("d", "xfail", 1.5)])
+        self.assertEqual({"a": ("success", 2.5), "b": ("fail", 0.5), "c": ("skip", None),
+                          "d": ("xfail", 1.5)}, self.repo.test_results(0))
+
+    def test_test_results_of_a_retried_test_are_its_latest_attempt(self):
+        inserter = self.repo.insert()
+        inserter.startTestRun()
+        run_test(inserter, "a", "fail", seconds=3.0, traceback=b"boom")
+        run_test(inserter, "a", "success", start=3.0, seconds=1.0)
+        inserter.stopTestRun()
+        self.assertEqual({"a": ("success", 1.0)}, self.repo.test_results(0))
+
+    def test_test_results_of_unknown_run_raises(self):
+        self.assertRaises(UnknownRunError, self.repo.test_results, 0)
+
     def test_hidden_tags_are_counted_only_when_they_fail(self):
         inserter = self.repo.insert()
         inserter.hide_tags({"zope:layer"})
