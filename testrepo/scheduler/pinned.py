@@ -53,6 +53,13 @@ class PinnedQueue:
 
     def __init__(self, queues: Sequence):
         self._queues = list(queues)
+        # Worker N is worker ``self._local[N]`` of its own queue (a queue
+        # feeding workers 2 and 3 plans for its workers 0 and 1).
+        seen: Dict[int, int] = collections.Counter()
+        self._local = []
+        for queue in self._queues:
+            self._local.append(seen[id(queue)])
+            seen[id(queue)] += 1
         # Each distinct queue once, in worker order.
         self._distinct = list({id(queue): queue for queue in self._queues}.values())
         self._owner: Dict[str, object] = {}
@@ -62,11 +69,13 @@ class PinnedQueue:
 
     def next_batch(self, worker: Optional[int] = None) -> List[str]:
         if worker is not None:
-            queues = [self._queues[worker]] if worker < len(self._queues) else []
+            if worker >= len(self._queues):
+                return []
+            queues, local = [self._queues[worker]], self._local[worker]
         else:
-            queues = [queue for queue in self._distinct if len(queue)][:1]
+            queues, local = [queue for queue in self._distinct if len(queue)][:1], None
         for queue in queues:
-            batch = queue.next_batch()
+            batch = queue.next_batch(local)
             for test_id in batch:
                 self._owner[test_id] = queue
             return batch

@@ -1,42 +1,68 @@
-"""Dynamic scheduling for the built-in runner: workers pull work.
+"""Dynamic scheduling for the built-in runner: a plan per worker, run in
+listing order, and work stealing when a plan runs dry.
 
-The selected tests become *units* (a whole group, or one test), ordered
-longest-first by recorded duration (unknown tests are estimated at the
-median, see :func:`testrepo.scheduler.static.partition`).  With no history
-at all the listing order is kept, which keeps classes together.  With
-``--random`` the unit order is a seeded shuffle instead (the members of a
-group are shuffled too, but stay together).
+Suites are written against the order stestr and ``subunit.run`` give
+them: each worker process runs its share of the tests *in listing order*.
+A queue that hands out the longest tests first balances well but makes a
+worker jump around the listing, and order-dependent tests (a later module
+that leaves state behind, an earlier one that needs it clean) start
+failing.  So this queue plans first and runs in order:
 
-Workers are handed batches that shrink as the queue drains (guided
-self-scheduling): a batch holds about ``remaining work / (2 * workers)``
-seconds of estimated work, never more than ``MAX_SLICE``, and at least one
-unit.  Early batches of fast tests are big (few round trips on 20,000
-trivial tests); slow tests travel one or a few at a time, and the last
-batches are single units, so no worker is left holding a long tail while
-another idles::
+* The selected tests become *units* (a whole group, or one test), in the
+  *reference order*: the listing order, or with ``--random`` a seeded
+  shuffle of the units (the members of a group are shuffled too, but stay
+  together).
+* Each worker gets a *plan*, a list of units kept in reference order.
+  With recorded durations the plans are made longest-first into the least
+  loaded plan (LPT, as :func:`testrepo.scheduler.static.partition` does;
+  unknown tests are estimated at the median), so they are balanced before
+  the run starts.  With no history every estimate is the same, and the
+  plans are contiguous slices of the reference order of equal size::
 
-    queue = WorkQueue.build(['m.T.a', 'm.T.b', 'm.T.slow'], workers=2,
-                            durations={'m.T.slow': 6.0, 'm.T.a': 1.0, 'm.T.b': 1.0})
-    queue.next_batch()  -> ['m.T.slow']           (8 s left / 4 = 2 s: one unit)
-    queue.next_batch()  -> ['m.T.a']
-    queue.next_batch()  -> ['m.T.b']
+      queue = WorkQueue.build(['m.A.a', 'm.A.b', 'm.B.c', 'm.B.d'], workers=2,
+                              durations={})
+      queue.next_batch(0)  -> ['m.A.a']            (plan 0: m.A.a, m.A.b)
+      queue.next_batch(1)  -> ['m.B.c']            (plan 1: m.B.c, m.B.d)
+
+* A worker takes batches from the front of its own plan.  Batches shrink
+  as the work drains (guided self-scheduling): about ``remaining work /
+  (2 * workers)`` seconds of estimated work, never more than
+  ``MAX_SLICE``, at least one unit; the first batch is one unit and each
+  batch at most doubles the last (a slow start, so a poor early estimate
+  costs little).
+* A worker whose plan is empty *steals* the back half (by estimated work)
+  of the plan with the most work left.  It steals only units listed after
+  the last one it ran when it can, so its sequence keeps rising in the
+  reference order; a steal that makes it go back in the order (a *seam*)
+  happens only when it gains balance worth having: the other plan holds at
+  least ``2 * seam_gain`` seconds, with ``seam_gain`` the larger of
+  ``SEAM_MIN_SECONDS`` and ``SEAM_FRACTION`` of the planned work per
+  worker, or the plan's worker is gone (crashed and not yet replaced, or
+  never started).  Otherwise the worker is told there is nothing left and
+  the plan's own worker runs the rest.
+
+So with history, every worker runs its tests in listing order unless a
+worker would idle for a noticeable share of the run; a stolen block is
+itself run in listing order.  Without history the first worker's sequence
+always rises; the others go back at most once per steal.
 
 Estimates: a recorded duration where there is one; for the other tests the
 median recorded duration or, with no history at all, the mean duration
-observed so far in this run (:meth:`WorkQueue.observe`).  The first batch
-is one unit, and each batch at most doubles the last (a slow start), so a
-poor early estimate costs little.
+observed so far in this run (:meth:`WorkQueue.observe`).
 
-Inside a batch tests keep their listing order, so that tests of one class
-that travel together stay one block (unittest then runs setUpClass once).
+``next_batch()`` without a worker (the pool reporting tests it gave up on)
+hands out the earliest units of any plan, so draining the queue that way
+yields exactly the reference order.
 """
 
 from __future__ import annotations
 
 import collections
+import heapq
 import random
 import statistics
-from typing import Deque, List, Mapping, Optional, Sequence, Tuple
+import time
+from typing import Callable, Deque, Dict, List, Mapping, Optional, Sequence, Set, Tuple
 
 from testrepo.scheduler.static import GroupOf, _group_indices, strip_tags
 
@@ -51,26 +77,44 @@ FIRST_BATCH_UNITS = 1
 # No batch holds more than this much estimated work (seconds): estimates can
 # be wrong by a lot, and a worker holding a long batch when the queue runs
 # dry is the tail that wrecks a run's balance.  Round trips cost ~1 ms.
-MAX_SLICE = 0.5
-# Units shorter than this keep their listing order (see _longest_first).
-SHORT_UNIT = 0.01
+MAX_SLICE = 0.1
+# A steal that makes a worker go back in the reference order must be worth
+# at least this much of the run's balance (seconds), and at least this
+# share of the planned work per worker.
+SEAM_MIN_SECONDS = 0.05
+SEAM_FRACTION = 0.01
 
 
 class WorkQueue:
-    """The ordered units still to hand out."""
+    """The units still to hand out, as one plan per worker."""
 
-    def __init__(self, test_ids: Sequence[str], units: Sequence[Unit], workers: int,
-                 shuffled: bool = False, unknown_estimate: Optional[float] = None):
+    def __init__(self, test_ids: Sequence[str], units: Sequence[Unit],
+                 plans: Sequence[Sequence[int]], workers: int,
+                 unknown_estimate: Optional[float] = None, shared: bool = False,
+                 clock: Callable[[], float] = time.monotonic):
         self._test_ids = list(test_ids)
-        # A shuffled queue hands tests out exactly in queue order, so the
-        # order for a seed does not depend on where batches happen to end.
-        self._shuffled = shuffled
-        self._units: Deque[Unit] = collections.deque(units)
-        self._workers = max(1, workers)
-        self._known_left = sum([unit[0] for unit in units])
-        self._unknown_left = sum([unit[1] for unit in units])
-        # Seconds assumed for a test with no recorded duration: the median of
-        # the recorded ones, else (no history) the mean observed so far.
+        self._units: List[Unit] = list(units)
+        # The reference-order rank of each unit (put-back units share the
+        # rank of the unit they came from).
+        self._rank: List[int] = list(range(len(self._units)))
+        self._plans: List[Deque[int]] = [collections.deque(plan) for plan in plans] or [
+            collections.deque()]
+        self._workers = max(workers, len(self._plans))
+        # One plan that every worker takes from (no history).
+        self._shared = shared
+        self._known_left = [sum([units[u][0] for u in plan]) for plan in plans]
+        self._unknown_left = [sum([units[u][1] for u in plan]) for plan in plans]
+        self._planned_known = sum(self._known_left)
+        self._planned_unknown = sum(self._unknown_left)
+        # Rank of the last unit handed to each worker (-1: none yet).
+        self._last = [-1] * len(self._plans)
+        # Estimated time (``clock``) at which each worker runs out of work.
+        self._busy = [0.0] * len(self._plans)
+        self._clock = clock
+        # Workers that asked for work and may come back for more.
+        self._active: Set[int] = set()
+        # test id -> (worker, position, rank) of its latest hand-out.
+        self._handed: Dict[str, Tuple[int, int, int]] = {}
         self._history_estimate = unknown_estimate
         self._observed_seconds = 0.0
         self._observed_tests = 0
@@ -79,7 +123,12 @@ class WorkQueue:
     @classmethod
     def build(cls, test_ids: Sequence[str], workers: int, durations: Mapping[str, float],
               group_of: Optional[GroupOf] = None,
-              rng: Optional[random.Random] = None) -> "WorkQueue":
+              rng: Optional[random.Random] = None,
+              clock: Callable[[], float] = time.monotonic) -> "WorkQueue":
+        """Units in reference order (listing, or shuffled by ``rng``),
+        planned for ``workers`` workers; ``clock`` times the estimated
+        finishing times that stealing compares."""
+        workers = max(1, workers)
         known = _known_durations(test_ids, durations)
         if group_of is None:
             # One unit per test: the common case, kept cheap for 20,000 ids.
@@ -88,16 +137,18 @@ class WorkQueue:
                      for i, t in enumerate(test_ids)]
         else:
             units = _group_units(test_ids, known, group_of, rng)
-        estimate = statistics.median(known.values()) if known else None
         if rng is not None:
             rng.shuffle(units)
-            return cls(test_ids, units, workers, True, estimate)
-        if known:
-            units = _longest_first(units, estimate)
-        return cls(test_ids, units, workers, False, estimate)
+        estimate = statistics.median(known.values()) if known else None
+        if not known:
+            # No history: one plan all workers share, taken from the front,
+            # so every worker's sequence rises (see the module docstring).
+            return cls(test_ids, units, [range(len(units))], workers, None, True, clock)
+        return cls(test_ids, units, _longest_first_plans(units, workers, estimate), workers,
+                   estimate, False, clock)
 
     def __len__(self) -> int:
-        return len(self._units)
+        return sum([len(plan) for plan in self._plans])
 
     def observe(self, seconds: float) -> None:
         """A test of this run took ``seconds``: without history, this is
@@ -113,71 +164,191 @@ class WorkQueue:
         return None
 
     def next_batch(self, worker: Optional[int] = None) -> List[str]:
-        """The next batch of test ids (empty when the queue is drained);
-        any worker may take it (see :mod:`testrepo.scheduler.pinned`)."""
+        """The next batch of test ids for ``worker``, in reference order;
+        empty when there is nothing for it (it may stop).  Without a worker,
+        the earliest units of any plan."""
+        if worker is None:
+            worker, before = self._earliest_plan()
+            if worker is None:
+                return []
+        else:
+            before = None
+            if self._shared:
+                worker = 0
+            self._ensure_plan(worker)
+            if not self._plans[worker] and not self._steal(worker):
+                self._active.discard(worker)
+                return []
+            self._active.add(worker)
         guess = self._unknown_estimate()
         cap, self._unit_cap = self._unit_cap, self._unit_cap * 2
         if guess is None:
-            taken = self._take(cap, 0.0, float("inf"))
+            taken = self._take(worker, cap, 0.0, float("inf"), before)
         else:
-            remaining = self._known_left + self._unknown_left * guess
+            remaining = sum(self._known_left) + sum(self._unknown_left) * guess
             target = min(remaining / (2 * self._workers), MAX_SLICE)
-            taken = self._take(cap, guess, target)
-        if not self._shuffled:
-            taken.sort()
-        return [self._test_ids[i] for i in taken]
+            taken = self._take(worker, cap, guess, target, before)
+        return self._hand_out(worker, taken)
 
-    def _take(self, cap: int, guess: float, target: float) -> List[int]:
-        """Units from the front, at most ``cap`` of them and while their
-        estimated work stays within ``target`` seconds, and always at least
-        one.  (Called for every batch and looking at every unit: no
-        function call per unit.)"""
-        units = self._units
+    def _earliest_plan(self):
+        """The plan whose front unit comes first in reference order, and
+        the rank of the next plan's front (None if no other plan has any)."""
+        fronts = sorted((self._rank[plan[0]], worker)
+                        for worker, plan in enumerate(self._plans) if plan)
+        if not fronts:
+            return None, None
+        return fronts[0][1], (fronts[1][0] if len(fronts) > 1 else None)
+
+    def _ensure_plan(self, worker: int) -> None:
+        """A worker beyond the planned ones starts with an empty plan."""
+        while worker >= len(self._plans):
+            self._plans.append(collections.deque())
+            self._known_left.append(0.0)
+            self._unknown_left.append(0)
+            self._last.append(-1)
+            self._busy.append(0.0)
+        self._workers = max(self._workers, len(self._plans))
+
+    def _take(self, worker: int, cap: int, guess: float, target: float,
+              before: Optional[int] = None) -> List[int]:
+        """Units from the front of ``worker``'s plan, at most ``cap`` of
+        them, while their estimated work stays within ``target`` seconds
+        and (with ``before``) they rank before it; always at least one.
+        (No function call per unit: this cuts every batch of a 20,000-test
+        run.)"""
+        plan = self._plans[worker]
+        units, rank = self._units, self._rank
+        if before is None:
+            before = len(rank) + 1
         taken: List[int] = []
         work, count = 0.0, 0
-        known_left, unknown_left = self._known_left, self._unknown_left
-        while units and count < cap:
-            known, unknown, members = units[0]
+        known_left, unknown_left = self._known_left[worker], self._unknown_left[worker]
+        while plan and count < cap:
+            known, unknown, _ = units[plan[0]]
             cost = known + unknown * guess
-            if count and work + cost > target:
+            if count and (work + cost > target or rank[plan[0]] > before):
                 break
-            units.popleft()
+            taken.append(plan.popleft())
             work += cost
             count += 1
             known_left -= known
             unknown_left -= unknown
-            taken.extend(members)
-        self._known_left, self._unknown_left = known_left, unknown_left
+        self._known_left[worker], self._unknown_left[worker] = known_left, unknown_left
+        # When the worker should be done with what it holds (estimated).
+        self._busy[worker] = max(self._busy[worker], self._clock()) + work
         return taken
 
+    def _hand_out(self, worker: int, taken: List[int]) -> List[str]:
+        batch: List[str] = []
+        handed, rank, units, test_ids = self._handed, self._rank, self._units, self._test_ids
+        for unit in taken:
+            for position in units[unit][2]:
+                test_id = test_ids[position]
+                handed[test_id] = (worker, position, rank[unit])
+                batch.append(test_id)
+        if taken:
+            self._last[worker] = max(self._last[worker], rank[taken[-1]])
+        return batch
+
+    # --- stealing ------------------------------------------------------------
+
+    def _remaining(self, worker: int, guess: float) -> float:
+        return self._known_left[worker] + self._unknown_left[worker] * guess
+
+    def _steal(self, thief: int) -> bool:
+        """Move the back of another plan into ``thief``'s empty plan; False
+        if nothing is worth taking (see the module docstring)."""
+        guess = self._unknown_estimate()
+        guess = 1.0 if guess is None else guess
+        now = self._clock()
+        free = max(self._busy[thief], now)
+        shares = []
+        for victim, plan in enumerate(self._plans):
+            if plan and victim != thief:
+                left = self._remaining(victim, guess)
+                if victim in self._active:
+                    # Even out the two workers' estimated finishing times.
+                    share = (max(self._busy[victim], now) + left - free) / 2
+                else:
+                    share = left / 2  # its worker is gone: take it over
+                shares.append((-share, victim, victim not in self._active))
+        shares.sort()
+        after = self._last[thief]
+        for minus_share, victim, _ in shares:
+            if minus_share < 0 and self._move_back(victim, thief, -minus_share, guess, after):
+                return True
+        gain = max(SEAM_MIN_SECONDS, SEAM_FRACTION * self._planned_per_worker(guess))
+        for minus_share, victim, orphan in shares:
+            if orphan or -minus_share >= gain:
+                return self._move_back(victim, thief, -minus_share, guess, None)
+        return False
+
+    def _planned_per_worker(self, guess: float) -> float:
+        return (self._planned_known + self._planned_unknown * guess) / self._workers
+
+    def _move_back(self, victim: int, thief: int, share: float, guess: float,
+                   after: Optional[int]) -> bool:
+        """Move about ``share`` seconds of ``victim``'s plan, from its back,
+        to ``thief``'s plan; with ``after``, only units ranked after it.
+        At least one unit if any qualifies."""
+        plan, units, rank = self._plans[victim], self._units, self._rank
+        moved: List[int] = []
+        work = 0.0
+        while plan and (not moved or work < share):
+            if after is not None and rank[plan[-1]] <= after:
+                break
+            unit = plan.pop()
+            known, unknown, _ = units[unit]
+            work += known + unknown * guess
+            self._known_left[victim] -= known
+            self._unknown_left[victim] -= unknown
+            self._known_left[thief] += known
+            self._unknown_left[thief] += unknown
+            moved.append(unit)
+        self._plans[thief].extend(reversed(moved))
+        return bool(moved)
+
+    # --- crashes ---------------------------------------------------------------
+
     def put_back(self, test_ids: Sequence[str]) -> None:
-        """Return ids a lost worker never ran to the front of the queue, as
-        one unit each (their group's worker is gone anyway)."""
-        start = len(self._test_ids)
-        self._test_ids.extend(test_ids)
-        units = [(0.0, 1, (start + offset,)) for offset in range(len(test_ids))]
-        self._units.extendleft(reversed(units))
-        self._unknown_left += len(test_ids)
+        """Ids a lost worker never ran go back to the front of the plan
+        they were handed from, one unit each (their group's worker is gone
+        anyway), so its replacement runs them first; until it asks, any
+        worker may take them."""
+        by_worker: Dict[int, List[int]] = collections.defaultdict(list)
+        for test_id in test_ids:
+            worker, position, rank = self._handed.get(test_id, (0, None, -1))
+            if position is None:
+                position = len(self._test_ids)
+                self._test_ids.append(test_id)
+            self._units.append((0.0, 1, (position,)))
+            self._rank.append(rank)
+            by_worker[worker].append(len(self._units) - 1)
+        for worker, new_units in by_worker.items():
+            self._ensure_plan(worker)
+            new_units.sort(key=self._rank.__getitem__)
+            self._plans[worker].extendleft(reversed(new_units))
+            self._unknown_left[worker] += len(new_units)
+            self._active.discard(worker)
+            self._last[worker] = -1  # a fresh process starts a fresh sequence
 
 
-def _longest_first(units: List[Unit], estimate: float) -> List[Unit]:
-    """Units of at least ``SHORT_UNIT`` seconds, longest first (ties in
-    listing order: the sort is stable), then the short ones in listing
-    order: moving a short test cannot change the balance by more than its
-    own length, and listing order keeps classes and modules together."""
-    long_units, short_units = [], []
-    for unit in units:
-        seconds = unit[0] + unit[1] * estimate
-        if seconds >= SHORT_UNIT:
-            long_units.append((-seconds, unit))
-        else:
-            short_units.append(unit)
-    long_units.sort(key=_first)
-    return [unit for _, unit in long_units] + short_units
-
-
-def _first(item):
-    return item[0]
+def _longest_first_plans(units: List[Unit], workers: int, estimate: float) -> List[List[int]]:
+    """LPT: each unit, longest first (ties in reference order), into the
+    least loaded plan (ties: fewer units, then the lower worker); each plan
+    then sorted back into reference order."""
+    weighted = sorted(range(len(units)), key=lambda u: -(units[u][0] + units[u][1] * estimate))
+    plans: List[List[int]] = [[] for _ in range(workers)]
+    heap = [(0.0, 0, worker) for worker in range(workers)]
+    push, pop = heapq.heappush, heapq.heappop
+    for unit in weighted:
+        load, count, worker = pop(heap)
+        plans[worker].append(unit)
+        known, unknown, _ = units[unit]
+        push(heap, (load + known + unknown * estimate, count + 1, worker))
+    for plan in plans:
+        plan.sort()
+    return plans
 
 
 def _group_units(test_ids, known, group_of, rng) -> List[Unit]:

@@ -1,5 +1,6 @@
 """The dynamic work queue: every id handed out once, groups whole, batches
-shrinking, longest first, and a seed that fixes the order."""
+shrinking, plans balanced longest-first but run in listing order, stealing,
+and a seed that fixes the order."""
 
 import random
 
@@ -11,6 +12,7 @@ from testrepo.scheduler.queue import WorkQueue
 
 
 def drain(queue):
+    """Batches handed out without naming a worker (the earliest units)."""
     batches = []
     while True:
         batch = queue.next_batch()
@@ -55,13 +57,17 @@ class TestWorkQueue(testtools.TestCase):
     def test_batches_start_small_even_with_history(self):
         test_ids = [f"t{n:03d}" for n in range(400)]
         queue = WorkQueue.build(test_ids, 2, dict.fromkeys(test_ids, 0.001))
-        sizes = [len(batch) for batch in drain(queue)]
-        self.assertEqual([1, 2, 4, 8, 16, 32, 64], sizes[:7])
+        sizes = [len(queue.next_batch(0)) for _ in range(7)]
+        self.assertEqual([1, 2, 4, 8, 16, 32, 64], sizes)
 
-    def test_longest_first_with_history(self):
-        durations = {"m.a": 1.0, "m.b": 9.0, "m.c": 3.0}
-        batches = drain(WorkQueue.build(["m.a", "m.b", "m.c"], 2, durations))
-        self.assertEqual(["m.b"], batches[0])
+    def test_plans_are_balanced_longest_first_and_run_in_listing_order(self):
+        durations = {"m.a": 1.0, "m.b": 9.0, "m.c": 3.0, "m.d": 4.0}
+        queue = WorkQueue.build(["m.a", "m.b", "m.c", "m.d"], 2, durations)
+        # LPT: m.b (9) alone; m.d, m.c, m.a (8) on the other worker, in listing order.
+        self.assertEqual(["m.b"], queue.next_batch(0))
+        self.assertEqual(["m.a"], queue.next_batch(1))
+        self.assertEqual(["m.c"], queue.next_batch(1))
+        self.assertEqual(["m.d"], queue.next_batch(1))
 
     def test_listing_order_without_history(self):
         test_ids = ["m.c", "m.a", "m.b"]
@@ -114,13 +120,188 @@ class TestWorkQueue(testtools.TestCase):
         self.assertTrue(all(len(found) == 1 for found in owner.values()))
 
 
+class FakeClock:
+    """Seconds that move only when a test says so."""
+
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        return self.now
+
+
+def simulate(queue, durations, workers, clock, order=None):
+    """Run ``queue`` on ``workers`` simulated workers, each taking its
+    next batch when it has finished the last one (tests take their
+    ``durations``, 1 ms if unknown); ``order`` breaks ties between workers
+    that are free at the same moment.  Returns each worker's sequence."""
+    free_at = [(0.0, order[w] if order else w, w) for w in range(workers)]
+    sequences = [[] for _ in range(workers)]
+    while free_at:
+        free_at.sort()
+        now, tie, worker = free_at.pop(0)
+        clock.now = max(clock.now, now)
+        batch = queue.next_batch(worker)
+        if not batch:
+            continue  # this worker stops, as the pool's would
+        for test_id in batch:
+            seconds = durations.get(test_id, 0.001)
+            queue.observe(seconds)
+            now += seconds
+        sequences[worker].extend(batch)
+        free_at.append((now, tie, worker))
+    return sequences
+
+
+def rises(sequence, test_ids):
+    positions = [test_ids.index(test_id) for test_id in sequence]
+    return positions == sorted(positions)
+
+
+IDS = [f"p.m{m}.C{c}.t{t}" for m in range(3) for c in range(3) for t in range(4)]
+
+
 class TestOrdering(testtools.TestCase):
 
-    def test_short_tests_keep_listing_order_after_the_long_ones(self):
-        test_ids = ["m.A.t1", "m.A.t2", "m.B.slow", "m.B.t3", "m.C.mid"]
-        durations = {"m.A.t1": 0.001, "m.A.t2": 0.002, "m.B.slow": 5.0, "m.B.t3": 0.001,
-                     "m.C.mid": 0.5}
-        queue = WorkQueue.build(test_ids, 1, durations)
-        handed = [t for batch in drain(queue) for t in batch]
-        self.assertEqual(["m.B.slow", "m.C.mid"], handed[:2])
-        self.assertEqual(["m.A.t1", "m.A.t2", "m.B.t3"], sorted(handed[2:]))
+    def test_each_worker_runs_listing_order_with_history(self):
+        # Longest-first would start with the slow test of the last module.
+        test_ids = [f"m{m}.T.t{t}" for m in range(4) for t in range(10)]
+        durations = dict.fromkeys(test_ids, 0.01)
+        durations["m3.T.t9"] = 0.2
+        clock = FakeClock()
+        queue = WorkQueue.build(test_ids, 2, durations, clock=clock)
+        sequences = simulate(queue, durations, 2, clock)
+        self.assertEqual(sorted(test_ids), sorted(sum(sequences, [])))
+        for sequence in sequences:
+            self.assertTrue(rises(sequence, test_ids), sequence)
+        # The slow test got a worker nearly to itself: balance is kept.
+        self.assertIn(len(sequences[0]) + len(sequences[1]), [40])
+        self.assertGreater(abs(len(sequences[0]) - len(sequences[1])), 15)
+
+    def test_a_worker_left_behind_has_the_back_of_its_plan_stolen(self):
+        # The history says 0.1 s a test; worker 1 hangs in its first batch.
+        test_ids = [f"m.T.t{n:02d}" for n in range(40)]
+        clock = FakeClock()
+        queue = WorkQueue.build(test_ids, 2, dict.fromkeys(test_ids, 0.1), clock=clock)
+        stuck = queue.next_batch(1)
+        runs = []
+        while batch := queue.next_batch(0):
+            runs.append(batch)
+            clock.now += 0.1 * len(batch)
+        taken = sum(runs, [])
+        # Worker 0 took over nearly all of worker 1's plan (what is left is
+        # not worth a step back in the listing); every batch is in listing
+        # order.
+        self.assertGreaterEqual(len(taken), 36)
+        for batch in runs:
+            self.assertEqual(sorted(batch), batch)
+        rest = sum(iter(lambda: queue.next_batch(1), []), [])
+        self.assertEqual(sorted(test_ids), sorted(stuck + taken + rest))
+
+    def test_no_seam_for_a_gain_below_the_threshold(self):
+        # Worker 0 finishes its plan first; what worker 1 has left is
+        # listed before worker 0's last test and too small to be worth a
+        # step back in the listing.
+        test_ids = ["m.a", "m.b", "m.c", "m.d"]
+        durations = {"m.a": 0.002, "m.b": 0.002, "m.c": 0.002, "m.d": 0.006}
+        clock = FakeClock()
+        queue = WorkQueue.build(test_ids, 2, durations, clock=clock)
+        self.assertEqual(["m.d"], queue.next_batch(0))      # plan 0: m.d
+        self.assertEqual(["m.a"], queue.next_batch(1))      # plan 1: m.a m.b m.c
+        clock.now = 0.006
+        self.assertEqual([], queue.next_batch(0))
+        self.assertEqual(["m.b"], queue.next_batch(1))
+        self.assertEqual(["m.c"], queue.next_batch(1))
+
+    def test_put_back_goes_to_the_front_of_its_workers_plan(self):
+        test_ids = [f"m.T.t{n}" for n in range(8)]
+        queue = WorkQueue.build(test_ids, 2, dict.fromkeys(test_ids, 1.0))
+        lost = queue.next_batch(1)
+        queue.put_back(lost)
+        self.assertEqual(lost, queue.next_batch(1)[:len(lost)])
+
+    def test_put_back_of_a_worker_that_is_not_replaced_is_taken_over(self):
+        test_ids = [f"m.T.t{n}" for n in range(8)]
+        queue = WorkQueue.build(test_ids, 2, dict.fromkeys(test_ids, 1.0))
+        lost = queue.next_batch(1)
+        queue.put_back(lost)
+        handed = []
+        while batch := queue.next_batch(0):
+            handed.extend(batch)
+        self.assertEqual(sorted(test_ids), sorted(handed))
+
+    def test_workers_share_one_listing_order_queue_without_history(self):
+        test_ids = [f"m.T.t{n}" for n in range(6)]
+        queue = WorkQueue.build(test_ids, 2, {})
+        self.assertEqual(["m.T.t0"], queue.next_batch(0))
+        self.assertEqual(["m.T.t1", "m.T.t2"], queue.next_batch(1))
+
+    @settings(max_examples=150, deadline=None)
+    @given(st.lists(st.sampled_from(IDS), unique=True, min_size=1),
+           st.integers(1, 4),
+           st.dictionaries(st.sampled_from(IDS), st.floats(0, 3)),
+           st.booleans(), st.one_of(st.none(), st.integers(0, 2 ** 32)),
+           st.permutations(range(4)), st.lists(st.floats(0.5, 2.0), min_size=4, max_size=4))
+    def test_simulated_runs(self, listed, workers, durations, grouped, seed, order, speed):
+        """Every id once, groups whole and contiguous in a batch, each batch
+        in reference order; whatever the workers' real speeds."""
+        test_ids = [t for t in IDS if t in listed]
+        group_of = group_function(None, parallel_class=True) if grouped else None
+        rng = random.Random(seed) if seed is not None else None
+        clock = FakeClock()
+        queue = WorkQueue.build(test_ids, workers, durations, group_of, rng, clock=clock)
+        real = {t: durations.get(t, 0.01) * speed[n % 4] for n, t in enumerate(test_ids)}
+        sequences = simulate(queue, real, workers, clock, order)
+        handed = sum(sequences, [])
+        self.assertEqual(sorted(test_ids), sorted(handed))
+        if grouped:
+            where = {}
+            for worker, sequence in enumerate(sequences):
+                for test_id in sequence:
+                    where.setdefault(group_of(test_id), set()).add(worker)
+            self.assertTrue(all(len(found) == 1 for found in where.values()), where)
+
+    @settings(max_examples=150, deadline=None)
+    @given(st.lists(st.sampled_from(IDS), unique=True, min_size=1), st.integers(1, 4),
+           st.lists(st.floats(0, 0.004), min_size=len(IDS), max_size=len(IDS)),
+           st.permutations(range(4)), st.booleans())
+    def test_listing_order_per_worker_when_no_step_back_is_worth_it(
+            self, listed, workers, seconds, order, history):
+        """A worker only goes back in the listing to gain at least
+        SEAM_MIN_SECONDS: on a suite shorter than that (or without
+        history), every worker's sequence rises."""
+        test_ids = [t for t in IDS if t in listed]
+        durations = dict(zip(IDS, seconds))
+        clock = FakeClock()
+        queue = WorkQueue.build(test_ids, workers, durations if history else {}, clock=clock)
+        for sequence in simulate(queue, durations, workers, clock, order):
+            self.assertTrue(rises(sequence, test_ids), sequence)
+
+    @settings(max_examples=100, deadline=None)
+    @given(st.lists(st.sampled_from(IDS), unique=True, min_size=2),
+           st.integers(1, 4), st.dictionaries(st.sampled_from(IDS), st.floats(0, 3)),
+           st.integers(0, 2 ** 32))
+    def test_a_seed_fixes_every_workers_order(self, listed, workers, durations, seed):
+        """With --random each worker's sequence follows one shuffled order
+        that depends on the seed alone; the plans on the seed and history."""
+        test_ids = [t for t in IDS if t in listed]
+
+        def run():
+            clock = FakeClock()
+            queue = WorkQueue.build(test_ids, workers, durations, rng=random.Random(seed),
+                                    clock=clock)
+            return simulate(queue, durations, workers, clock)
+
+        first = run()
+        self.assertEqual(first, run())
+        # One worker, no history: the seed's order itself.
+        shuffled = _drain_ids(WorkQueue.build(test_ids, 1, {}, rng=random.Random(seed)))
+        self.assertEqual(sorted(test_ids), sorted(shuffled))
+        if not durations:
+            for sequence in first:
+                positions = [shuffled.index(t) for t in sequence]
+                self.assertEqual(sorted(positions), positions)
+
+
+def _drain_ids(queue):
+    return [t for batch in drain(queue) for t in batch]
