@@ -565,6 +565,8 @@ flaky_report = LazyModule("testrepo.reports.flaky")
 html_report = LazyModule("testrepo.reports.html")
 junit_report = LazyModule("testrepo.reports.junit")
 _outcomes = LazyModule("testrepo.reports.outcomes")
+_trends = LazyModule("testrepo.reports.trends")
+_history_html = LazyModule("testrepo.reports.history_html")
 
 
 def __getattr__(name):
@@ -712,6 +714,39 @@ def write_html_report(project: Project, run_id: Optional[int], path: str) -> int
     document = html_report.render(results, history)
     _write_file(path, document.encode("utf-8"), "HTML report")
     return run_id
+
+
+@dataclasses.dataclass(frozen=True)
+class HistoryReportOptions:
+    """``report --history``: chart the ``runs`` most recent runs."""
+
+    runs: int = 100
+
+
+@dataclasses.dataclass(frozen=True)
+class HistoryReportOutcome:
+    first_run: int
+    last_run: int
+    runs: int
+
+
+def write_history_report(project: Project, options: HistoryReportOptions,
+                         path: str) -> HistoryReportOutcome:
+    """Write a self-contained HTML dashboard of the ``options.runs`` most
+    recent runs to ``path`` (:mod:`testrepo.reports.history_html`): from the
+    index (records and each run's failures) plus the streams of at most
+    2 x ``trends.SAMPLE_RUNS`` runs, so its cost hardly grows with history."""
+    if options.runs < 1:
+        raise errors.UsageError(f"--runs must be 1 or more, got {options.runs}")
+    repo = open_repository(project)
+    repo.latest_id()  # NoRunsError on an empty repository
+    records = repo.runs()[-options.runs:]
+    oldest, newest = _trends.sample_ids(records)
+    samples = {run_id: repo.test_results(run_id) for run_id in oldest + newest}
+    failed = repo.failed_tests(record.run_id for record in records)
+    document = _history_html.render(_trends.build(records, failed, samples))
+    _write_file(path, document.encode("utf-8"), "HTML report")
+    return HistoryReportOutcome(records[0].run_id, records[-1].run_id, len(records))
 
 
 def _write_file(path: str, data: bytes, what: str) -> None:
