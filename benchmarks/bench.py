@@ -57,6 +57,10 @@ import runproc  # noqa: E402
 import toolset  # noqa: E402
 
 SECTIONS = ("trivial", "skewed", "grouped", "repo", "memory", "backends")
+# The `skewed` section's suites: the same durations with the longest test
+# listed in the middle, at 90 % of the listing, and last.
+SKEWED_SHAPES = ("skewed", "skewed_late", "skewed_last")
+SUITES = ("trivial",) + SKEWED_SHAPES + ("grouped",)
 BACKENDS = ("file", "sqlite", "postgresql")
 # Run with the testrepo virtualenv's Python (which has SQLAlchemy): a fresh
 # database for each repetition of the `backends` section.
@@ -262,7 +266,7 @@ class Bench:
     def run_suites(self):
         a = self.args
         j = a.concurrency
-        wanted = [s for s in ("trivial", "skewed", "grouped") if s in a.only]
+        wanted = [s for s in SUITES if (s if s not in SKEWED_SHAPES else "skewed") in a.only]
         suites = {}
         for name in wanted:
             if name == "trivial":
@@ -275,7 +279,7 @@ class Bench:
             for name in wanted:
                 suite = suites[name]
                 first = list(history_tools)
-                if name in ("trivial", "skewed") and "pytest" in self.anchors:
+                if (name == "trivial" or name in SKEWED_SHAPES) and "pytest" in self.anchors:
                     first.append(self.anchors["pytest"])
                 if name == "trivial":
                     first.append(self.unittest)
@@ -538,9 +542,11 @@ class Bench:
                           dict(section="suite", suite="trivial", tool="testrepo", run=run),
                           dict(section="suite", suite="trivial", tool="unittest", run=1),
                           2.0, "≤ 2")
-        if self.select(section="suite", suite="skewed"):
+        for shape in SKEWED_SHAPES:
+            if not self.select(section="suite", suite=shape):
+                continue
             for run, limit in ((1, 1.05), (2, 1.02)):
-                ms = self.makespan_stats(section="suite", suite="skewed", tool="testrepo", run=run)
+                ms = self.makespan_stats(section="suite", suite=shape, tool="testrepo", run=run)
                 # Run 1 must match pytest-xdist (dynamic, no history); run 2
                 # must beat every anchor: stestr and testrepository with
                 # history, pytest-xdist (which has none).
@@ -548,7 +554,7 @@ class Bench:
                     ("stestr", 2), ("testrepository", 2), ("pytest", 1)]
                 beat = {}
                 for name, arun in rivals:
-                    s = self.makespan_stats(section="suite", suite="skewed", tool=name, run=arun)
+                    s = self.makespan_stats(section="suite", suite=shape, tool=name, run=arun)
                     if s:
                         beat["%s run %d" % (name, arun)] = s["median"]
                 value = ms["median"] if ms else None
@@ -558,8 +564,8 @@ class Bench:
                 if beat:
                     text += "; " + ", ".join("%s %.3f" % kv for kv in sorted(beat.items()))
                 lt = ("≤ %.2f and ≤ pytest-xdist" if run == 1 else "≤ %.2f and < every anchor") % limit
-                rows.append(("skewed makespan ratio, run %d (%s)" % (
-                    run, "no history" if run == 1 else "history"), text, lt,
+                rows.append(("%s makespan ratio, run %d (%s)" % (
+                    shape, run, "no history" if run == 1 else "history"), text, lt,
                     verdict(value, limit, ok_vs)))
         if self.select(section="repo"):
             R = self.repo_info["runs"]
@@ -605,7 +611,7 @@ class Bench:
           "max RSS MB (largest process) | load before |")
         w("|---|---|---|---|---|---|---|---|---|")
         order = ["testrepo", "unittest", "stestr", "testrepository", "pytest"]
-        for suite in ("trivial", "skewed", "grouped"):
+        for suite in SUITES:
             recs = self.select(section="suite", suite=suite)
             if not recs:
                 continue

@@ -16,6 +16,10 @@ bound of the makespan.
 * ``grouped``: the skewed layout, but 30 % of the sum is spent in each
   class's ``setUpClass``; run with ``group_regex`` by class, so a class is
   one unit of work and the lower bound is taken over classes (setup + tests).
+* ``skewed_late`` and ``skewed_last``: the ``skewed`` durations, with the
+  longest test moved to 90 % of the listing (``late``) or to its very end
+  (``last``): no scheduler without history can know, so these measure the
+  first run's tail.
 * ``tiny``: 10 ``pass`` tests whose ids are the first ten of ``trivial``
   (package ``bench_trivial``), for measuring the start-up of ``testr run``.
 
@@ -129,6 +133,11 @@ def _timed(root, params, grouped):
     n, total = params["n"], params["sum_s"]
     setup_total = total * SETUP_FRACTION if grouped else 0.0
     durations = _heavy_tailed(rng, n, total - setup_total)
+    if params.get("longest_at") is not None:
+        # Swap the longest test to that fraction of the listing.
+        at = min(n - 1, int(params["longest_at"] * n))
+        longest = durations.index(max(durations))
+        durations[longest], durations[at] = durations[at], durations[longest]
     tree = _layout(n, TIMED_METHODS)
     setups = {}
     if grouped:
@@ -172,7 +181,11 @@ KINDS = {
     "tiny": _tiny,
     "skewed": lambda root, params: _timed(root, params, False),
     "grouped": lambda root, params: _timed(root, params, True),
+    "skewed_late": lambda root, params: _timed(root, params, False),
+    "skewed_last": lambda root, params: _timed(root, params, False),
 }
+# Where the longest test of these skewed suites is listed (fraction).
+LONGEST_AT = {"skewed_late": 0.9, "skewed_last": 1.0}
 
 
 def suite_params(kind, n=None, sum_s=60.0, seed=20240601):
@@ -184,6 +197,9 @@ def suite_params(kind, n=None, sum_s=60.0, seed=20240601):
     if kind in ("skewed", "grouped"):
         return {"kind": kind, "package": "bench_" + kind, "n": n or 400, "sum_s": float(sum_s),
                 "seed": seed + (1 if kind == "grouped" else 0)}
+    if kind in LONGEST_AT:
+        return {"kind": kind, "package": "bench_" + kind, "n": n or 400, "sum_s": float(sum_s),
+                "seed": seed, "longest_at": LONGEST_AT[kind]}
     raise ValueError("unknown suite kind %r" % kind)
 
 
