@@ -46,6 +46,7 @@ EXTRA_CSS = f"""
 .filter {{ position: sticky; top: 0; background: {BACKGROUND}; padding: 8px 0;
   border-bottom: 1px solid #c8ccd0; z-index: 1; }}
 .filter input {{ font: inherit; width: min(560px, 90%); padding: 4px 8px; }}
+table.tests td code {{ word-break: normal; overflow-wrap: anywhere; }}
 td svg {{ display: inline-block; vertical-align: middle; }}
 .scroll {{ max-height: 640px; overflow-y: auto; }}
 """
@@ -288,6 +289,12 @@ def _filter() -> str:
             'placeholder="part of a test id, e.g. test_checkout"></div>')
 
 
+def _test_id(test_id: str) -> str:
+    """The id with a line-break opportunity after each dot (no text added,
+    so the filter still matches whole ids)."""
+    return _esc(test_id).replace(".", ".<wbr>")
+
+
 def _caption(text: str, shown: int, total: int) -> str:
     cut = f" (the first {shown} of {total})" if shown < total else ""
     return (f'<caption>{_esc(text)}{cut}; <span class="shown">{shown}</span> shown'
@@ -310,7 +317,7 @@ def _trend_table(tests: Sequence[TestTrend], trends: Trends, caption: str, table
     runs = len(trends.records)
     shown = list(tests[:MAX_TEST_ROWS])
     rows = "\n".join(
-        f"<tr><td><code>{_esc(t.test_id)}</code></td>"
+        f"<tr><td><code>{_test_id(t.test_id)}</code></td>"
         f'<td class="num">{t.failures}</td><td class="num">{t.results}</td>'
         f'<td class="num">{t.fail_rate:.1%}</td><td class="num">{t.flips}</td>'
         f'<td class="num">{t.flip_rate:.2f}</td><td class="num">{t.failed_runs[-1]}</td>'
@@ -375,7 +382,7 @@ def _slower(trends: Trends) -> str:
         return heading + note + "\n<p>No test got significantly slower.</p>\n</section>"
     shown = trends.slower[:MAX_SLOWER_ROWS]
     rows = "\n".join(
-        f"<tr><td><code>{_esc(s.test_id)}</code></td>"
+        f"<tr><td><code>{_test_id(s.test_id)}</code></td>"
         f'<td class="num">{s.before:.3f}</td><td class="num">{s.after:.3f}</td>'
         f'<td class="num">{"" if s.ratio is None else f"{s.ratio:.1f}x"}</td>'
         f"<td>{_spark(s)}</td></tr>" for s in shown)

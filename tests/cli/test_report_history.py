@@ -31,7 +31,7 @@ def table_rows(document, table_id):
     if match is None:
         return None
     rows = re.findall(r"<tr><td><code>(.*?)</code></td>(.*?)</tr>", match.group(1), re.S)
-    return [(html.unescape(test_id), re.findall(r'<td class="num">(.*?)</td>', cells))
+    return [(html.unescape(test_id.replace("<wbr>", "")), re.findall(r'<td class="num">(.*?)</td>', cells))
             for test_id, cells in rows]
 
 
