@@ -307,6 +307,8 @@ def _run_command_mode(context: _Run, concurrency: int) -> RunOutcome:
             return done
         concurrency = concurrency or max(1, len(test_ids))
     inserter, rng, durations, group_of = context.begin(test_ids, concurrency)
+    if rng is not None and _ids_in_a_file(config):
+        context.say(_RANDOM_IN_A_FILE)
     if test_ids is None:
         partitions = [None]
     else:
@@ -331,6 +333,26 @@ def _check_supported(config, options: RunOptions, directory: str) -> None:
             raise errors.ConfigError(
                 f"{config.source or 'zero-config'}: test_path: directory "
                 f"'{config.test_path}' does not exist (relative to {directory})")
+
+
+# Said once per run: the order a seed gives is not the order that runs.
+_RANDOM_IN_A_FILE = (
+    "--random: test_command gets its test ids in a file ($IDFILE), and subunit.run, "
+    "testtools.run and stestr run such a load list in their own discovery order, not "
+    "the file's: each worker may run its tests in listing order whatever the seed. "
+    "Put $IDLIST in test_command to run the seed's order.\n")
+
+
+def _ids_in_a_file(config) -> bool:
+    """Whether test_command is given its ids as a file (``$IDFILE``, itself
+    or through ``test_id_option``).  The common runners that take a file
+    (``--load-list`` of subunit.run, testtools.run, stestr) use it as a
+    filter on their discovered suite, so the file's order is lost; ids on
+    the command line (``$IDLIST``) are loaded in the order given.  We
+    cannot make a file's order real from outside the runner, so the run
+    says so instead of pretending."""
+    command, option = config.test_command or "", config.test_id_option or ""
+    return "$IDFILE" in command or ("$IDOPTION" in command and "$IDFILE" in option)
 
 
 def _random_order(options: RunOptions, metadata, context: _Run) -> Optional[random.Random]:

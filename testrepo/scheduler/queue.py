@@ -110,9 +110,11 @@ class WorkQueue:
         self._last = [-1] * len(self._plans)
         # Estimated time (``clock``) at which each worker runs out of work.
         self._busy = [0.0] * len(self._plans)
+        self._last_work = [0.0] * len(self._plans)
         self._clock = clock
-        # Workers that asked for work and may come back for more.
-        self._active: Set[int] = set()
+        # Workers that lost the work they held (put_back) and have not
+        # asked again: their plans are anybody's.
+        self._gone: Set[int] = set()
         # test id -> (worker, position, rank) of its latest hand-out.
         self._handed: Dict[str, Tuple[int, int, int]] = {}
         self._history_estimate = unknown_estimate
@@ -176,10 +178,12 @@ class WorkQueue:
             if self._shared:
                 worker = 0
             self._ensure_plan(worker)
+            self._gone.discard(worker)
+            # It asks: it has finished what it held before its last batch.
+            self._busy[worker] = min(self._busy[worker],
+                                     self._clock() + self._last_work[worker])
             if not self._plans[worker] and not self._steal(worker):
-                self._active.discard(worker)
                 return []
-            self._active.add(worker)
         guess = self._unknown_estimate()
         cap, self._unit_cap = self._unit_cap, self._unit_cap * 2
         if guess is None:
@@ -207,6 +211,7 @@ class WorkQueue:
             self._unknown_left.append(0)
             self._last.append(-1)
             self._busy.append(0.0)
+            self._last_work.append(0.0)
         self._workers = max(self._workers, len(self._plans))
 
     def _take(self, worker: int, cap: int, guess: float, target: float,
@@ -236,6 +241,7 @@ class WorkQueue:
         self._known_left[worker], self._unknown_left[worker] = known_left, unknown_left
         # When the worker should be done with what it holds (estimated).
         self._busy[worker] = max(self._busy[worker], self._clock()) + work
+        self._last_work[worker] = work
         return taken
 
     def _hand_out(self, worker: int, taken: List[int]) -> List[str]:
@@ -266,21 +272,28 @@ class WorkQueue:
         for victim, plan in enumerate(self._plans):
             if plan and victim != thief:
                 left = self._remaining(victim, guess)
-                if victim in self._active:
+                gone = victim in self._gone
+                if gone:
+                    share = left / 2  # its worker is gone: take it over
+                else:
                     # Even out the two workers' estimated finishing times.
                     share = (max(self._busy[victim], now) + left - free) / 2
-                else:
-                    share = left / 2  # its worker is gone: take it over
-                shares.append((-share, victim, victim not in self._active))
+                shares.append((-share, victim, gone, left))
         shares.sort()
         after = self._last[thief]
-        for minus_share, victim, _ in shares:
+        for minus_share, victim, _, _ in shares:
             if minus_share < 0 and self._move_back(victim, thief, -minus_share, guess, after):
                 return True
         gain = max(SEAM_MIN_SECONDS, SEAM_FRACTION * self._planned_per_worker(guess))
-        for minus_share, victim, orphan in shares:
-            if orphan or -minus_share >= gain:
+        for minus_share, victim, gone, _ in shares:
+            if gone or -minus_share >= gain:
                 return self._move_back(victim, thief, -minus_share, guess, None)
+        # The thief should still be busy, but that is an estimate: rather
+        # than stop it, give it the last unit of a plan with work worth
+        # sharing, if that unit comes after its last one.
+        for _, victim, _, left in shares:
+            if left >= 2 * gain and self._move_back(victim, thief, 0.0, guess, after):
+                return True
         return False
 
     def _planned_per_worker(self, guess: float) -> float:
@@ -329,7 +342,8 @@ class WorkQueue:
             new_units.sort(key=self._rank.__getitem__)
             self._plans[worker].extendleft(reversed(new_units))
             self._unknown_left[worker] += len(new_units)
-            self._active.discard(worker)
+            self._gone.add(worker)
+            self._busy[worker] = 0.0
             self._last[worker] = -1  # a fresh process starts a fresh sequence
 
 

@@ -1,0 +1,124 @@
+"""Order within a worker, through the CLI: with history the built-in
+runner runs each worker's tests in listing order (as stestr does), so a
+suite with order-dependent tests passes; and ``--random`` in command mode
+either runs the seed's order or says that the test command reorders."""
+
+import random
+
+import testtools
+
+from testrepo import scheduler
+from tests.cli.test_run import stored_events
+from tests.fixtures import SampleProject, run_testrepo
+from tests.streams import Result, load_run
+
+# sample/test_a.py .. test_c.py need a clean process; sample/test_z.py
+# (listed last) leaves state behind.  Any worker that runs test_z before
+# one of the others fails it.
+CLEAN_MODULE = '''\
+import unittest
+
+from sample import state
+
+
+class TestClean(unittest.TestCase):
+{methods}
+'''
+CLEAN_METHOD = '''
+    def test_{n}(self):
+        self.assertEqual([], state.POLLUTED)
+'''
+POLLUTING_MODULE = '''\
+import unittest
+
+from sample import state
+
+
+class TestPolluting(unittest.TestCase):
+
+    def test_pollutes(self):
+        state.POLLUTED.append("test_z")
+'''
+CLEAN_MODULES = ("test_a", "test_b", "test_c")
+SLOW = "sample.test_z.TestPolluting.test_pollutes"
+
+
+def order_dependent_project(testcase, config="stestr"):
+    project = testcase.useFixture(SampleProject(config=config, tests="# replaced below\n"))
+    project.write("sample/state.py", "POLLUTED = []\n")
+    methods = "".join(CLEAN_METHOD.format(n=n) for n in range(6))
+    for module in CLEAN_MODULES:
+        project.write(f"sample/{module}.py", CLEAN_MODULE.format(methods=methods))
+    project.write("sample/test_z.py", POLLUTING_MODULE)
+    return project
+
+
+def listed_ids(project):
+    code, out, err = run_testrepo(project.path, "list-tests")
+    assert code == 0, out + err
+    return [line for line in out.splitlines() if line.startswith("sample.")]
+
+
+def worker_sequences(project):
+    """{worker tag: the test ids it ran, in the order it ran them}."""
+    _, events = stored_events(project.path)
+    finished = []
+    for event in events:
+        test_id, status, tags, timestamp = event[1], event[2], event[3] or (), event[-1]
+        if test_id and status in ("success", "fail", "skip", "xfail", "uxsuccess"):
+            worker = [tag for tag in tags if tag.startswith("worker-")][0]
+            finished.append((timestamp, worker, test_id))
+    sequences = {}
+    for _, worker, test_id in sorted(finished, key=lambda item: item[0]):
+        sequences.setdefault(worker, []).append(test_id)
+    return sequences
+
+
+class TestListingOrderWithHistory(testtools.TestCase):
+
+    def test_each_worker_runs_in_listing_order_and_order_dependent_tests_pass(self):
+        project = order_dependent_project(self)
+        test_ids = listed_ids(project)
+        # History: the polluting test, listed last, is by far the slowest,
+        # so a longest-first queue would start a worker with it.
+        history = [Result(test_id, duration=0.01) for test_id in test_ids if test_id != SLOW]
+        code, out, err = load_run(project, history + [Result(SLOW, duration=5.0)])
+        self.assertEqual(0, code, out + err)
+        code, out, err = run_testrepo(project.path, "run", "--concurrency", "2")
+        self.assertEqual(0, code, out + err)
+        self.assertIn("Totals: 19 passed, 0 failed, 0 skipped", out)
+        sequences = worker_sequences(project)
+        self.assertEqual({"worker-0", "worker-1"}, set(sequences))
+        self.assertEqual(sorted(test_ids), sorted(sum(sequences.values(), [])))
+        for worker, sequence in sequences.items():
+            positions = [test_ids.index(test_id) for test_id in sequence]
+            self.assertEqual(sorted(positions), positions, worker)
+
+
+class TestRandomInCommandMode(testtools.TestCase):
+
+    def test_a_load_list_command_says_once_that_it_reorders(self):
+        project = self.useFixture(SampleProject(config="testr"))
+        code, out, err = run_testrepo(project.path, "run", "--random", "--seed", "7")
+        self.assertEqual(1, code, out + err)  # the sample project has failures
+        self.assertEqual(1, out.count("test_command gets its test ids in a file ($IDFILE)"),
+                         out)
+        self.assertIn("Put $IDLIST in test_command to run the seed's order.", out)
+
+    def test_ids_on_the_command_line_run_in_the_seeds_order(self):
+        project = order_dependent_project(self, config=None)
+        project.write(".testr.conf", (
+            "[DEFAULT]\n"
+            "test_command=${PYTHON:-python} -m subunit.run $IDLIST $LISTOPT\n"
+            "test_list_option=--list\n"
+            "test_id_list_default=discover -t . sample\n"))
+        test_ids = listed_ids(project)
+        code, out, err = run_testrepo(project.path, "run", "--random", "--seed", "11",
+                                      "--concurrency", "1")
+        self.assertNotIn("$IDFILE", out)
+        # The seed's order: the same seeded shuffle testr makes of the
+        # listed ids (one partition with one worker).
+        expected = scheduler.shuffle_within([test_ids], random.Random(11))[0]
+        self.assertNotEqual(test_ids, expected)
+        ran = sum(worker_sequences(project).values(), [])
+        self.assertEqual(expected, ran, out + err)
