@@ -12,39 +12,44 @@ failing.  So this queue plans first and runs in order:
   *reference order*: the listing order, or with ``--random`` a seeded
   shuffle of the units (the members of a group are shuffled too, but stay
   together).
-* Each worker gets a *plan*, a list of units kept in reference order.
-  With recorded durations the plans are made longest-first into the least
-  loaded plan (LPT, as :func:`testrepo.scheduler.static.partition` does;
-  unknown tests are estimated at the median), so they are balanced before
-  the run starts.  With no history every estimate is the same, and the
-  plans are contiguous slices of the reference order of equal size::
+* With recorded durations each worker gets a *plan*, a list of units
+  kept in reference order.  The plans are made longest-first into the
+  least loaded plan (LPT, as :func:`testrepo.scheduler.static.partition`
+  does; unknown tests are estimated at the median), so they are balanced
+  before the run starts::
 
-      queue = WorkQueue.build(['m.A.a', 'm.A.b', 'm.B.c', 'm.B.d'], workers=2,
-                              durations={})
-      queue.next_batch(0)  -> ['m.A.a']            (plan 0: m.A.a, m.A.b)
-      queue.next_batch(1)  -> ['m.B.c']            (plan 1: m.B.c, m.B.d)
+      queue = WorkQueue.build(['m.A.a', 'm.A.b', 'm.B.slow', 'm.B.d'], workers=2,
+                              durations={'m.B.slow': 3.0, 'm.A.a': 1.0,
+                                         'm.A.b': 1.0, 'm.B.d': 1.0})
+      queue.next_batch(0)  -> ['m.B.slow']        (plan 0: m.B.slow)
+      queue.next_batch(1)  -> ['m.A.a']           (plan 1: m.A.a, m.A.b, m.B.d)
 
+* With no history at all there is no plan: all workers take batches from
+  the front of one shared queue in reference order, so each worker's
+  sequence rises in that order.
 * A worker takes batches from the front of its own plan.  Batches shrink
   as the work drains (guided self-scheduling): about ``remaining work /
   (2 * workers)`` seconds of estimated work, never more than
   ``MAX_SLICE``, at least one unit; the first batch is one unit and each
   batch at most doubles the last (a slow start, so a poor early estimate
   costs little).
-* A worker whose plan is empty *steals* the back half (by estimated work)
-  of the plan with the most work left.  It steals only units listed after
-  the last one it ran when it can, so its sequence keeps rising in the
-  reference order; a steal that makes it go back in the order (a *seam*)
-  happens only when it gains balance worth having: the other plan holds at
-  least ``2 * seam_gain`` seconds, with ``seam_gain`` the larger of
+* A worker whose plan is empty *steals* from the back of the plan whose
+  worker should finish last, enough work to even out the two workers'
+  estimated finishing times (the queue keeps, per worker, the time
+  ``clock`` says it should run out of work).  It takes only units ranked
+  after the last one it ran when it can, so its sequence keeps rising; a
+  steal that makes it go back in the order (a *seam*) happens only when it
+  evens out at least ``seam_gain`` seconds, the larger of
   ``SEAM_MIN_SECONDS`` and ``SEAM_FRACTION`` of the planned work per
-  worker, or the plan's worker is gone (crashed and not yet replaced, or
-  never started).  Otherwise the worker is told there is nothing left and
-  the plan's own worker runs the rest.
+  worker, or when the plan's worker is gone (it lost its work, see
+  :meth:`WorkQueue.put_back`, and has not asked again).  A worker still
+  believed busy takes at most one unit listed after its last one; if
+  nothing qualifies it is told there is nothing left, and the plan's own
+  worker runs the rest.
 
-So with history, every worker runs its tests in listing order unless a
-worker would idle for a noticeable share of the run; a stolen block is
-itself run in listing order.  Without history the first worker's sequence
-always rises; the others go back at most once per steal.
+So with history every worker runs its tests in listing order unless a
+worker would otherwise idle for a noticeable share of the run; a stolen
+block is itself run in listing order.
 
 Estimates: a recorded duration where there is one; for the other tests the
 median recorded duration or, with no history at all, the mean duration
