@@ -54,6 +54,9 @@ class OutputOptions:
     # Attachments shown for a test that passed: "default" (stdout/stderr),
     # "none" (--suppress-attachments) or "all" (--all-attachments).
     attachments: str = "default"
+    # The live status line (reports/progress.py): the CLI sets it for a
+    # terminal unless --no-progress; never with subunit.
+    progress: bool = False
 
 
 @dataclasses.dataclass(frozen=True)

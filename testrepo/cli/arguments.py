@@ -47,7 +47,9 @@ def output_from_args(args, app) -> OutputOptions:
     if color is None:
         color = hasattr(app.stdout, "isatty") and app.stdout.isatty()
     quiet = args.quiet or app.options.verbose_level == 0
-    return OutputOptions(subunit=args.subunit, quiet=quiet, color=color,
+    progress = (not getattr(args, "no_progress", True) and not args.subunit
+                and hasattr(app.stdout, "isatty") and app.stdout.isatty())
+    return OutputOptions(subunit=args.subunit, quiet=quiet, color=color, progress=progress,
                          **trace_options_from_args(args))
 
 
@@ -149,6 +151,9 @@ def add_run_mode_arguments(parser) -> None:
     parser.add_argument("--pdb", metavar="TEST", default=None,
                         help="Run just TEST in this process, in the foreground, so that pdb "
                              "works; the result is stored.")
+    parser.add_argument("--no-progress", action="store_true",
+                        help="No live status line (shown only on a terminal: tests done, "
+                             "failures, elapsed, ETA, what each worker runs).")
     parser.add_argument("--metadata", action="append", default=[], metavar="KEY=VALUE",
                         help="Store KEY=VALUE with the run (repeatable), e.g. a git sha or a "
                              "CI job name; shown by `testr last` and `history list -m`.")
