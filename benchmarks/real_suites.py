@@ -124,7 +124,8 @@ SUITES = [
     },
     {
         "name": "testtools", "pin": "testtools==2.9.1",
-        "deps": ["testscenarios", "testresources", "fixtures"],
+        # tox: extras test + twisted (tests/twistedsupport needs Twisted)
+        "deps": ["testscenarios", "testresources", "fixtures", "twisted"],
         # The sdist has a .testr.conf (command mode); its tests live in the
         # top-level tests/ package.
         "conf": "[DEFAULT]\ntest_path=./tests\ntop_dir=./\n",
@@ -548,7 +549,7 @@ def isolated_outcome(args, py, suite, test_id):
     got = outcomes_of(parse_subunit(py, out.stdout)).get(test_id)
     if got is None:
         return ("not-run", out.stderr.decode(errors="replace")[-200:])
-    return (got[0], got[2])
+    return (got[0], "" if got[0] == "success" else got[2])
 
 
 def med(values):
