@@ -270,6 +270,7 @@ def _run_builtin(context: _Run, concurrency: int) -> RunOutcome:
         work = _work_queue(context, test_ids, concurrency, durations, group_of, rng)
 
         def feed(sink):
+            sink.expect(test_ids, durations)
             workers.run(work, sink)
             _retry.retry_failures(sink, inserter, test_ids, context.options.retry,
                            lambda failed, into: _rerun_builtin(context, failed, into))
@@ -382,7 +383,7 @@ def _run_partitions(project, config, partitions, inserter, output, out, options,
     def run_partitions(parts, sink):
         workers.CommandRunner(parts, make_command, sink.result, _timeout(options, config),
                               options.max_restarts, idle=sink.flush,
-                              max_live=extras.max_live).run()
+                              max_live=extras.max_live, heartbeat=sink.heartbeat).run()
 
     def feed(sink):
         run_partitions(partitions, sink)
@@ -422,7 +423,8 @@ def _stream_run(inserter, output, out, feed) -> RunOutcome:
         out = _pipeline.TolerantOutput(out)
     pipeline = _pipeline.Pipeline(inserter, out, show_passes=not output.quiet,
                         color=bool(output.color), subunit_out=subunit_out,
-                        abbreviate=output.abbreviate, attachments=output.attachments)
+                        abbreviate=output.abbreviate, attachments=output.attachments,
+                        progress=output.progress)
     started = time.monotonic()
     pipeline.result.startTestRun()
     interrupted = False
@@ -431,6 +433,8 @@ def _stream_run(inserter, output, out, feed) -> RunOutcome:
     except KeyboardInterrupt:
         interrupted = True
         inserter.mark_interrupted()
+        if subunit_out is None:
+            pipeline.interrupted(time.monotonic())
     finally:
         pipeline.result.stopTestRun()
     record = inserter.record

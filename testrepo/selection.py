@@ -79,18 +79,41 @@ def select(test_ids: Sequence[str], criteria: Criteria) -> List[str]:
     if not (criteria.include or criteria.exclude or criteria.only is not None
             or criteria.failing is not None):
         return list(test_ids)  # nothing to filter: the common `testr run`
+    failing = criteria.failing
+    if failing is not None:
+        failing = listed_failing(test_ids, failing)
     kept = [
         test_id
         for test_id in test_ids
         if _included(test_id, criteria.include)
         and not any(pattern.search(test_id) for pattern in criteria.exclude)
-        and (criteria.failing is None or test_id in criteria.failing)
+        and (failing is None or test_id in failing)
     ]
     if criteria.only is None:
         return kept
     # The set is only used for membership; the order comes from the load list.
     available = set(kept)
     return [t for t in dict.fromkeys(criteria.only) if t in available]
+
+
+# A test that reports under another id when it runs (testscenarios:
+# ``pkg.T.test_a`` is listed and reports ``pkg.T.test_a(scenario)``).
+_RUN_TIME_SUFFIX = re.compile(r"\([^()]*\)$")
+
+
+def listed_failing(test_ids: Sequence[str], failing: FrozenSet[str]) -> FrozenSet[str]:
+    """The failing ids, plus the listed test behind each failing id that is
+    not listed itself but is a run-time variant of one that is
+    (``pkg.T.test_a(two)`` -> ``pkg.T.test_a``): running that test runs
+    the failing variant again."""
+    listed = set(test_ids)
+    behind = set()
+    for test_id in failing:
+        if test_id not in listed:
+            base = _RUN_TIME_SUFFIX.sub("", test_id)
+            if base != test_id and base in listed:
+                behind.add(base)
+    return failing | behind if behind else failing
 
 
 def _included(test_id: str, include: Sequence[re.Pattern]) -> bool:

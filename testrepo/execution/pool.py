@@ -31,14 +31,20 @@ import selectors
 import signal
 import subprocess
 import tempfile
+import time
 from typing import Deque, Dict, List, Optional
 
 from testrepo import errors
-from testrepo.execution import protocol
+from testrepo.execution import protocol, reaper
 from testrepo.results.outcome import TestOutcome, synthetic_outcome
+from testrepo.results.running import RunningTest
 from testrepo.scheduler.queue import WorkQueue
 
 _EOF = "eof"
+# What a selector key's data says is ready: (worker, one of these).
+_FRAMES, _EXITED, _WRITABLE = "frames", "exited", "writable"
+# Seconds between heartbeats (what each worker runs, for the watchers).
+HEARTBEAT = 1.0
 _READ_SIZE = 1 << 16
 _FAILED = "failed"
 _TIMEOUT_MARK = b"Timeout ("
@@ -75,7 +81,7 @@ def stop_process_group(process: Optional[subprocess.Popen]) -> None:
 
 
 class _Worker:
-    """One worker process and the work it holds."""
+    """One worker process, its two pipes and the work it holds."""
 
     def __init__(self, index: int, generation: int):
         self.index = index
@@ -85,26 +91,67 @@ class _Worker:
         # Ids sent and not yet finished, in the order the worker runs them.
         self.assigned: Dict[str, None] = {}
         self.batches: Deque[List[str]] = collections.deque()
-        self.stdin_open = True
+        # The first assigned test has been running since (monotonic).
+        self.since = 0.0
+        self.frames_fd = -1  # worker -> parent
+        self.batches_fd = -1  # parent -> worker (non-blocking)
+        self.exit_fd = -1  # a pidfd: readable once the process has ended
+        self.outgoing = bytearray()  # batches the pipe has not taken yet
+        self.more_batches = True
         self.ready = False
-        self.unread = b""  # bytes read from its stdout, not yet a message
+        self.ended = False
+        self.last_test: Optional[str] = None  # the last test it reported
+        self.unread = b""  # bytes read from the frames pipe, not yet a message
+
+    def spawn(self, argv: List[str], cwd: str) -> None:
+        """Start the process: stdin from /dev/null, stdout and stderr to a
+        file, the protocol on two pipes of its own (``--control R,W``)."""
+        batches_read, self.batches_fd = os.pipe()
+        self.frames_fd, frames_write = os.pipe()
+        try:
+            self.process = subprocess.Popen(
+                argv + ["--control", f"{batches_read},{frames_write}"], cwd=cwd,
+                stdin=subprocess.DEVNULL, stdout=self.stderr, stderr=self.stderr,
+                pass_fds=(batches_read, frames_write), start_new_session=True)
+        finally:
+            os.close(batches_read)
+            os.close(frames_write)
+        os.set_blocking(self.batches_fd, False)
+        try:
+            self.exit_fd = os.pidfd_open(self.process.pid)
+        except (AttributeError, OSError):
+            self.exit_fd = -1  # no pidfd: the end is seen as end of file
 
     def send(self, test_ids: List[str]) -> None:
+        if not self.batches:
+            self.since = time.monotonic()
         self.batches.append(test_ids)
         for test_id in test_ids:
             self.assigned[test_id] = None
-        try:
-            protocol.write_batch(self.process.stdin, test_ids)
-        except (BrokenPipeError, OSError):
-            pass  # it died; its reader thread reports the end
+        self.outgoing += protocol.encode_batch(test_ids)
 
-    def close_stdin(self) -> None:
-        if self.stdin_open:
-            self.stdin_open = False
+    def write_pending(self) -> bool:
+        """Write what the pipe takes now; True if something is left (then
+        the pool waits for the pipe to be writable)."""
+        while self.outgoing and self.batches_fd >= 0:
             try:
-                self.process.stdin.close()
+                written = os.write(self.batches_fd, self.outgoing)
+            except BlockingIOError:
+                return True
             except OSError:
-                pass
+                self.outgoing.clear()  # it died; its end of file reports it
+                break
+            del self.outgoing[:written]
+        return False
+
+    def close_batches(self) -> None:
+        if self.batches_fd >= 0:
+            os.close(self.batches_fd)
+            self.batches_fd = -1
+
+    def running(self) -> Optional[str]:
+        """The id of the test it is running now, if any."""
+        return next(iter(self.assigned), None)
 
     def stderr_text(self) -> bytes:
         self.stderr.seek(0)
@@ -112,19 +159,21 @@ class _Worker:
 
     def kill(self) -> None:
         stop_process_group(self.process)
+        if self.process is not None:
+            reaper.kill_session(self.process.pid)
 
+    def close_pipes(self) -> None:
+        self.close_batches()
+        for fd in (self.frames_fd, self.exit_fd):
+            if fd >= 0:
+                os.close(fd)
+        self.frames_fd = self.exit_fd = -1
 
     def release(self) -> None:
         """Close the pipes and the stderr file of a worker that is gone."""
-        streams = [self.stderr]
-        if self.process is not None:
-            streams += [self.process.stdin, self.process.stdout]
-        for stream in streams:
-            if stream is not None and not stream.closed:
-                try:
-                    stream.close()
-                except OSError:
-                    pass
+        self.close_pipes()
+        if not self.stderr.closed:
+            self.stderr.close()
 
 
 class WorkerPool:
@@ -155,8 +204,13 @@ class WorkerPool:
         self._listed: Optional[List[str]] = None
         # Events read while waiting for the listing, handled by run().
         self._pending: List[tuple] = []
+        self._next_beat = 0.0
+        self._started_at = reaper.boot_ticks_now()
+        self._pids: List[int] = []  # every worker process started
+        self._subreaper = False
 
     def start(self) -> None:
+        self._subreaper = reaper.become_subreaper()
         for index in range(self._count):
             self._start(index, generation=0, send_ids=index == 0)
 
@@ -189,19 +243,34 @@ class WorkerPool:
         backlog, self._pending = self._pending, []
         for item in backlog:
             self._handle(*item)
-        while self._workers:
-            for item in self._poll():
-                self._handle(*item)
+        try:
+            while self._workers:
+                for item in self._poll():
+                    self._handle(*item)
+        except KeyboardInterrupt:
+            now = time.monotonic()
+            sink.heartbeat(self.running(now), now)  # what was cut short
+            raise
         if len(self._work):
             # Pinned queues (--worker-file): a worker that gave up leaves
             # its own tests behind, which no other worker may take.
             self._abandon(0)
 
+    def running(self, now: float) -> List[RunningTest]:
+        """The test each busy worker is running."""
+        return [RunningTest(worker.index, test_id, worker.since)
+                for worker in self._workers.values()
+                if (test_id := worker.running()) is not None]
+
     def close(self) -> None:
+        """Stop every worker, and every process a test left behind."""
         for worker in self._workers.values():
             worker.kill()
             worker.release()
         self._selector.close()
+        if self._subreaper:
+            reaper.kill_adopted(self._started_at, self._pids)
+            reaper.become_subreaper(False)
 
     # --- workers ---------------------------------------------------------
 
@@ -213,13 +282,15 @@ class WorkerPool:
         if send_ids:
             argv.append("--send-ids")
         try:
-            worker.process = subprocess.Popen(
-                argv, cwd=self._cwd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                stderr=worker.stderr, start_new_session=True)
+            worker.spawn(argv, self._cwd)
         except OSError as err:
+            worker.release()
             raise errors.ExecutionError(f"cannot start a worker `{' '.join(argv)}`: {err}") from err
+        self._pids.append(worker.process.pid)
         self._workers[index] = worker
-        self._selector.register(worker.process.stdout.fileno(), selectors.EVENT_READ, worker)
+        self._selector.register(worker.frames_fd, selectors.EVENT_READ, (worker, _FRAMES))
+        if worker.exit_fd >= 0:
+            self._selector.register(worker.exit_fd, selectors.EVENT_READ, (worker, _EXITED))
         if self._work is not None:
             self._refill(worker)
 
@@ -235,33 +306,99 @@ class WorkerPool:
         ``(worker, kind, message, payload)`` items.
 
         One thread reads every pipe: a reader thread per worker would fight
-        the main thread for the GIL on every test.
+        the main thread for the GIL on every test.  A worker's end is seen
+        on its pidfd, not only as end of file: a process a test started
+        may still hold the frames pipe open.
         """
         items: List[tuple] = []
         ready = self._selector.select(0)
         if not ready:
             if self._sink is not None:
                 self._sink.flush()  # idle: a killed parent then loses nothing
-            ready = self._selector.select()
+            ready = self._selector.select(HEARTBEAT if self._sink is not None else None)
         for key, _ in ready:
-            worker = key.data
-            data = os.read(key.fd, _READ_SIZE)
-            if not data:
-                self._selector.unregister(key.fd)
-                worker.process.stdout.close()
-                worker.process.wait()
-                items.append((worker, _EOF, None, b""))
+            worker, what = key.data
+            if worker.ended:
                 continue
-            worker.unread += data
-            try:
-                messages, used = protocol.parse_messages(worker.unread)
-            except protocol.ProtocolError as err:
-                items.append((worker, _FAILED, str(err), b""))
-                worker.unread = b""
-                continue
-            worker.unread = worker.unread[used:]
-            items.extend((worker, *message) for message in messages)
+            if what == _WRITABLE:
+                self._write_pending(worker)
+            elif what == _EXITED:
+                self._drain(worker, items)
+            else:
+                self._read(worker, items)
+        if self._sink is not None:
+            now = time.monotonic()
+            if now >= self._next_beat:
+                self._next_beat = now + HEARTBEAT
+                self._sink.heartbeat(self.running(now), now)
         return items
+
+    def _read(self, worker: _Worker, items: List[tuple]) -> bool:
+        """Read once from the frames pipe; False at its end."""
+        try:
+            data = os.read(worker.frames_fd, _READ_SIZE)
+        except BlockingIOError:
+            return False
+        if not data:
+            self._end(worker, items)
+            return False
+        worker.unread += data
+        try:
+            messages, used = protocol.parse_messages(worker.unread)
+        except protocol.ProtocolError as err:
+            items.append((worker, _FAILED, str(err), b""))
+            worker.unread = b""
+            return True
+        worker.unread = worker.unread[used:]
+        items.extend((worker, *message) for message in messages)
+        return True
+
+    def _drain(self, worker: _Worker, items: List[tuple]) -> None:
+        """The process has ended: read what is left in its pipe, then end
+        it even if a process it left behind holds the pipe open."""
+        os.set_blocking(worker.frames_fd, False)
+        while not worker.ended and self._read(worker, items):
+            pass
+        if not worker.ended:
+            self._end(worker, items)
+
+    def _end(self, worker: _Worker, items: List[tuple]) -> None:
+        worker.ended = True
+        for fd in (worker.frames_fd, worker.exit_fd, worker.batches_fd):
+            if fd >= 0:
+                try:
+                    self._selector.unregister(fd)
+                except (KeyError, ValueError):
+                    pass
+        worker.process.wait()
+        worker.close_pipes()
+        items.append((worker, _EOF, None, b""))
+
+    def _write_pending(self, worker: _Worker) -> None:
+        """Send what a worker's pipe did not take, waiting for the pipe to
+        be writable while something is left; close it once everything is
+        sent and no more batches will come."""
+        fd = worker.batches_fd
+        if fd < 0:
+            return
+        left = worker.write_pending()
+        registered = fd in self._selector.get_map()
+        if left and not registered:
+            self._selector.register(fd, selectors.EVENT_WRITE, (worker, _WRITABLE))
+        elif not left:
+            if registered:
+                self._selector.unregister(fd)
+            if not worker.more_batches:
+                worker.close_batches()
+
+    def _send(self, worker: _Worker, batch: List[str]) -> None:
+        worker.send(batch)
+        self._write_pending(worker)
+
+    def _finish(self, worker: _Worker) -> None:
+        """No more batches for ``worker``: it ends after what it was sent."""
+        worker.more_batches = False
+        self._write_pending(worker)
 
     def _refill(self, worker: _Worker) -> None:
         """Keep a worker busy: one batch running and, while the queue is far
@@ -277,18 +414,18 @@ class WorkerPool:
                 return
             batch = self._work.next_batch(worker.index)
             if not batch:
-                worker.close_stdin()
+                self._finish(worker)
                 return
-            worker.send(batch)
+            self._send(worker, batch)
 
     def _refill_isolated(self, worker: _Worker) -> None:
-        """--isolated: one batch per worker process; closing its stdin at
-        once makes it exit after that batch."""
-        if worker.stdin_open:
+        """--isolated: one batch per worker process; closing its batches
+        pipe at once makes it exit after that batch."""
+        if worker.more_batches:
             batch = self._work.next_batch(worker.index)
             if batch:
                 worker.send(batch)
-            worker.close_stdin()
+            self._finish(worker)
 
     # --- events ----------------------------------------------------------
 
@@ -297,10 +434,16 @@ class WorkerPool:
             return  # a replaced worker's leftovers
         if kind == protocol.TEST:
             _, test_id, status, start, stop, _size, has_details = message
-            worker.assigned.pop(test_id, None)
+            if worker.assigned.pop(test_id, False) is None:
+                worker.since = time.monotonic()
+            worker.last_test = test_id
             self._work.observe(stop - start)
             self._sink.add_outcome(TestOutcome(test_id, status, worker.index, start, stop,
                                                payload, has_details))
+        elif kind == protocol.HANDED_DONE:
+            # It reported under other ids (scenarios): those account for it.
+            worker.assigned.pop(message[1], None)
+            worker.since = time.monotonic()
         elif kind == protocol.BATCH_DONE:
             self._batch_done(worker)
         elif kind == protocol.READY:
@@ -313,6 +456,7 @@ class WorkerPool:
 
     def _batch_done(self, worker: _Worker) -> None:
         batch = worker.batches.popleft()
+        worker.since = time.monotonic()
         for test_id in batch:
             if test_id in worker.assigned:
                 del worker.assigned[test_id]
@@ -327,6 +471,7 @@ class WorkerPool:
         returncode = worker.process.returncode
         stderr = worker.stderr_text()
         worker.stderr.close()
+        self._kill_leftovers(worker)
         if not worker.assigned and returncode == 0:
             if stderr.strip():
                 self._sink.add_output(worker.index, "stderr", stderr)
@@ -334,6 +479,15 @@ class WorkerPool:
                 self._start(worker.index, worker.generation + 1)  # fresh process, next test
             return
         self._recover(worker, returncode, stderr)
+
+    def _kill_leftovers(self, worker: _Worker) -> None:
+        """Kill what the worker's tests left running, and say so."""
+        left = reaper.kill_session(worker.process.pid)
+        if left:
+            after = f" after {worker.last_test}" if worker.last_test else ""
+            self._sink.add_output(worker.index, "stderr", (
+                f"testr: worker {worker.index} left {len(left)} process(es) running{after}, "
+                f"killed: {', '.join(left)}\n").encode("utf-8"))
 
     def _recover(self, worker: _Worker, returncode: int, stderr: bytes) -> None:
         """A worker ended holding work: fail the test it was running, put

@@ -1,9 +1,11 @@
-"""The framing between the parent and built-in workers (both directions).
+"""The framing between the parent and built-in workers (both directions),
+on two pipes of their own (the worker's ``--control R,W``; the tests keep
+stdin, stdout and stderr).
 
-Parent → worker (stdin): one JSON list of test ids per line, a batch.
-Closing stdin tells the worker to finish.
+Parent → worker: one JSON list of test ids per line, a batch.  Closing the
+pipe tells the worker to finish.
 
-Worker → parent (stdout): messages, each one of
+Worker → parent: messages, each one of
 
 * ``["r", N, ids]`` and a newline: discovery done, N tests found; the
   worker is ready.  ``ids`` is the list of test ids in discovery order if
@@ -17,6 +19,9 @@ Worker → parent (stdout): messages, each one of
   showing).  Binary because the parent reads 20,000 of these for 20,000
   trivial tests, and decoding a JSON header each time was the largest
   part of its work.
+* ``["d", id]`` and a newline: the handed-out test ``id`` has run and
+  reported its results under other ids (testscenarios multiplies a test
+  when it runs); sent only then, so that it costs nothing per test.
 * ``["b"]`` and a newline: the current batch is finished.
 
 The parser turns a test frame into ``("t", test_id, status, start, stop,
@@ -37,6 +42,7 @@ from testrepo.subunit_v2 import STATUS_CODES, STATUS_NAMES
 
 READY = "r"
 TEST = "t"
+HANDED_DONE = "d"
 BATCH_DONE = "b"
 
 _FRAME_MARK = b"T"
@@ -61,14 +67,18 @@ def write_test_frame(out: BinaryIO, test_id: str, status: str, start: float,
     out.flush()
 
 
+def write_handed_done(out: BinaryIO, test_id: str) -> None:
+    out.write(json.dumps([HANDED_DONE, test_id]).encode("utf-8") + b"\n")
+    out.flush()
+
+
 def write_batch_done(out: BinaryIO) -> None:
     out.write(b'["b"]\n')
     out.flush()
 
 
-def write_batch(stdin: BinaryIO, test_ids: List[str]) -> None:
-    stdin.write(json.dumps(test_ids).encode("utf-8") + b"\n")
-    stdin.flush()
+def encode_batch(test_ids: List[str]) -> bytes:
+    return json.dumps(test_ids).encode("utf-8") + b"\n"
 
 
 class ProtocolError(Exception):

@@ -8,19 +8,29 @@ first sent, importing only the modules the worker runs, and the first id
 that cannot be made that way (a ``load_tests`` protocol, generated ids such
 as ``test_x(scenario)``) makes the worker discover after all.
 
-It then serves: it reads batches of test ids from stdin (one JSON list per
-line), runs each batch in the order given, and answers on its stdout with
+It then serves on two pipes of its own, never on stdin or stdout, so that it
+is a transparent host for the tests (see doc/running.rst, "How tests are
+hosted"): the parent passes their file descriptors (``--control R,W``).  It
+reads batches of test ids from R (one JSON list per line) in its main
+thread, runs each batch in the order given, and answers on W with
 *frames* (see :mod:`testrepo.execution.protocol`): per finished test, a
 small binary header followed by that test's subunit v2 bytes, already
 tagged ``worker-N`` with route code ``N``.  The parent stores those bytes
 verbatim and never has to parse v2, which is what makes 20,000 trivial
 tests cheap.
 
+The tests get stdin from ``/dev/null`` and stdout/stderr on the worker's
+output file, as under ``subunit.run`` in a pipe.  No thread of the worker
+holds a lock while a test runs, and a process forked by a test closes the
+two pipes at once (``os.register_at_fork``), so it can neither deadlock on
+the protocol nor keep the parent waiting for it.
+
 Test output is captured per test (``sys.stdout``/``sys.stderr`` swapped for
-buffers) and attached to the test's events; output written straight to file
-descriptor 1 goes to stderr, because the frames use a private copy of fd 1.
-With ``--timeout S`` faulthandler dumps every thread's traceback to stderr
-and exits if one test runs longer than S seconds.
+buffers) and attached to the test's events.  Each test is dropped as soon
+as it has run (as unittest's ``TestSuite`` does), so what a test keeps on
+``self`` does not pile up.  With ``--timeout S`` faulthandler dumps every
+thread's traceback to stderr and exits if one test runs longer than S
+seconds.
 """
 
 from __future__ import annotations
@@ -31,11 +41,9 @@ import importlib
 import io
 import json
 import os
-import queue
 import signal
 import struct
 import sys
-import threading
 import time
 import unittest
 import zlib
@@ -92,6 +100,10 @@ class FrameResult(unittest.TestResult):
         self._start = None
         self._captured = None
         self._details = []
+        # What was reported last, and how many tests were: a batch suite
+        # asks after each test it ran (see _BatchSuite).
+        self.last_id = None
+        self.reported = 0
 
     def _event(self, test_id, status=None, file_name=None, file_bytes=b"", mime_type=None,
                eof=False):
@@ -138,6 +150,8 @@ class FrameResult(unittest.TestResult):
         protocol.write_test_frame(self._out, test_id, status, self._start, stop, data,
                                   bool(details or stdout or stderr))
         self._test_id = None
+        self.last_id = test_id
+        self.reported += 1
 
     def addSuccess(self, test):
         self._finish(test, "success")
@@ -202,23 +216,41 @@ class StatusPackets:
         return content + _CRC.pack(zlib.crc32(content) & 0xFFFFFFFF)
 
 
-def read_batches(stdin):
-    """Batches (JSON lines) from the parent, read by a thread so that the
-    parent's writes never wait on a busy worker."""
-    batches = queue.Queue()
+def read_batches(control):
+    """Batches (JSON lines) from the parent, read in the main thread between
+    batches: no thread holds the reader's lock while a test runs (a test
+    that forks must not inherit a held lock).  The parent buffers what it
+    sends, so a busy worker never makes it wait."""
+    return iter(control.readline, b"")
 
-    def read():
-        for line in stdin:
-            batches.put(line)
-        batches.put(None)
 
-    threading.Thread(target=read, name="batches", daemon=True).start()
-    return iter(batches.get, None)
+class _BatchSuite(unittest.TestSuite):
+    """One batch: the tests handed out, in order.  After each test has run,
+    it is dropped (unittest's own behaviour) and the parent is told which
+    handed-out id it was when the test reported under other ids
+    (testscenarios, ``clone_test_with_new_id``): the handed id is then
+    accounted for by the results it produced."""
+
+    def __init__(self, tests, handed_ids, result, out):
+        super().__init__(tests)
+        self._handed_ids = handed_ids
+        self._result = result
+        self._out = out
+        self._reported = result.reported
+
+    def _removeTestAtIndex(self, index):
+        super()._removeTestAtIndex(index)
+        result = self._result
+        handed_id = self._handed_ids[index]
+        if result.last_id != handed_id and result.reported > self._reported:
+            protocol.write_handed_done(self._out, handed_id)
+        self._reported = result.reported
 
 
 def serve(find, worker, timeout, batches, out):
     """Run each batch of ids read from ``batches`` and answer with frames;
-    ``find(test_id)`` returns the test case, or None if there is none.
+    ``find(test_id)`` returns the test case (and forgets it), or None if
+    there is none.
 
     The batches are one unittest run: a class (or module) whose tests
     continue in the next batch keeps its setUpClass state, and fixtures are
@@ -229,7 +261,7 @@ def serve(find, worker, timeout, batches, out):
     # the run as entered makes each batch's suite a nested one.
     result._testRunEntered = True
     for line in batches:
-        found = []
+        found, handed_ids = [], []
         for test_id in json.loads(line):
             test = find(test_id)
             if test is None:
@@ -237,7 +269,11 @@ def serve(find, worker, timeout, batches, out):
                     ("traceback", f"{test_id}: no such test (not found by discovery)")])
             else:
                 found.append(test)
-        unittest.TestSuite(found).run(result)
+                handed_ids.append(test_id)
+        suite = _BatchSuite(found, handed_ids, result, out)
+        found = test = None  # the suite holds the only references
+        suite.run(result)
+        suite = None
         protocol.write_batch_done(out)
     result._testRunEntered = False
     unittest.TestSuite().run(result)  # the last class and module teardowns
@@ -269,7 +305,7 @@ class LazyTests:
             if test is not None:
                 return test
             self._discovered = self._discover()
-        return self._discovered.get(test_id)
+        return self._discovered.pop(test_id, None)
 
     def _make(self, test_id):
         """The unittest test case ``module.Class.method`` names, or None."""
@@ -332,6 +368,8 @@ def parse_args(argv):
     parser.add_argument("--worker", type=int, default=0)
     parser.add_argument("--timeout", type=float, default=None)
     parser.add_argument("--send-ids", action="store_true")
+    parser.add_argument("--control", metavar="R,W",
+                        help="File descriptors of the pipes from and to the parent.")
     parser.add_argument("--load-name", action="append", default=[], metavar="NAME",
                         help="Load these dotted names instead of discovering "
                              "(run --no-discover).")
@@ -359,6 +397,45 @@ def private_stdout():
     return out
 
 
+class ControlWriter:
+    """The frames pipe, written without a buffer or a lock: each frame is
+    one ``write`` call (completed if the pipe takes it in parts)."""
+
+    def __init__(self, fd):
+        self.fd = fd
+
+    def write(self, data) -> None:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(self.fd, view):]
+
+    def flush(self) -> None:
+        pass
+
+
+def open_control(fds: str):
+    """The batches reader and frames writer on the parent's pipes
+    (``--control R,W``).  They are not inherited by programs a test
+    executes, and a process a test forks closes them at once: it must
+    neither write frames nor hold the pipes open after the worker ends."""
+    read_fd, write_fd = (int(fd) for fd in fds.split(","))
+    for fd in (read_fd, write_fd):
+        os.set_inheritable(fd, False)
+    batches = os.fdopen(read_fd, "rb")
+    frames = ControlWriter(write_fd)
+
+    def close_in_child():
+        frames.fd = -1  # a frame written in the child fails (EBADF)
+        for fd in (read_fd, write_fd):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+    os.register_at_fork(after_in_child=close_in_child)
+    return batches, frames
+
+
 def die_with_parent():
     """Linux: have the kernel kill this worker if the parent testr dies
     (even by SIGKILL), so a hung test cannot outlive the run."""
@@ -369,13 +446,12 @@ def die_with_parent():
         pr_set_pdeathsig = 1
         libc.prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0)
     except (OSError, AttributeError):
-        pass  # not Linux: the worker still ends when its stdin closes
+        pass  # not Linux: the worker still ends when its batches pipe closes
 
 
 def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
     die_with_parent()
-    out = private_stdout()
     top_dir = os.path.abspath(args.top_dir)
     sys.path.insert(0, top_dir)
 
@@ -384,7 +460,17 @@ def main(argv=None):
             return load_named(args.load_name, top_dir)
         return discover(args.test_path, top_dir)
 
-    if not (args.list or args.send_ids):
+    if args.list:
+        listing = private_stdout()  # what the suite prints goes to stderr
+        tests, import_errors = load()
+        if import_errors:
+            sys.stderr.write("\n".join(import_errors) + "\n")
+            return EXIT_LISTING_FAILED
+        listing.write("".join(test_id + "\n" for test_id in tests).encode("utf-8"))
+        listing.flush()
+        return 0
+    batches, out = open_control(args.control)
+    if not args.send_ids:
         # Nobody needs this worker's listing: load the tests it is sent.
         protocol.write_ready(out, [], False)
         find = LazyTests(load).find
@@ -393,14 +479,19 @@ def main(argv=None):
         if import_errors:
             sys.stderr.write("\n".join(import_errors) + "\n")
             return EXIT_LISTING_FAILED
-        if args.list:
-            out.write("".join(test_id + "\n" for test_id in tests).encode("utf-8"))
-            out.flush()
-            return 0
         protocol.write_ready(out, list(tests), args.send_ids)
-        find = tests.get
-    serve(find, args.worker, args.timeout, read_batches(sys.stdin.buffer), out)
+        find = _popper(tests)
+        tests = None
+    serve(find, args.worker, args.timeout, read_batches(batches), out)
     return 0
+
+
+def _popper(tests):
+    """``find`` over discovered tests: each is handed out (at most) once,
+    and forgetting it lets it be freed once it has run."""
+    def find(test_id):
+        return tests.pop(test_id, None)
+    return find
 
 
 if __name__ == "__main__":

@@ -32,8 +32,10 @@ from typing import Callable, Dict, List, Optional, Sequence
 
 from testrepo import errors
 from testrepo.execution.commands import Command
+from testrepo.execution import pool, reaper
 from testrepo.execution.pool import describe_exit, stop_process_group
 from testrepo.results.filters import worker_route, worker_tags
+from testrepo.results.running import RunningTest
 from testrepo.results.stream import StreamResult
 
 FINAL_STATUSES = frozenset(["success", "fail", "skip", "xfail", "uxsuccess"])
@@ -114,7 +116,17 @@ class WorkerProcess:
             self.process.stdout.close()
             self.returncode = self.process.wait()
             self._report_abnormal_end()
+            self._report_leftovers()
             self._events.put((_END, self))
+
+    def _report_leftovers(self) -> None:
+        """Kill what the test command left running in its session; say so."""
+        left = reaper.kill_session(self.process.pid)
+        if left:
+            message = (f"testr: worker {self.worker} `{self.command.describe()}` left "
+                       f"{len(left)} process(es) running, killed: {', '.join(left)}\n")
+            self.tracker.status(file_name="stderr", file_bytes=message.encode("utf-8"),
+                                mime_type=_TEXT, eof=True, timestamp=_now())
 
     def _report_abnormal_end(self) -> None:
         returncode = self.returncode
@@ -147,8 +159,10 @@ class WorkerProcess:
         return None
 
     def kill(self) -> None:
-        """Stop the process's whole process group (no orphans)."""
+        """Stop the process's whole process group and session (no orphans)."""
         stop_process_group(self.process)
+        if self.process is not None:
+            reaper.kill_session(self.process.pid)
 
 
 class CommandRunner:
@@ -158,7 +172,7 @@ class CommandRunner:
     def __init__(self, partitions: Sequence[Optional[List[str]]], make_command: MakeCommand,
                  result: StreamResult, timeout: Optional[float] = None,
                  max_restarts: Optional[int] = None, idle: Optional[Callable] = None,
-                 max_live: Optional[int] = None):
+                 max_live: Optional[int] = None, heartbeat: Optional[Callable] = None):
         self._partitions = partitions
         # At most max_live processes at once (--isolated); a partition
         # waits for a worker number to come free.
@@ -170,6 +184,9 @@ class CommandRunner:
         self._max_restarts = 4 * len(partitions) if max_restarts is None else max_restarts
         self._restarts = 0
         self._idle = idle  # called before waiting for output (e.g. flush)
+        # heartbeat(running, now): what each process runs, about once a second.
+        self._heartbeat = heartbeat
+        self._next_beat = 0.0
         self._events: queue.Queue = queue.Queue()
         self._live: Dict[int, WorkerProcess] = {}
 
@@ -185,6 +202,8 @@ class CommandRunner:
             while self._live or not self._events.empty():
                 self._next_event()
         except BaseException:
+            if self._heartbeat is not None:
+                self._beat(time.monotonic())  # what was cut short
             for process in self._live.values():
                 process.kill()
             raise
@@ -199,10 +218,18 @@ class CommandRunner:
     def _next_event(self) -> None:
         if self._idle is not None and self._events.empty():
             self._idle()
+        wait = 0.5 if self._timeout else pool.HEARTBEAT if self._heartbeat else None
         try:
-            event = self._events.get(timeout=0.5 if self._timeout else None)
+            event = self._events.get(timeout=wait)
         except queue.Empty:
-            self._kill_overdue()
+            event = None
+        if self._heartbeat is not None:
+            now = time.monotonic()
+            if now >= self._next_beat:
+                self._beat(now)
+        if event is None:
+            if self._timeout:
+                self._kill_overdue()
             return
         if type(event) is tuple and event[0] is _END:
             self._ended(event[1])
@@ -210,6 +237,13 @@ class CommandRunner:
                 self._start(event[1].worker, self._waiting.popleft())
         else:
             self._result.status(**event)
+
+    def _beat(self, now: float) -> None:
+        self._next_beat = now + pool.HEARTBEAT
+        self._heartbeat([RunningTest(process.worker, test_id, started)
+                         for process in self._live.values()
+                         for test_id, started in list(process.tracker.in_progress.items())],
+                        now)
 
     def _kill_overdue(self) -> None:
         now = time.monotonic()

@@ -2,14 +2,16 @@
 and the packets it writes for every test.
 
 Workers are real processes (``python -m testrepo.execution.worker``) on
-small generated suites, fed batches of ids on stdin; their frames are read
-back with :func:`protocol.parse_messages`.
+small generated suites, fed batches of ids on their control pipe (here a
+file: ``--control R,W``); their frames are read back with
+:func:`protocol.parse_messages`.
 """
 
 import json
 import os
 import subprocess
 import sys
+import tempfile
 
 import testtools
 
@@ -119,12 +121,19 @@ def load_tests(loader, tests, pattern):
 def run_worker(path, batches, *args):
     """(exit code, [(test id, status)] in the order reported, stderr)."""
     lines = "".join(json.dumps(batch) + "\n" for batch in batches)
-    proc = subprocess.run(
-        [sys.executable, "-m", "testrepo.execution.worker", "--test-path", "sample",
-         "--top-dir", ".", "--worker", "1", *args],
-        cwd=path, input=lines.encode("utf-8"), capture_output=True, env=testrepo_env())
-    messages, used = protocol.parse_messages(proc.stdout)
-    assert used == len(proc.stdout), proc.stdout[used:]
+    with tempfile.TemporaryFile() as batches_in, tempfile.TemporaryFile() as frames_out:
+        batches_in.write(lines.encode("utf-8"))
+        batches_in.seek(0)
+        control = f"{batches_in.fileno()},{frames_out.fileno()}"
+        proc = subprocess.run(
+            [sys.executable, "-m", "testrepo.execution.worker", "--test-path", "sample",
+             "--top-dir", ".", "--worker", "1", "--control", control, *args],
+            cwd=path, stdin=subprocess.DEVNULL, capture_output=True, env=testrepo_env(),
+            pass_fds=(batches_in.fileno(), frames_out.fileno()))
+        frames_out.seek(0)
+        frames = frames_out.read()
+    messages, used = protocol.parse_messages(frames)
+    assert used == len(frames), frames[used:]
     results = [(message[1], message[2]) for kind, message, _ in messages
                if kind == protocol.TEST]
     return proc.returncode, results, proc.stderr.decode("utf-8", "replace")
