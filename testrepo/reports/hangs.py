@@ -25,7 +25,9 @@ PATIENCE_MARGIN = 30.0
 
 
 def format_seconds(seconds: float) -> str:
-    """``75.2`` -> ``1m 15s``; ``3.25`` -> ``3.2 s``."""
+    """``75.2`` -> ``1m 15s``; ``3.25`` -> ``3.2 s``; ``0.012`` -> ``0.012 s``."""
+    if seconds < 1:
+        return f"{seconds:.2g} s"
     if seconds < 60:
         return f"{seconds:.1f} s"
     minutes, rest = divmod(int(seconds), 60)

@@ -16,6 +16,7 @@ from tests.fixtures import SampleProject, run_testrepo, testrepo_env
 
 HANGING_TESTS = '''\
 import os
+import subprocess
 import time
 import unittest
 
@@ -32,8 +33,11 @@ class TestQuick(unittest.TestCase):
 class TestZHang(unittest.TestCase):
 
     def test_hang(self):
+        # A child in a process group of its own: only the session scan
+        # finds it when the worker is stopped.
+        child = subprocess.Popen(["sleep", "600"], preexec_fn=os.setpgrp)
         with open(os.environ["STARTED_FIFO"], "w") as fifo:
-            fifo.write(str(os.getpid()))
+            fifo.write(f"{os.getpid()} {child.pid}")
         time.sleep(600)
 '''
 
@@ -66,7 +70,9 @@ class TestInterrupts(testtools.TestCase):
             env=testrepo_env({"STARTED_FIFO": self.fifo, "PYTHONUNBUFFERED": ""}))
         self.addCleanup(process.kill)
         with open(self.fifo) as fifo:
-            worker_pid = int(fifo.read())
+            worker_pid, self.child_pid = (int(pid) for pid in fifo.read().split())
+        # testr killed by SIGKILL cannot stop it (doc/reliability.rst).
+        self.addCleanup(self.kill_child)
         # The worker has sent test_a's and test_b's results, but testr may
         # not have read them yet. Its output is block-buffered, and written
         # when it goes idle (Pipeline.flush), right after the stored results
@@ -79,13 +85,22 @@ class TestInterrupts(testtools.TestCase):
             shown += line
         return process, worker_pid
 
+    def kill_child(self):
+        try:
+            os.kill(self.child_pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
     def check_stopped(self, signum):
         process, worker_pid = self.start_run()
         process.send_signal(signum)
         out, _ = process.communicate(timeout=60)
         self.assertEqual(130, process.returncode)
         self.assertTrue(gone(worker_pid), "the worker outlived the run")
+        self.assertTrue(gone(self.child_pid), "the hung test's child outlived the run")
         self.assertIn("interrupted", out.decode())
+        self.assertIn("testr: interrupted while sample.test_sample.TestZHang.test_hang was "
+                      "running on worker 0 (for ", out.decode())
         code, last, _ = run_testrepo(self.project.path, "last")
         self.assertEqual(0, code, last)
         self.assertIn("interrupted", last)
