@@ -87,7 +87,11 @@ class _Worker:
         self.index = index
         self.generation = generation
         self.process: Optional[subprocess.Popen] = None
+        # The worker's own output (its report descriptor, faulthandler's
+        # dumps), and its file descriptors 1 and 2, where each test's
+        # output is captured and where a crash leaves the rest.
         self.stderr = tempfile.TemporaryFile()
+        self.captures = (tempfile.TemporaryFile(), tempfile.TemporaryFile())
         # Ids sent and not yet finished, in the order the worker runs them.
         self.assigned: Dict[str, None] = {}
         self.batches: Deque[List[str]] = collections.deque()
@@ -104,15 +108,17 @@ class _Worker:
         self.unread = b""  # bytes read from the frames pipe, not yet a message
 
     def spawn(self, argv: List[str], cwd: str) -> None:
-        """Start the process: stdin from /dev/null, stdout and stderr to a
-        file, the protocol on two pipes of its own (``--control R,W``)."""
+        """Start the process: stdin from /dev/null, stdout and stderr to
+        capture files, the protocol on two pipes of its own and its own
+        output to a file (``--control R,W,E``)."""
         batches_read, self.batches_fd = os.pipe()
         self.frames_fd, frames_write = os.pipe()
+        report = self.stderr.fileno()
         try:
             self.process = subprocess.Popen(
-                argv + ["--control", f"{batches_read},{frames_write}"], cwd=cwd,
-                stdin=subprocess.DEVNULL, stdout=self.stderr, stderr=self.stderr,
-                pass_fds=(batches_read, frames_write), start_new_session=True)
+                argv + ["--control", f"{batches_read},{frames_write},{report}"], cwd=cwd,
+                stdin=subprocess.DEVNULL, stdout=self.captures[0], stderr=self.captures[1],
+                pass_fds=(batches_read, frames_write, report), start_new_session=True)
         finally:
             os.close(batches_read)
             os.close(frames_write)
@@ -154,8 +160,13 @@ class _Worker:
         return next(iter(self.assigned), None)
 
     def stderr_text(self) -> bytes:
-        self.stderr.seek(0)
-        return self.stderr.read()
+        """What its last test (or its exit) left in the capture files, then
+        its own output (where a timeout's dump is last)."""
+        text = b""
+        for output in (*self.captures, self.stderr):
+            output.seek(0)
+            text += output.read()
+        return text
 
     def kill(self) -> None:
         stop_process_group(self.process)
@@ -172,8 +183,8 @@ class _Worker:
     def release(self) -> None:
         """Close the pipes and the stderr file of a worker that is gone."""
         self.close_pipes()
-        if not self.stderr.closed:
-            self.stderr.close()
+        for output in (self.stderr, *self.captures):
+            output.close()
 
 
 class WorkerPool:
@@ -470,7 +481,7 @@ class WorkerPool:
         del self._workers[worker.index]
         returncode = worker.process.returncode
         stderr = worker.stderr_text()
-        worker.stderr.close()
+        worker.release()
         self._kill_leftovers(worker)
         if not worker.assigned and returncode == 0:
             if stderr.strip():

@@ -43,6 +43,7 @@ import json
 import os
 import signal
 import struct
+import tempfile
 import sys
 import time
 import unittest
@@ -85,12 +86,14 @@ class FrameResult(unittest.TestResult):
     failures kept in memory.
     """
 
-    def __init__(self, out, worker, timeout=None, capture=True):
+    def __init__(self, out, worker, timeout=None, capture=None):
         super().__init__()
         self._out = out
-        # capture=False (``run --pdb``): the test's output goes to the
-        # terminal, so that pdb's prompt can be seen.
+        # An OutputCapture; None (``run --pdb``): the test's output goes to
+        # the terminal, so that pdb's prompt can be seen.
         self._capture = capture
+        # faulthandler's timeout dump must reach the parent, not the capture.
+        self._dump_file = capture.report if capture is not None else sys.__stderr__
         self._tags = subunit_v2.encode_tags([f"worker-{worker}"])
         self._route = str(worker)
         self._status_packet = StatusPackets([f"worker-{worker}"], self._route).encode
@@ -98,7 +101,6 @@ class FrameResult(unittest.TestResult):
         self._packets = []
         self._test_id = None
         self._start = None
-        self._captured = None
         self._details = []
         # What was reported last, and how many tests were: a batch suite
         # asks after each test it ran (see _BatchSuite).
@@ -119,11 +121,10 @@ class FrameResult(unittest.TestResult):
         self._details = []
         self._start = time.time()
         self._packets.append(self._status_packet(test_id, "inprogress", self._start))
-        if self._capture:
-            self._captured = (sys.stdout, sys.stderr)
-            sys.stdout, sys.stderr = io.StringIO(), io.StringIO()
+        if self._capture is not None:
+            self._capture.forward()  # written between tests: the worker's own output
         if self._timeout:
-            faulthandler.dump_traceback_later(self._timeout, exit=True, file=sys.__stderr__)
+            faulthandler.dump_traceback_later(self._timeout, exit=True, file=self._dump_file)
 
     def _finish(self, test, status, details=()):
         test_id = test.id()
@@ -131,17 +132,16 @@ class FrameResult(unittest.TestResult):
             self._begin(test_id)  # class/module fixture errors have no startTest
         if self._timeout:
             faulthandler.cancel_dump_traceback_later()
-        stdout = stderr = ""
-        if self._capture:
-            stdout, stderr = sys.stdout.getvalue(), sys.stderr.getvalue()
-            sys.stdout, sys.stderr = self._captured
+        stdout = stderr = b""
+        if self._capture is not None:
+            stdout, stderr = self._capture.take()
         details = [*self._details, *details]
         for name, text in details:
             self._event(test_id, file_name=name, file_bytes=text.encode("utf-8"),
                         mime_type=_TRACEBACK_MIME, eof=True)
-        for name, text in (("stdout", stdout), ("stderr", stderr)):
-            if text:
-                self._event(test_id, file_name=name, file_bytes=text.encode("utf-8"),
+        for name, data in (("stdout", stdout), ("stderr", stderr)):
+            if data:
+                self._event(test_id, file_name=name, file_bytes=data,
                             mime_type=_TEXT_MIME, eof=True)
         stop = time.time()
         self._packets.append(self._status_packet(test_id, status, stop))
@@ -182,6 +182,62 @@ class FrameResult(unittest.TestResult):
             # No outcome was reported: unittest does that when subtests
             # failed (their tracebacks are in _details).
             self._finish(test, "fail" if self._details else "success")
+
+
+class OutputCapture:
+    """A test's output, captured where ``subunit.run`` in a pipe would see
+    it: at file descriptors 1 and 2, which the parent points at two files
+    (or, if they are not files, two unlinked temporary files).
+    ``sys.stdout`` and ``sys.stderr`` stay the interpreter's own objects
+    (``.buffer``, ``.fileno()`` and subprocesses writing to fd 1 all work);
+    what reaches the files while a test runs, from the test or any process
+    it started, is that test's output.  What a crash leaves there, the
+    parent reads.
+
+    ``report`` (``report_fd``, else a copy of stderr) is the worker's own
+    output, which the parent shows: what is written between tests goes
+    there, and so does faulthandler's dump.
+    """
+
+    def __init__(self, report_fd=None):
+        sys.stdout.flush()
+        sys.stderr.flush()
+        if report_fd is None or report_fd in (1, 2):
+            report_fd = os.dup(2 if report_fd is None else report_fd)
+        os.set_inheritable(report_fd, False)
+        self.report = os.fdopen(report_fd, "w", encoding="utf-8", errors="replace")
+        self._report_fd = report_fd
+        for fd in (1, 2):
+            try:
+                os.lseek(fd, 0, os.SEEK_CUR)
+            except OSError:  # a pipe or a terminal: capture in a file of our own
+                with tempfile.TemporaryFile() as capture:
+                    os.dup2(capture.fileno(), fd)
+
+    def take(self):
+        """(stdout bytes, stderr bytes) written since the last call."""
+        return self._read(1, sys.__stdout__), self._read(2, sys.__stderr__)
+
+    def forward(self) -> None:
+        """Copy what was written since the last call to ``report``."""
+        for data in self.take():
+            if data:
+                os.write(self._report_fd, data)
+
+    @staticmethod
+    def _read(fd, stream) -> bytes:
+        try:
+            if stream is not None:
+                stream.flush()
+            size = os.lseek(fd, 0, os.SEEK_CUR)
+            if not size:
+                return b""
+            data = os.pread(fd, size, 0)
+            os.ftruncate(fd, 0)
+            os.lseek(fd, 0, os.SEEK_SET)
+            return data
+        except (OSError, ValueError):
+            return b""  # a test closed or replaced the descriptor
 
 
 class StatusPackets:
@@ -247,7 +303,7 @@ class _BatchSuite(unittest.TestSuite):
         self._reported = result.reported
 
 
-def serve(find, worker, timeout, batches, out):
+def serve(find, worker, timeout, batches, out, capture=None):
     """Run each batch of ids read from ``batches`` and answer with frames;
     ``find(test_id)`` returns the test case (and forgets it), or None if
     there is none.
@@ -256,7 +312,7 @@ def serve(find, worker, timeout, batches, out):
     continue in the next batch keeps its setUpClass state, and fixtures are
     torn down once, when the class changes or the last batch is done.
     """
-    result = FrameResult(out, worker, timeout)
+    result = FrameResult(out, worker, timeout, capture)
     # unittest tears fixtures down at the end of a top-level suite; marking
     # the run as entered makes each batch's suite a nested one.
     result._testRunEntered = True
@@ -277,6 +333,8 @@ def serve(find, worker, timeout, batches, out):
         protocol.write_batch_done(out)
     result._testRunEntered = False
     unittest.TestSuite().run(result)  # the last class and module teardowns
+    if capture is not None:
+        capture.forward()
 
 
 class LazyTests:
@@ -368,8 +426,9 @@ def parse_args(argv):
     parser.add_argument("--worker", type=int, default=0)
     parser.add_argument("--timeout", type=float, default=None)
     parser.add_argument("--send-ids", action="store_true")
-    parser.add_argument("--control", metavar="R,W",
-                        help="File descriptors of the pipes from and to the parent.")
+    parser.add_argument("--control", metavar="R,W,E",
+                        help="File descriptors of the pipes from and to the parent, "
+                             "and of the worker's own output.")
     parser.add_argument("--load-name", action="append", default=[], metavar="NAME",
                         help="Load these dotted names instead of discovering "
                              "(run --no-discover).")
@@ -414,11 +473,11 @@ class ControlWriter:
 
 
 def open_control(fds: str):
-    """The batches reader and frames writer on the parent's pipes
-    (``--control R,W``).  They are not inherited by programs a test
+    """The batches reader and frames writer on the parent's pipes, and the
+    descriptor of the worker's own output (``--control R,W,E``).  They are not inherited by programs a test
     executes, and a process a test forks closes them at once: it must
     neither write frames nor hold the pipes open after the worker ends."""
-    read_fd, write_fd = (int(fd) for fd in fds.split(","))
+    read_fd, write_fd, report_fd = (int(fd) for fd in fds.split(","))
     for fd in (read_fd, write_fd):
         os.set_inheritable(fd, False)
     batches = os.fdopen(read_fd, "rb")
@@ -433,7 +492,7 @@ def open_control(fds: str):
                 pass
 
     os.register_at_fork(after_in_child=close_in_child)
-    return batches, frames
+    return batches, frames, report_fd
 
 
 def die_with_parent():
@@ -469,7 +528,10 @@ def main(argv=None):
         listing.write("".join(test_id + "\n" for test_id in tests).encode("utf-8"))
         listing.flush()
         return 0
-    batches, out = open_control(args.control)
+    batches, out, report_fd = open_control(args.control)
+    capture = OutputCapture(report_fd)
+    # Tests see the command line of a plain runner, not the protocol's.
+    sys.argv = sys.argv[:1]
     if not args.send_ids:
         # Nobody needs this worker's listing: load the tests it is sent.
         protocol.write_ready(out, [], False)
@@ -477,12 +539,13 @@ def main(argv=None):
     else:
         tests, import_errors = load()
         if import_errors:
-            sys.stderr.write("\n".join(import_errors) + "\n")
+            capture.forward()
+            capture.report.write("\n".join(import_errors) + "\n")
             return EXIT_LISTING_FAILED
         protocol.write_ready(out, list(tests), args.send_ids)
         find = _popper(tests)
         tests = None
-    serve(find, args.worker, args.timeout, read_batches(batches), out)
+    serve(find, args.worker, args.timeout, read_batches(batches), out, capture)
     return 0
 
 

@@ -80,7 +80,11 @@ class TestProcesses(unittest.TestCase):
         self.assertEqual("", sys.stdin.read())
 
     def test_prints(self):
-        print("to stdout")
+        print("to stdout", flush=True)
+        sys.stdout.buffer.write(b"binary\\n")
+        sys.stdout.flush()
+        os.write(sys.stdout.fileno(), b"descriptor\\n")
+        subprocess.run(["echo", "child"], check=True)
         sys.stderr.write("to stderr\\n")
 '''
 
@@ -209,7 +213,8 @@ class TestProcesses(HostingTestCase):
         # ("status", test_id, test_status, tags, runnable, file_name, file_bytes, ...)
         attachments = {(e[1], e[5]): e[6] for e in events if e[5]}
         test_id = "sample.test_sample.TestProcesses.test_prints"
-        self.assertEqual(b"to stdout\n", attachments[(test_id, "stdout")])
+        self.assertEqual(b"to stdout\nbinary\ndescriptor\nchild\n",
+                         attachments[(test_id, "stdout")])
         self.assertEqual(b"to stderr\n", attachments[(test_id, "stderr")])
 
 

@@ -124,7 +124,8 @@ def run_worker(path, batches, *args):
     with tempfile.TemporaryFile() as batches_in, tempfile.TemporaryFile() as frames_out:
         batches_in.write(lines.encode("utf-8"))
         batches_in.seek(0)
-        control = f"{batches_in.fileno()},{frames_out.fileno()}"
+        # The worker's own output goes to its stderr (fd 2) here.
+        control = f"{batches_in.fileno()},{frames_out.fileno()},2"
         proc = subprocess.run(
             [sys.executable, "-m", "testrepo.execution.worker", "--test-path", "sample",
              "--top-dir", ".", "--worker", "1", "--control", control, *args],
