@@ -100,6 +100,12 @@ class _Found:
     def example(self, key: str, value: str) -> str:
         return f'{key} = "{value}"' if self.toml else f"{key}={value}"
 
+    @property
+    def stestr_home(self) -> bool:
+        """``.stestr.conf``, ``[tool.stestr]`` or ``[stestr]``: stestr's files."""
+        return (os.path.basename(self.source) == ".stestr.conf"
+                or self.section in ("[tool.stestr]", "[stestr]"))
+
 
 def load(directory: str, explicit_path: Optional[str] = None) -> Config:
     """Find, read and validate the project configuration for ``directory``.
@@ -357,8 +363,14 @@ def _schema(environ: Mapping[str, str]) -> voluptuous.Schema:
 
 
 def _validate(found: _Found, environ: Mapping[str, str]) -> Dict[str, Any]:
+    values = dict(found.values)
+    if found.stestr_home:
+        # stestr ignores keys it does not know (several OpenStack projects
+        # ship ``top_path``), so a project that runs under stestr must run
+        # here too; testr's own files are checked strictly.
+        values = {key: value for key, value in values.items() if key in OPTION_NAMES}
     try:
-        return dict(_schema(environ)(dict(found.values)))
+        return dict(_schema(environ)(values))
     except voluptuous.MultipleInvalid as err:
         # voluptuous reports in file order; the first problem is enough.
         first = err.errors[0]

@@ -268,6 +268,14 @@ class TestErrors(ConfigTestCase):
             ".testr.conf: [DEFAULT] test_comand: unknown option (did you mean test_command?)"
         )
 
+    def test_stestr_files_ignore_unknown_options_as_stestr_does(self):
+        # Several OpenStack projects ship the typo top_path; stestr ignores it.
+        self.write(".stestr.conf", "[DEFAULT]\ntest_path=./tests\ntop_path=./\n")
+        self.assertEqual("./tests", self.load().test_path)
+        os.remove(os.path.join(self.directory, ".stestr.conf"))
+        self.write("pyproject.toml", '[tool.stestr]\ntest_path = "t"\nfoo = 1\n')
+        self.assertEqual("t", self.load().test_path)
+
     def test_unknown_option_without_a_close_match_lists_options(self):
         self.write("pyproject.toml", '[tool.testr]\nzzz = "x"\n')
         error = self.assertRaises(errors.ConfigError, self.load)
