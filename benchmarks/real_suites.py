@@ -819,6 +819,10 @@ def main(argv=None):
                        "python": subprocess.run(
                            [py, "--version"], capture_output=True,
                            text=True).stdout.strip(),
+                       "testrepo_commit": subprocess.run(
+                           ["git", "-C", args.testrepo, "describe",
+                            "--always", "--dirty"], capture_output=True,
+                           text=True).stdout.strip(),
                        "freeze": freeze.splitlines(),
                        "results": results}, f, indent=1)
     return 0
