@@ -457,8 +457,8 @@ def fresh_copy(src, dest, conf):
         with open(path, "w") as f:
             f.write(re.sub(r"^top_path(\s*=)", r"top_dir\1", text,
                            flags=re.M))
-        return ("sdist's .stestr.conf has top_path (stestr ignores it, testr "
-                "exits 3: unknown option); renamed top_dir")
+        return ("sdist's .stestr.conf has top_path (stestr ignores it; testr "
+                "before 4bad3ff exited 3: unknown option); renamed top_dir")
     return None
 
 
