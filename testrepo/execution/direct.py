@@ -96,7 +96,7 @@ def run_in_process(tests: list, sink) -> List[str]:
     result goes to ``sink.add_outcome`` as it finishes. Returns their ids."""
     from testrepo.execution.worker import FrameResult
 
-    result = FrameResult(_FrameSink(sink), 0, capture=False)
+    result = FrameResult(_FrameSink(sink), 0, capture=None)
     unittest.TestSuite(tests).run(result)
     return [test.id() for test in tests]
 
