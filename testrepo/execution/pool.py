@@ -2,7 +2,7 @@
 recovery.
 
 Workers (``python -m testrepo.execution.worker``) import the suite once and
-pull batches from a :class:`~testrepo.scheduler.queue.WorkQueue`.  The
+pull batches from a :class:`~testrepo.scheduler.protocol.WorkSource`.  The
 calling thread reads every worker's pipe (a selector), parses the frames and
 feeds the results on; nothing else runs in the parent, so dispatching and
 reporting need no locks and no thread competes for the GIL.
@@ -38,7 +38,7 @@ from testrepo import errors
 from testrepo.execution import protocol, reaper
 from testrepo.results.outcome import TestOutcome, synthetic_outcome
 from testrepo.results.running import RunningTest
-from testrepo.scheduler.queue import WorkQueue
+from testrepo.scheduler.protocol import WorkSource
 
 _EOF = "eof"
 # What a selector key's data says is ready: (worker, one of these).
@@ -210,7 +210,7 @@ class WorkerPool:
         self._restarts = 0
         self._selector = selectors.DefaultSelector()
         self._workers: Dict[int, _Worker] = {}
-        self._work: Optional[WorkQueue] = None
+        self._work: Optional[WorkSource] = None
         self._sink = None
         self._listed: Optional[List[str]] = None
         # Events read while waiting for the listing, handled by run().
@@ -246,7 +246,7 @@ class WorkerPool:
                         self._listed = message[2]
         return self._listed
 
-    def run(self, work: WorkQueue, sink) -> None:
+    def run(self, work: WorkSource, sink) -> None:
         """Run every test in ``work``; workers beyond what it needs stop."""
         self._work, self._sink = work, sink
         for worker in list(self._workers.values()):

@@ -1,6 +1,6 @@
 """Queues for the built-in runner that constrain who runs what.
 
-Both have the :class:`~testrepo.scheduler.queue.WorkQueue` interface the
+Both implement :class:`~testrepo.scheduler.protocol.WorkSource`, the interface the
 worker pool uses (``len``, ``next_batch(worker)``, ``put_back``,
 ``observe``):
 

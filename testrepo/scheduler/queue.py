@@ -69,7 +69,7 @@ import statistics
 import time
 from typing import Callable, Deque, Dict, List, Mapping, Optional, Sequence, Set, Tuple
 
-from testrepo.scheduler.static import GroupOf, _group_indices, strip_tags
+from testrepo.scheduler.static import GroupOf, group_indices, strip_tags
 
 # Estimated seconds of the members with a recorded duration, how many
 # members have none, and the members' positions in test_ids.
@@ -371,7 +371,7 @@ def _longest_first_plans(units: List[Unit], workers: int, estimate: float) -> Li
 
 
 def _group_units(test_ids, known, group_of, rng) -> List[Unit]:
-    groups = list(_group_indices(test_ids, group_of).values())
+    groups = list(group_indices(test_ids, group_of).values())
     units = []
     for members in groups:
         if rng is not None:

@@ -97,7 +97,7 @@ def partition(
     """
     if concurrency < 1:
         raise ValueError(f"concurrency must be at least 1, not {concurrency}")
-    groups = _group_indices(test_ids, group_of)
+    groups = group_indices(test_ids, group_of)
     estimate = _estimator(test_ids, durations)
     weighted = [
         (sum(estimate(test_ids[i]) for i in members), members)
@@ -110,7 +110,7 @@ def partition(
     return [[test_ids[i] for i in sorted(indices)] for indices in placed]
 
 
-def _group_indices(
+def group_indices(
     test_ids: Sequence[str], group_of: Optional[GroupOf]
 ) -> Dict[str, List[int]]:
     """Group key -> positions in ``test_ids``; dicts keep first-seen order."""
@@ -196,5 +196,5 @@ def _group_tests(
 ) -> Dict[str, List[str]]:
     return {
         key: [test_ids[i] for i in indices]
-        for key, indices in _group_indices(test_ids, group_of).items()
+        for key, indices in group_indices(test_ids, group_of).items()
     }
