@@ -94,7 +94,7 @@ def load_tests(name: str, top_dir: str) -> list:
 def run_in_process(tests: list, sink) -> List[str]:
     """Run ``tests`` here, in the foreground, output not captured; each
     result goes to ``sink.add_outcome`` as it finishes. Returns their ids."""
-    from testrepo.execution.worker import FrameResult
+    from testrepo.execution.frame_result import FrameResult
 
     result = FrameResult(_FrameSink(sink), 0, capture=None)
     unittest.TestSuite(tests).run(result)

@@ -23,168 +23,26 @@ fresh worker takes over, up to ``max_restarts`` replacements in all.
 
 from __future__ import annotations
 
-import collections
 import linecache
 import os
 import re
 import selectors
-import signal
-import subprocess
-import tempfile
 import time
-from typing import Deque, Dict, List, Optional
+from typing import Dict, List, Optional
 
 from testrepo import errors
 from testrepo.execution import protocol, reaper
+from testrepo.execution.worker_process import Worker, describe_exit
 from testrepo.results.outcome import TestOutcome, synthetic_outcome
-from testrepo.results.running import RunningTest
+from testrepo.results.running import HEARTBEAT, RunningTest
 from testrepo.scheduler.protocol import WorkSource
 
 _EOF = "eof"
 # What a selector key's data says is ready: (worker, one of these).
 _FRAMES, _EXITED, _WRITABLE = "frames", "exited", "writable"
-# Seconds between heartbeats (what each worker runs, for the watchers).
-HEARTBEAT = 1.0
 _READ_SIZE = 1 << 16
 _FAILED = "failed"
 _TIMEOUT_MARK = b"Timeout ("
-
-
-def describe_exit(returncode: int, shell: bool = False) -> str:
-    """``-11`` → ``died with SIGSEGV``.  A shell reports a child killed by
-    signal N as exit status 128 + N, so with ``shell`` that reads the same."""
-    signum = -returncode if returncode < 0 else 0
-    if shell and 128 < returncode < 128 + 65:
-        signum = returncode - 128
-    if signum:
-        try:
-            return f"died with {signal.Signals(signum).name}"
-        except ValueError:
-            return f"died with signal {signum}"
-    return f"exited with code {returncode}"
-
-
-def stop_process_group(process: Optional[subprocess.Popen]) -> None:
-    """Stop ``process`` and everything it started (it leads its own process
-    group): SIGTERM, then SIGKILL after 2 s.  No orphans are left."""
-    if process is None or process.poll() is not None:
-        return
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        try:
-            os.killpg(process.pid, sig)
-            process.wait(timeout=2)
-            return
-        except (ProcessLookupError, PermissionError):
-            return
-        except subprocess.TimeoutExpired:
-            continue
-
-
-class _Worker:
-    """One worker process, its two pipes and the work it holds."""
-
-    def __init__(self, index: int, generation: int):
-        self.index = index
-        self.generation = generation
-        self.process: Optional[subprocess.Popen] = None
-        # The worker's own output (its report descriptor, faulthandler's
-        # dumps), and its file descriptors 1 and 2, where each test's
-        # output is captured and where a crash leaves the rest.
-        self.stderr = tempfile.TemporaryFile()
-        self.captures = (tempfile.TemporaryFile(), tempfile.TemporaryFile())
-        # Ids sent and not yet finished, in the order the worker runs them.
-        self.assigned: Dict[str, None] = {}
-        self.batches: Deque[List[str]] = collections.deque()
-        # The first assigned test has been running since (monotonic).
-        self.since = 0.0
-        self.frames_fd = -1  # worker -> parent
-        self.batches_fd = -1  # parent -> worker (non-blocking)
-        self.exit_fd = -1  # a pidfd: readable once the process has ended
-        self.outgoing = bytearray()  # batches the pipe has not taken yet
-        self.more_batches = True
-        self.ready = False
-        self.ended = False
-        self.last_test: Optional[str] = None  # the last test it reported
-        self.unread = b""  # bytes read from the frames pipe, not yet a message
-
-    def spawn(self, argv: List[str], cwd: str) -> None:
-        """Start the process: stdin from /dev/null, stdout and stderr to
-        capture files, the protocol on two pipes of its own and its own
-        output to a file (``--control R,W,E``)."""
-        batches_read, self.batches_fd = os.pipe()
-        self.frames_fd, frames_write = os.pipe()
-        report = self.stderr.fileno()
-        try:
-            self.process = subprocess.Popen(
-                argv + ["--control", f"{batches_read},{frames_write},{report}"], cwd=cwd,
-                stdin=subprocess.DEVNULL, stdout=self.captures[0], stderr=self.captures[1],
-                pass_fds=(batches_read, frames_write, report), start_new_session=True)
-        finally:
-            os.close(batches_read)
-            os.close(frames_write)
-        os.set_blocking(self.batches_fd, False)
-        try:
-            self.exit_fd = os.pidfd_open(self.process.pid)
-        except (AttributeError, OSError):
-            self.exit_fd = -1  # no pidfd: the end is seen as end of file
-
-    def send(self, test_ids: List[str]) -> None:
-        if not self.batches:
-            self.since = time.monotonic()
-        self.batches.append(test_ids)
-        for test_id in test_ids:
-            self.assigned[test_id] = None
-        self.outgoing += protocol.encode_batch(test_ids)
-
-    def write_pending(self) -> bool:
-        """Write what the pipe takes now; True if something is left (then
-        the pool waits for the pipe to be writable)."""
-        while self.outgoing and self.batches_fd >= 0:
-            try:
-                written = os.write(self.batches_fd, self.outgoing)
-            except BlockingIOError:
-                return True
-            except OSError:
-                self.outgoing.clear()  # it died; its end of file reports it
-                break
-            del self.outgoing[:written]
-        return False
-
-    def close_batches(self) -> None:
-        if self.batches_fd >= 0:
-            os.close(self.batches_fd)
-            self.batches_fd = -1
-
-    def running(self) -> Optional[str]:
-        """The id of the test it is running now, if any."""
-        return next(iter(self.assigned), None)
-
-    def stderr_text(self) -> bytes:
-        """What its last test (or its exit) left in the capture files, then
-        its own output (where a timeout's dump is last)."""
-        text = b""
-        for output in (*self.captures, self.stderr):
-            output.seek(0)
-            text += output.read()
-        return text
-
-    def kill(self) -> None:
-        stop_process_group(self.process)
-        if self.process is not None:
-            reaper.kill_session(self.process.pid)
-
-    def close_pipes(self) -> None:
-        self.close_batches()
-        for fd in (self.frames_fd, self.exit_fd):
-            if fd >= 0:
-                os.close(fd)
-        self.frames_fd = self.exit_fd = -1
-
-    def release(self) -> None:
-        """Close the pipes and the stderr file of a worker that is gone."""
-        self.close_pipes()
-        for output in (self.stderr, *self.captures):
-            output.close()
 
 
 class WorkerPool:
@@ -209,7 +67,7 @@ class WorkerPool:
         self._max_restarts = 4 * self._count if max_restarts is None else max_restarts
         self._restarts = 0
         self._selector = selectors.DefaultSelector()
-        self._workers: Dict[int, _Worker] = {}
+        self._workers: Dict[int, Worker] = {}
         self._work: Optional[WorkSource] = None
         self._sink = None
         self._listed: Optional[List[str]] = None
@@ -286,7 +144,7 @@ class WorkerPool:
     # --- workers ---------------------------------------------------------
 
     def _start(self, index: int, generation: int, send_ids: bool = False) -> None:
-        worker = _Worker(index, generation)
+        worker = Worker(index, generation)
         argv = self._argv + ["--worker", str(index)]
         if self._timeout:
             argv += ["--timeout", str(self._timeout)]
@@ -305,7 +163,7 @@ class WorkerPool:
         if self._work is not None:
             self._refill(worker)
 
-    def _failed_to_start(self, worker: _Worker) -> None:
+    def _failed_to_start(self, worker: Worker) -> None:
         stderr = worker.stderr_text().decode("utf-8", "replace").rstrip()
         raise errors.ExecutionError(
             f"listing tests failed: the built-in runner `{' '.join(self._argv)}` "
@@ -344,7 +202,7 @@ class WorkerPool:
                 self._sink.heartbeat(self.running(now), now)
         return items
 
-    def _read(self, worker: _Worker, items: List[tuple]) -> bool:
+    def _read(self, worker: Worker, items: List[tuple]) -> bool:
         """Read once from the frames pipe; False at its end."""
         try:
             data = os.read(worker.frames_fd, _READ_SIZE)
@@ -364,7 +222,7 @@ class WorkerPool:
         items.extend((worker, *message) for message in messages)
         return True
 
-    def _drain(self, worker: _Worker, items: List[tuple]) -> None:
+    def _drain(self, worker: Worker, items: List[tuple]) -> None:
         """The process has ended: read what is left in its pipe, then end
         it even if a process it left behind holds the pipe open."""
         os.set_blocking(worker.frames_fd, False)
@@ -373,7 +231,7 @@ class WorkerPool:
         if not worker.ended:
             self._end(worker, items)
 
-    def _end(self, worker: _Worker, items: List[tuple]) -> None:
+    def _end(self, worker: Worker, items: List[tuple]) -> None:
         worker.ended = True
         for fd in (worker.frames_fd, worker.exit_fd, worker.batches_fd):
             if fd >= 0:
@@ -385,7 +243,7 @@ class WorkerPool:
         worker.close_pipes()
         items.append((worker, _EOF, None, b""))
 
-    def _write_pending(self, worker: _Worker) -> None:
+    def _write_pending(self, worker: Worker) -> None:
         """Send what a worker's pipe did not take, waiting for the pipe to
         be writable while something is left; close it once everything is
         sent and no more batches will come."""
@@ -402,16 +260,16 @@ class WorkerPool:
             if not worker.more_batches:
                 worker.close_batches()
 
-    def _send(self, worker: _Worker, batch: List[str]) -> None:
+    def _send(self, worker: Worker, batch: List[str]) -> None:
         worker.send(batch)
         self._write_pending(worker)
 
-    def _finish(self, worker: _Worker) -> None:
+    def _finish(self, worker: Worker) -> None:
         """No more batches for ``worker``: it ends after what it was sent."""
         worker.more_batches = False
         self._write_pending(worker)
 
-    def _refill(self, worker: _Worker) -> None:
+    def _refill(self, worker: Worker) -> None:
         """Keep a worker busy: one batch running and, while the queue is far
         from empty, one more waiting in its pipe.  Near the end nothing
         waits behind a running batch, so no test is stuck behind a slow or
@@ -429,7 +287,7 @@ class WorkerPool:
                 return
             self._send(worker, batch)
 
-    def _refill_isolated(self, worker: _Worker) -> None:
+    def _refill_isolated(self, worker: Worker) -> None:
         """--isolated: one batch per worker process; closing its batches
         pipe at once makes it exit after that batch."""
         if worker.more_batches:
@@ -440,7 +298,7 @@ class WorkerPool:
 
     # --- events ----------------------------------------------------------
 
-    def _handle(self, worker: _Worker, kind: str, message, payload: bytes) -> None:
+    def _handle(self, worker: Worker, kind: str, message, payload: bytes) -> None:
         if self._workers.get(worker.index) is not worker:
             return  # a replaced worker's leftovers
         if kind == protocol.TEST:
@@ -465,7 +323,7 @@ class WorkerPool:
         elif kind == _EOF:
             self._ended(worker)
 
-    def _batch_done(self, worker: _Worker) -> None:
+    def _batch_done(self, worker: Worker) -> None:
         batch = worker.batches.popleft()
         worker.since = time.monotonic()
         for test_id in batch:
@@ -477,7 +335,7 @@ class WorkerPool:
                     "result (unittest does this when setUpClass or setUpModule fails)"))
         self._refill(worker)
 
-    def _ended(self, worker: _Worker) -> None:
+    def _ended(self, worker: Worker) -> None:
         del self._workers[worker.index]
         returncode = worker.process.returncode
         stderr = worker.stderr_text()
@@ -491,7 +349,7 @@ class WorkerPool:
             return
         self._recover(worker, returncode, stderr)
 
-    def _kill_leftovers(self, worker: _Worker) -> None:
+    def _kill_leftovers(self, worker: Worker) -> None:
         """Kill what the worker's tests left running, and say so."""
         left = reaper.kill_session(worker.process.pid)
         if left:
@@ -500,7 +358,7 @@ class WorkerPool:
                 f"testr: worker {worker.index} left {len(left)} process(es) running{after}, "
                 f"killed: {', '.join(left)}\n").encode("utf-8"))
 
-    def _recover(self, worker: _Worker, returncode: int, stderr: bytes) -> None:
+    def _recover(self, worker: Worker, returncode: int, stderr: bytes) -> None:
         """A worker ended holding work: fail the test it was running, put
         the rest back and start a replacement (within the restart budget)."""
         pending = list(worker.assigned)
@@ -530,7 +388,7 @@ class WorkerPool:
                     f"{worker.index}; its traceback:\n{dump}")
         return f"worker {worker.index} {describe_exit(returncode)} while running {test_id}"
 
-    def _replace(self, worker: _Worker) -> None:
+    def _replace(self, worker: Worker) -> None:
         if not len(self._work):
             return
         if self._restarts >= self._max_restarts:

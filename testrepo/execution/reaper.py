@@ -10,7 +10,7 @@ caught by the parent being a *child subreaper* for the length of the run
 of init, and :func:`kill_adopted` finds them at the end of the run.
 
 Linux only (``/proc``); elsewhere these find nothing, and the process group
-kill in :func:`testrepo.execution.pool.stop_process_group` is what is left.
+kill in :func:`testrepo.execution.worker_process.stop_process_group` is what is left.
 """
 
 from __future__ import annotations

@@ -32,10 +32,10 @@ from typing import Callable, Dict, List, Optional, Sequence
 
 from testrepo import errors
 from testrepo.execution.commands import Command
-from testrepo.execution import pool, reaper
-from testrepo.execution.pool import describe_exit, stop_process_group
+from testrepo.execution import reaper
+from testrepo.execution.worker_process import describe_exit, stop_process_group
 from testrepo.results.filters import worker_route, worker_tags
-from testrepo.results.running import RunningTest
+from testrepo.results.running import HEARTBEAT, RunningTest
 from testrepo.results.stream import StreamResult
 
 FINAL_STATUSES = frozenset(["success", "fail", "skip", "xfail", "uxsuccess"])
@@ -218,7 +218,7 @@ class CommandRunner:
     def _next_event(self) -> None:
         if self._idle is not None and self._events.empty():
             self._idle()
-        wait = 0.5 if self._timeout else pool.HEARTBEAT if self._heartbeat else None
+        wait = 0.5 if self._timeout else HEARTBEAT if self._heartbeat else None
         try:
             event = self._events.get(timeout=wait)
         except queue.Empty:
@@ -239,7 +239,7 @@ class CommandRunner:
             self._result.status(**event)
 
     def _beat(self, now: float) -> None:
-        self._next_beat = now + pool.HEARTBEAT
+        self._next_beat = now + HEARTBEAT
         self._heartbeat([RunningTest(process.worker, test_id, started)
                          for process in self._live.values()
                          for test_id, started in list(process.tracker.in_progress.items())],

@@ -13,6 +13,10 @@ from __future__ import annotations
 import dataclasses
 from typing import Mapping, Sequence
 
+# Seconds between heartbeats: executors report what each worker runs at
+# least this often.
+HEARTBEAT = 1.0
+
 
 @dataclasses.dataclass(frozen=True)
 class RunningTest:

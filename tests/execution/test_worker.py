@@ -17,7 +17,7 @@ import testtools
 
 from testrepo import subunit_v2
 from testrepo.execution import protocol
-from testrepo.execution.worker import StatusPackets
+from testrepo.execution.frame_result import StatusPackets
 from tests.cli.test_run import stored_events, totals
 from tests.fixtures import SampleProject, run_testrepo, testrepo_env
 
