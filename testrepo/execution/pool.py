@@ -28,7 +28,7 @@ import os
 import re
 import selectors
 import time
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Set
 
 from testrepo import errors
 from testrepo.execution import protocol, reaper
@@ -77,6 +77,8 @@ class WorkerPool:
         self._started_at = reaper.boot_ticks_now()
         self._pids: List[int] = []  # every worker process started
         self._subreaper = False
+        # Workers waiting for the queue to have something for them.
+        self._parked: Set[int] = set()
 
     def start(self) -> None:
         self._subreaper = reaper.become_subreaper()
@@ -283,9 +285,47 @@ class WorkerPool:
                 return
             batch = self._work.next_batch(worker.index)
             if not batch:
-                self._finish(worker)
+                self._park(worker)
                 return
+            self._parked.discard(worker.index)
             self._send(worker, batch)
+
+    def _park(self, worker: Worker) -> None:
+        """The queue has nothing for ``worker`` now.  While tests are left
+        anywhere it waits and asks again whenever a batch ends (the queue
+        may then let it take over another worker's tail); it is only told
+        to finish once the queue is empty.  A worker that still holds a
+        batch just asks again when that batch is done."""
+        if len(self._work):
+            if not worker.batches:
+                self._parked.add(worker.index)
+            self._finish_if_stalled()
+            return
+        self._parked.discard(worker.index)
+        self._finish(worker)
+        self._finish_parked()  # the queue is empty: all are done
+
+    def _finish_if_stalled(self) -> None:
+        """Every live worker waits and none holds a batch: the queue has
+        nothing any of them may take (a --worker-file entry whose workers
+        gave up), so they finish and run() reports what is left."""
+        if self._parked and all(index in self._parked for index in self._workers):
+            self._finish_parked()
+
+    def _finish_parked(self) -> None:
+        for index in list(self._parked):
+            self._parked.discard(index)
+            if index in self._workers:
+                self._finish(self._workers[index])
+
+    def _unpark(self) -> None:
+        """A batch ended somewhere: parked workers ask again."""
+        for index in list(self._parked):
+            parked = self._workers.get(index)
+            if parked is None:
+                self._parked.discard(index)
+            else:
+                self._refill(parked)
 
     def _refill_isolated(self, worker: Worker) -> None:
         """--isolated: one batch per worker process; closing its batches
@@ -334,9 +374,16 @@ class WorkerPool:
                     f"{test_id} was handed to worker {worker.index} but it reported no "
                     "result (unittest does this when setUpClass or setUpModule fails)"))
         self._refill(worker)
+        self._unpark()
 
     def _ended(self, worker: Worker) -> None:
         del self._workers[worker.index]
+        self._parked.discard(worker.index)
+        self._end_of(worker)
+        self._unpark()  # work put back, or the last busy worker gone
+        self._finish_if_stalled()
+
+    def _end_of(self, worker: Worker) -> None:
         returncode = worker.process.returncode
         stderr = worker.stderr_text()
         worker.release()

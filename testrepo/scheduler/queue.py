@@ -44,8 +44,8 @@ failing.  So this queue plans first and runs in order:
   worker, or when the plan's worker is gone (it lost its work, see
   :meth:`WorkQueue.put_back`, and has not asked again).  A worker still
   believed busy takes at most one unit listed after its last one; if
-  nothing qualifies it is told there is nothing left, and the plan's own
-  worker runs the rest.
+  nothing qualifies it gets nothing *for now*: the pool keeps it waiting
+  and it asks again whenever a batch ends, until the queue is empty.
 
 So with history every worker runs its tests in listing order unless a
 worker would otherwise idle for a noticeable share of the run; a stolen
