@@ -1,9 +1,11 @@
-"""Modules imported on first use.
+"""Third-party modules imported on first use.
 
-``testrepo.api`` is the facade of every command, but ``testr last`` needs
-none of the runner, the config validator or the report writers; importing
-them all cost more than the rest of the command.  A :class:`LazyModule`
-stands in for a module and imports it when an attribute is first read.
+The configuration modules (config, config_files, user_config) are imported
+by most commands, but only some of their functions need voluptuous or
+tomllib, which cost more than the rest of a command.  A :class:`LazyModule`
+stands in for such a module and imports it when an attribute is first read.
+(:mod:`testrepo.api` needs none: its modules import what they use inside
+the functions that use it.)
 """
 
 from __future__ import annotations

@@ -7,6 +7,14 @@ from __future__ import annotations
 import dataclasses
 from typing import Optional, Tuple
 
+# The categories of ``testr compare`` (CompareOptions.fail_on names them)
+# and the columns of ``testr flaky``'s table: here, so that the API names
+# them without importing the report modules.
+COMPARE_CATEGORIES = ("new-failures", "fixed", "still-failing", "added", "removed", "slower",
+                      "faster")
+FLAKY_COLUMNS = ("Test id", "Runs", "Results", "Failures", "Flips", "Flip rate", "Fail rate",
+                 "Retried", "Last failing run")
+
 
 @dataclasses.dataclass(frozen=True)
 class Project:
@@ -68,7 +76,6 @@ class RunOptions:
     random: bool = False
     seed: Optional[int] = None
     partial: bool = False
-    force_init: bool = False
     test_args: Tuple[str, ...] = ()  # arguments after ``--``
     timeout: Optional[float] = None  # per-test seconds; None: test_timeout or no limit
     max_restarts: Optional[int] = None  # worker replacements; None: 4 per worker
@@ -82,3 +89,45 @@ class RunOptions:
     no_discover: Optional[str] = None  # run this one test id without listing
     pdb: Optional[str] = None  # run this one test id in this process
     metadata: Tuple[Tuple[str, str], ...] = ()  # stored with the run
+
+
+@dataclasses.dataclass(frozen=True)
+class LoadOptions:
+    """How ``load`` stores streams."""
+
+    partial: bool = False
+    force_init: bool = False  # create the repository if there is none
+    run_id: Optional[int] = None  # add to this stored run (load --id) instead of a new one
+
+
+@dataclasses.dataclass(frozen=True)
+class CompareOptions:
+    """``old``/``new``: a run id or a subunit v2 file (None: NEW is the
+    latest run and OLD the run before it, or the latest run of
+    ``old_repo``). ``ratio``/``absolute`` are the slower/faster thresholds;
+    ``fail_on`` names categories (COMPARE_CATEGORIES) that make the exit
+    code 1."""
+
+    old: Optional[str] = None
+    new: Optional[str] = None
+    old_repo: Optional[str] = None
+    ratio: float = 2.0  # reports.compare.Thresholds' defaults
+    absolute: float = 0.5
+    json: bool = False
+    fail_on: Tuple[str, ...] = ()
+
+
+@dataclasses.dataclass(frozen=True)
+class FlakyOptions:
+    """Look at each test's ``runs`` most recent runs; report it with at
+    least ``min_flips`` pass/fail changes (or a retry that passed)."""
+
+    runs: int = 10  # reports.flaky.DEFAULT_RUNS
+    min_flips: int = 2  # reports.flaky.DEFAULT_MIN_FLIPS
+
+
+@dataclasses.dataclass(frozen=True)
+class HistoryReportOptions:
+    """``report --history``: chart the ``runs`` most recent runs."""
+
+    runs: int = 100

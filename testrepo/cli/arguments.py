@@ -125,7 +125,7 @@ def _count(text):
 def run_options_from_args(args, test_args=()) -> RunOptions:
     return RunOptions(concurrency=args.concurrency, serial=args.serial,
                       random=args.random or args.seed is not None, seed=args.seed,
-                      partial=args.partial, force_init=args.force_init,
+                      partial=args.partial,
                       test_args=tuple(test_args), timeout=args.timeout,
                       max_restarts=args.max_worker_restarts, retry=args.retry,
                       **run_mode_options_from_args(args))

@@ -28,7 +28,7 @@ class Import(TestrepoCommand):
 
     def take_action(self, parsed_args):
         outcome = api.import_repository(self.app.project, parsed_args.path)
-        if hasattr(outcome, "legacy_ids"):  # a format 1 import (migrate.ImportOutcome)
+        if outcome.legacy:  # a testrepository/stestr (format 1) repository converted
             self.app.stdout.write(_describe(outcome))
         else:
             self.app.stdout.write(
@@ -41,11 +41,11 @@ def _describe(outcome) -> str:
     if not outcome.run_ids:
         runs = "no runs"
     else:
-        runs = (f"{len(outcome.run_ids)} runs ({describe_ids(outcome.legacy_ids)}) "
-                f"as runs {describe_ids(outcome.run_ids)}")
+        runs = (f"{len(outcome.run_ids)} runs ({describe_ids(outcome.source_ids)}) "
+                f"as runs {describe_ids(outcome.destination_ids)}")
     return (f"Imported {runs} from {outcome.source}.\n"
             f"Failing tests: {outcome.failing}. Durations only found in times.dbm: "
-            f"{outcome.durations_from_times_db}.\n")
+            f"{outcome.imported_durations}.\n")
 
 
 def describe_ids(run_ids) -> str:
@@ -56,7 +56,8 @@ def describe_ids(run_ids) -> str:
 
 
 def describe_transfer(outcome) -> str:
-    """'3 runs (ids 0-2)' for a ``transfer.TransferOutcome``, with the ids
+    """'3 runs (ids 0-2)' for a ``transfer.TransferOutcome`` or an
+    ``api.ImportOutcome``, with the ids
     the runs got where they differ: '2 runs (ids 3, 5, now 0-1)'."""
     if not outcome.run_ids:
         return "0 runs"

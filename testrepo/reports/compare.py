@@ -22,9 +22,10 @@ import json
 import math
 from typing import Dict, List, Optional, TextIO, Tuple
 
+from testrepo.options import COMPARE_CATEGORIES
 from testrepo.reports.outcomes import RunResults
 
-CATEGORIES = ("new-failures", "fixed", "still-failing", "added", "removed", "slower", "faster")
+CATEGORIES = COMPARE_CATEGORIES
 
 
 @dataclasses.dataclass(frozen=True)

@@ -26,14 +26,14 @@ from __future__ import annotations
 import dataclasses
 from typing import Dict, Iterable, List, Mapping, Optional, Tuple
 
+from testrepo.options import FLAKY_COLUMNS
 from testrepo.reports.outcomes import TestAttempts
 
 LOOKBACK = 4
 DEFAULT_RUNS = 10
 DEFAULT_MIN_FLIPS = 2
 
-COLUMNS = ("Test id", "Runs", "Results", "Failures", "Flips", "Flip rate", "Fail rate",
-           "Retried", "Last failing run")
+COLUMNS = FLAKY_COLUMNS
 
 
 @dataclasses.dataclass(frozen=True)

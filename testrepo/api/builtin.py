@@ -1,0 +1,65 @@
+"""The built-in runner's executor: Python workers
+(:mod:`testrepo.execution.pool`) that discover the suite once and pull
+batches from the plan's queue."""
+
+from __future__ import annotations
+
+from typing import List
+
+from testrepo import retry
+from testrepo.api.execute import RunContext
+from testrepo.api.project import RunOutcome
+from testrepo.api.run import usable_cpus
+from testrepo.api.stream import stream_run
+from testrepo.execution import commands, direct, pool
+from testrepo.plan import RunPlan
+
+
+def run_builtin(context: RunContext, plan: RunPlan) -> RunOutcome:
+    """Workers start at once and discover the suite while worker 0's
+    listing is filtered; then they pull batches."""
+    workers = pool.WorkerPool(builtin_argv(context, plan), context.project.directory,
+                              plan.workers or 1, context.timeout,
+                              context.options.max_restarts, isolated=plan.isolated)
+    try:
+        workers.start()
+        test_ids = context.select(workers.listing())
+        done = context.nothing_to_rerun(test_ids)
+        if done is not None:
+            return done
+        concurrency = plan.workers_for(test_ids)
+        if not plan.workers:  # test_run_concurrency printed 0: one worker per test
+            workers.grow(concurrency)
+        inserter, rng, durations, group_of = context.begin(test_ids, concurrency)
+        schedule = plan.schedule(test_ids, durations, group_of, rng)
+        context.say(schedule.note)
+
+        def feed(sink):
+            sink.expect(test_ids, durations)
+            workers.run(schedule.work, sink)
+            retry.retry_failures(sink, inserter, test_ids, context.options.retry,
+                                 lambda failed, into: _rerun(context, plan, failed, into))
+
+        return stream_run(inserter, context.output, context.out, feed)
+    finally:
+        workers.close()
+
+
+def _rerun(context: RunContext, plan: RunPlan, test_ids: List[str], sink) -> None:
+    """``--retry``: ``test_ids`` again, in a pool of fresh workers."""
+    fresh = pool.WorkerPool(builtin_argv(context, plan), context.project.directory,
+                            min(usable_cpus(), len(test_ids)), context.timeout,
+                            context.options.max_restarts)
+    try:
+        fresh.start()
+        fresh.run(plan.retry_work(test_ids), sink)
+    finally:
+        fresh.close()
+
+
+def builtin_argv(context: RunContext, plan: RunPlan) -> List[str]:
+    """The worker's command line; --no-discover names its one test."""
+    argv = commands.builtin_argv(context.config)
+    if plan.load_name:
+        argv += ["--load-name", direct.dotted_name(plan.load_name)]
+    return argv

@@ -1,0 +1,161 @@
+"""The ordinary run: open the repository, plan (:mod:`testrepo.plan`),
+and hand the plan to an executor (:mod:`testrepo.api.builtin` or
+:mod:`testrepo.api.command`).  :class:`RunContext` is what one run works
+with, and holds the steps both executors share: selecting the listed ids,
+seeding, and opening the run's inserter."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import random
+from typing import Dict, List, Optional, Sequence, TextIO
+
+from testrepo import errors, plan as run_plan, scheduler, selection as selection_module
+from testrepo.api.project import RunOutcome, load_config, open_repository
+from testrepo.api.run import origin_metadata, resolve_concurrency
+from testrepo.errors import EXIT_SUCCESS
+from testrepo.execution import instances
+from testrepo.options import OutputOptions, Project, RunOptions, Selection
+from testrepo.scheduler import worker_file
+
+
+@dataclasses.dataclass
+class RunContext:
+    """What one ``run`` call works with, passed between its steps."""
+
+    project: Project
+    config: object
+    repo: object
+    selection: Selection
+    options: RunOptions
+    output: OutputOptions
+    out: TextIO
+    failing_ids: Optional[List[str]]
+    instances: Optional[object] = None  # instance_* callouts (command mode)
+
+    def say(self, text: str) -> None:
+        if text and not self.output.subunit:
+            self.out.write(text)
+
+    def select(self, listed: Sequence[str]) -> List[str]:
+        return select(self.selection, self.failing_ids, self.project.directory, listed)
+
+    def begin(self, test_ids, concurrency):
+        """Seed, durations, grouping and the inserter for ``test_ids``."""
+        metadata: Dict[str, str] = {"concurrency": str(concurrency)}
+        metadata.update(origin_metadata(os.environ))
+        metadata.update(_mode_metadata(self.options))
+        rng = _random_order(self.options, metadata, self)
+        config = self.config
+        group_of = scheduler.group_function(config.group_regex, config.parallel_class)
+        durations = self.repo.durations(test_ids) if test_ids else {}
+        partial = self.options.partial or self.selection.restricted
+        inserter = _open_inserter(self, partial, metadata)
+        return inserter, rng, durations, group_of
+
+    def nothing_to_rerun(self, test_ids) -> Optional[RunOutcome]:
+        if self.selection.failing and test_ids == []:
+            self.say(f"None of the {len(self.failing_ids)} failing test(s) is in the current "
+                     "test listing (e.g. process-returncode); a full `testr run` clears them.\n")
+            return RunOutcome(None, None, EXIT_SUCCESS)
+        return None
+
+    @property
+    def timeout(self) -> Optional[float]:
+        if self.options.timeout is not None:
+            return self.options.timeout
+        return self.config.test_timeout
+
+
+def select(selection: Selection, failing_ids, directory: str, listed: Sequence[str]) -> List[str]:
+    """The listed ids the selection keeps (see :mod:`testrepo.selection`)."""
+    criteria = selection_module.read_criteria(selection, failing_ids, directory)
+    selected = selection_module.select(listed, criteria)
+    if not selected and listed and selection.restricted and not selection.failing:
+        raise errors.UsageError(
+            "no test matched the given filters/lists "
+            f"({len(listed)} tests listed); check them with `testr list`")
+    return selected
+
+
+def run_ordinary(project: Project, selection: Selection, options: RunOptions,
+                 output: OutputOptions, out: TextIO) -> RunOutcome:
+    """A run that no wrapping mode replaces: plan it, carry the plan out."""
+    config = load_config(project)
+    repo = open_repository(project, create=True, out=None if output.subunit else out)
+    failing_ids = repo.failing_ids() if selection.failing else None
+    context = RunContext(project, config, repo, selection, options, output, out, failing_ids)
+    if selection.failing and not failing_ids:
+        context.say("No failing tests to run.\n")
+        return RunOutcome(None, None, EXIT_SUCCESS)
+    plan = make_plan(context)
+    return carry_out(context, plan)
+
+
+def make_plan(context: RunContext) -> run_plan.RunPlan:
+    """The I/O a plan needs (test_path checked, concurrency resolved, the
+    worker file read), then :func:`testrepo.plan.plan_run`."""
+    config, options, directory = context.config, context.options, context.project.directory
+    run_plan.check_config(config, context.selection, options)
+    if not config.command_mode:
+        test_path = os.path.join(directory, config.test_path or ".")
+        if not os.path.isdir(test_path):
+            raise errors.ConfigError(
+                f"{config.source or 'zero-config'}: test_path: directory "
+                f"'{config.test_path}' does not exist (relative to {directory})")
+    concurrency = resolve_concurrency(options, config, directory)
+    entries = None
+    if options.worker_file:
+        entries = worker_file.read_worker_file(options.worker_file, directory)
+    return run_plan.plan_run(config, options, context.selection, concurrency, entries)
+
+
+def carry_out(context: RunContext, plan: run_plan.RunPlan) -> RunOutcome:
+    """Run ``plan`` with the executor it names."""
+    if plan.command_mode:
+        from testrepo.api import command
+
+        with instances.provisioned(context.config, context.project.directory,
+                                   plan.provision) as context.instances:
+            return command.run_command_mode(context, plan)
+    from testrepo.api import builtin
+
+    return builtin.run_builtin(context, plan)
+
+
+def _mode_metadata(options: RunOptions) -> Dict[str, str]:
+    """What a run stores about how it ran, besides concurrency and seed."""
+    metadata = dict(options.metadata)
+    if options.isolated:
+        metadata["isolated"] = "true"
+    if options.worker_file:
+        metadata["worker_file"] = options.worker_file
+    return metadata
+
+
+def _open_inserter(context: RunContext, partial: bool, metadata: Dict[str, str]):
+    """The run's inserter: a new run, or with ``--combine`` an append to the
+    latest run (a new run if there is none yet). filter_tags are hidden."""
+    repo = context.repo
+    inserter = None
+    # One named test (--pdb, --no-discover) says nothing about the others.
+    partial = partial or bool(context.options.pdb or context.options.no_discover)
+    if context.options.combine and repo.run_ids():
+        inserter = repo.append(repo.latest_id())
+        inserter.metadata.update(metadata)
+    if inserter is None:
+        inserter = repo.insert(partial=partial, metadata=metadata)
+    inserter.hide_tags(context.config.filter_tags)
+    return inserter
+
+
+def _random_order(options: RunOptions, metadata, context: RunContext) -> Optional[random.Random]:
+    """The seeded generator for ``--random`` (the seed goes into the run's
+    metadata), or None."""
+    if not options.random:
+        return None
+    seed = options.seed if options.seed is not None else random.SystemRandom().randrange(2 ** 32)
+    metadata["seed"] = str(seed)
+    context.say(f"Running in random order with seed {seed} (rerun: --random --seed {seed})\n")
+    return random.Random(seed)
