@@ -1,26 +1,25 @@
 """Project configuration: ``.testr.conf`` and friends → :class:`Config`.
 
-This is the only module that reads configuration files.
+With ``testrepo.config_files`` (which finds and reads the files) the only
+module that reads configuration files; this one validates their values.
 """
 
 from __future__ import annotations
 
-import configparser
 import dataclasses
 import difflib
 import functools
 import os
 import re
-import sys
-from typing import Any, Dict, FrozenSet, Mapping, Optional, Tuple
+from typing import Any, Dict, FrozenSet, Mapping, Optional
 
-from testrepo import errors
+from testrepo import config_files
 from testrepo._lazy import LazyModule
 
 # Imported on first use: `testr last` reads only repo_url (repository_url())
-# and should not pay for the validator or a TOML parser it may not need.
+# and should not pay for the validator (nor, see config_files, a TOML parser)
+# it may not need.
 voluptuous = LazyModule("voluptuous")
-tomllib = LazyModule("tomllib" if sys.version_info >= (3, 11) else "tomli")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -80,33 +79,6 @@ _VARIABLE_START = re.compile(r"\$(?:(\{)|([A-Za-z_][A-Za-z0-9_]*))")
 _BRACED_VARIABLE = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)(?:(:?-)(.*))?", re.DOTALL)
 
 
-@dataclasses.dataclass(frozen=True)
-class _Found:
-    """Raw option values read from one file, plus how to name them."""
-
-    source: str  # the file, as messages show it
-    section: str  # e.g. "[DEFAULT]" or "[tool.testr]"
-    toml: bool  # selects the syntax used in "add e.g." hints
-    values: Mapping[str, Any]
-
-    def error(self, key: Optional[str], problem: str) -> errors.ConfigError:
-        where = f"{self.source}: {self.section}"
-        if key is None:
-            return errors.ConfigError(f"{where} {problem}")
-        # TOML keys may be quoted and hold anything; messages stay one line.
-        shown = key if key.isprintable() else repr(key)
-        return errors.ConfigError(f"{where} {shown}: {problem}")
-
-    def example(self, key: str, value: str) -> str:
-        return f'{key} = "{value}"' if self.toml else f"{key}={value}"
-
-    @property
-    def stestr_home(self) -> bool:
-        """``.stestr.conf``, ``[tool.stestr]`` or ``[stestr]``: stestr's files."""
-        return (os.path.basename(self.source) == ".stestr.conf"
-                or self.section in ("[tool.stestr]", "[stestr]"))
-
-
 def load(directory: str, explicit_path: Optional[str] = None) -> Config:
     """Find, read and validate the project configuration for ``directory``.
 
@@ -118,9 +90,9 @@ def load(directory: str, explicit_path: Optional[str] = None) -> Config:
     file is raised as a one-line :class:`errors.ConfigError`.
     """
     if explicit_path is not None:
-        found = _read_explicit(directory, explicit_path)
+        found = config_files.read_explicit(directory, explicit_path)
     else:
-        found = _search(directory)
+        found = config_files.search(directory)
     if found is None:
         return Config(source=None, test_path=_default_test_path(directory), top_dir=".")
     values = _validate(found, os.environ)
@@ -140,9 +112,9 @@ def repository_url(directory: str, explicit_path: Optional[str] = None) -> Optio
     as fast as without a configuration file.
     """
     if explicit_path is not None:
-        found = _read_explicit(directory, explicit_path)
+        found = config_files.read_explicit(directory, explicit_path)
     else:
-        found = _search(directory)
+        found = config_files.search(directory)
     if found is None or "repo_url" not in found.values:
         return None
     try:
@@ -205,140 +177,6 @@ def _default_test_path(directory: str) -> str:
     return "tests" if os.path.isdir(os.path.join(directory, "tests")) else "."
 
 
-# -- finding and reading files ------------------------------------------------
-
-
-def _search(directory: str) -> Optional[_Found]:
-    # testr's own locations first; stestr's only when none of those exist,
-    # so an stestr project works unchanged but cannot shadow testr settings.
-    searches = (
-        (".testr.conf", _read_ini_defaults),
-        ("pyproject.toml", functools.partial(_read_toml_table, tables=("testr",))),
-        ("tox.ini", functools.partial(_read_ini_section, sections=("testr",))),
-        ("setup.cfg", functools.partial(_read_ini_section, sections=("testr",))),
-        (".stestr.conf", _read_ini_defaults),
-        ("pyproject.toml", functools.partial(_read_toml_table, tables=("stestr",))),
-        ("tox.ini", functools.partial(_read_ini_section, sections=("stestr",))),
-    )
-    for name, read in searches:
-        path = os.path.join(directory, name)
-        if os.path.isfile(path):
-            found = read(path, name)
-            if found is not None:
-                return found
-    return None
-
-
-def _read_explicit(directory: str, explicit_path: str) -> _Found:
-    path = os.path.join(directory, explicit_path)
-    if not os.path.isfile(path):
-        problem = "is a directory" if os.path.isdir(path) else "no such file"
-        if not os.path.isabs(explicit_path):
-            problem += f" in {directory}"
-        raise errors.ConfigError(f"{explicit_path}: {problem} (given with --config)")
-    source = _display_name(path, directory)
-    basename = os.path.basename(path)
-    if basename.endswith(".toml"):
-        found = _read_toml_table(path, source, tables=("testr", "stestr"))
-        wanted = "[tool.testr] or [tool.stestr] table"
-    elif basename in ("tox.ini", "setup.cfg"):
-        found = _read_ini_section(path, source, sections=("testr", "stestr"))
-        wanted = "[testr] or [stestr] section"
-    else:
-        return _read_ini_defaults(path, source)
-    if found is None:
-        raise errors.ConfigError(f"{source}: has no {wanted} (given with --config)")
-    return found
-
-
-def _display_name(path: str, directory: str) -> str:
-    try:
-        relative = os.path.relpath(path, directory)
-    except ValueError:  # another drive on Windows
-        return path
-    if relative == os.pardir or relative.startswith(os.pardir + os.sep):
-        return os.path.abspath(path)
-    return relative
-
-
-def _read_text(path: str, source: str) -> str:
-    try:
-        with open(path, encoding="utf-8-sig") as stream:
-            return stream.read()
-    except UnicodeDecodeError as err:
-        raise errors.ConfigError(
-            f"{source}: not UTF-8 text (byte {err.start}: {err.reason})"
-        ) from err
-    except OSError as err:
-        raise errors.ConfigError(f"{source}: cannot read: {err.strerror or err}") from err
-
-
-def _parse_ini(path: str, source: str, default_section: str) -> configparser.ConfigParser:
-    # Interpolation off: test_command holds $IDOPTION, ${PYTHON:-python}
-    # and sometimes '%', all of which must reach the shell untouched.
-    parser = configparser.ConfigParser(interpolation=None, default_section=default_section)
-    try:
-        parser.read_string(_read_text(path, source), source=source)
-    except configparser.Error as err:
-        raise errors.ConfigError(f"{source}: {_describe_ini_error(err)}") from err
-    return parser
-
-
-def _describe_ini_error(err: configparser.Error) -> str:
-    # configparser's own messages span several lines; ours must be one.
-    if isinstance(err, configparser.MissingSectionHeaderError):
-        return (
-            f"line {err.lineno}: no section header before {err.line.strip()!r}; "
-            "options belong after a [DEFAULT] line"
-        )
-    if isinstance(err, configparser.ParsingError):
-        lineno, line = err.errors[0]
-        return f"line {lineno}: cannot parse {line.strip()!r}"
-    if isinstance(err, configparser.DuplicateOptionError):
-        return f"[{err.section}] {err.option}: set twice (line {err.lineno})"
-    if isinstance(err, configparser.DuplicateSectionError):
-        return f"line {err.lineno}: section [{err.section}] appears twice"
-    return " ".join(str(err).split())
-
-
-def _read_ini_defaults(path: str, source: str) -> _Found:
-    parser = _parse_ini(path, source, default_section="DEFAULT")
-    if not parser.defaults() and parser.sections():
-        raise errors.ConfigError(
-            f"{source}: options must be in the [DEFAULT] section, "
-            f"found only [{parser.sections()[0]}]"
-        )
-    return _Found(source, "[DEFAULT]", False, dict(parser.defaults()))
-
-
-def _read_ini_section(path: str, source: str, sections: Tuple[str, ...]) -> Optional[_Found]:
-    # A default_section name no file uses, so tox.ini's or setup.cfg's own
-    # [DEFAULT] values (if any) do not leak into the [testr] section.
-    parser = _parse_ini(path, source, default_section="\0no default section")
-    for section in sections:
-        if parser.has_section(section):
-            return _Found(source, f"[{section}]", False, dict(parser.items(section)))
-    return None
-
-
-def _read_toml_table(path: str, source: str, tables: Tuple[str, ...]) -> Optional[_Found]:
-    try:
-        document = tomllib.loads(_read_text(path, source))
-    except tomllib.TOMLDecodeError as err:
-        raise errors.ConfigError(f"{source}: invalid TOML: {err}") from err
-    tool = document.get("tool")
-    for table in tables:
-        if not isinstance(tool, dict) or table not in tool:
-            continue
-        section = f"[tool.{table}]"
-        if not isinstance(tool[table], dict):
-            raise errors.ConfigError(
-                f"{source}: {section} must be a table, got {_show(tool[table])}"
-            )
-        return _Found(source, section, True, dict(tool[table]))
-    return None
-
-
 # -- validation ---------------------------------------------------------------
 
 
@@ -362,7 +200,7 @@ def _schema(environ: Mapping[str, str]) -> voluptuous.Schema:
     )
 
 
-def _validate(found: _Found, environ: Mapping[str, str]) -> Dict[str, Any]:
+def _validate(found: config_files.Found, environ: Mapping[str, str]) -> Dict[str, Any]:
     values = dict(found.values)
     if found.stestr_home:
         # stestr ignores keys it does not know (several OpenStack projects
@@ -387,7 +225,7 @@ def _unknown_option(key: str) -> str:
     return f"unknown option (known options: {', '.join(OPTION_NAMES)})"
 
 
-def _check_combinations(found: _Found, values: Mapping[str, Any]) -> None:
+def _check_combinations(found: config_files.Found, values: Mapping[str, Any]) -> None:
     command = values.get("test_command")
     if command is None:
         return
@@ -412,7 +250,7 @@ def _check_combinations(found: _Found, values: Mapping[str, Any]) -> None:
             )
 
 
-def _check_instances(found: _Found, values: Mapping[str, Any]) -> None:
+def _check_instances(found: config_files.Found, values: Mapping[str, Any]) -> None:
     """The instance_* callouts wrap test_command; provision and execute
     only make sense together."""
     present = [key for key in ("instance_provision", "instance_execute", "instance_dispose")
@@ -430,14 +268,9 @@ def _check_instances(found: _Found, values: Mapping[str, Any]) -> None:
             raise found.error(key, f"needs {other} {why}")
 
 
-def _show(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
 def _string(value: Any) -> str:
     if not isinstance(value, str):
-        raise voluptuous.Invalid(f"expected a string, got {_show(value)}")
+        raise voluptuous.Invalid(f"expected a string, got {config_files.show(value)}")
     return value
 
 
@@ -470,7 +303,7 @@ def _boolean(value: Any) -> bool:
         return True
     if isinstance(value, str) and value.strip().lower() in _FALSE_WORDS:
         return False
-    raise voluptuous.Invalid(f"expected a boolean, got {_show(value)}")
+    raise voluptuous.Invalid(f"expected a boolean, got {config_files.show(value)}")
 
 
 def _seconds(value: Any) -> float:
@@ -480,7 +313,7 @@ def _seconds(value: Any) -> float:
     except (TypeError, ValueError):
         seconds = None
     if seconds is None or not seconds > 0 or seconds == float("inf"):
-        raise voluptuous.Invalid(f"expected a number of seconds > 0, got {_show(value)}")
+        raise voluptuous.Invalid(f"expected a number of seconds > 0, got {config_files.show(value)}")
     return seconds
 
 

@@ -129,9 +129,12 @@ def encode(test_id: Optional[str] = None, status: Optional[str] = None,
     if route_code is not None:
         flags |= FLAG_ROUTE_CODE
         parts.append(_text(route_code))
-    body = b"".join(parts)
-    # signature + flags + length field + body + CRC; the length field's own
-    # size depends on the total (subunit's rule).
+    return _frame(flags, b"".join(parts))
+
+
+def _frame(flags: int, body: bytes) -> bytes:
+    """The packet around ``body``: signature, flags, length field, body, CRC."""
+    # The length field's own size depends on the total (subunit's rule).
     base = 1 + 2 + len(body) + 4
     length = base + (1 if base <= 62 else 2 if base <= 16381 else 3)
     if length > MAX_PACKET:

@@ -42,9 +42,6 @@ def report_errors(command, run, parsed_args) -> int:
 
 
 def _silence_stdout():
-    import os
-    import sys
-
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, sys.stdout.fileno())
 
@@ -98,7 +95,11 @@ def epilog(command) -> str:
     return "\n\n".join(parts)
 
 
-class TestrepoCommand(Command):
+class _TestrepoBehaviour:
+    """What every testrepo command adds to cliff's Command or Lister (it
+    comes first in their bases): errors become exit codes, the user
+    config's defaults apply, and the quick epilog."""
+
     __test__ = False
 
     def run(self, parsed_args):
@@ -111,17 +112,12 @@ class TestrepoCommand(Command):
         return epilog(self)
 
 
-class TestrepoLister(Lister):
+class TestrepoCommand(_TestrepoBehaviour, Command):
     __test__ = False
 
-    def run(self, parsed_args):
-        return report_errors(self, self._run_with_user_defaults, parsed_args)
 
-    def _run_with_user_defaults(self, parsed_args):
-        return super().run(with_user_defaults(self, parsed_args))
-
-    def get_epilog(self):
-        return epilog(self)
+class TestrepoLister(_TestrepoBehaviour, Lister):
+    __test__ = False
 
     def produce_output(self, parsed_args, column_names, data):
         # Here, not at the top: `testr run` and `last` need no prettytable.
@@ -184,9 +180,3 @@ def _plain_cell(value):
 def _table_line(cells, align, widths) -> str:
     return "| " + " | ".join(justify(text, width)
                              for justify, text, width in zip(align, cells, widths)) + " |"
-
-    def run(self, parsed_args):
-        return report_errors(self, self._run_with_user_defaults, parsed_args)
-
-    def _run_with_user_defaults(self, parsed_args):
-        return super().run(with_user_defaults(self, parsed_args))

@@ -24,14 +24,13 @@ import testrepo
 from testrepo.reports.html import (
     BACKGROUND,
     CSS,
-    MUTED,
     PANEL,
     STATUS_STYLE,
     TEXT,
     _esc,
     _legend,
     _svg_open,
-    _ticks,
+    _y_axis as _html_y_axis,
     nice_ceiling,
 )
 from testrepo.reports.trends import Slowdown, TestTrend, Trends
@@ -145,14 +144,8 @@ def _x_labels(records, slot, y) -> str:
 
 
 def _y_axis(maximum, x, plot_h, label, anchor_left) -> str:
-    anchor, dx = ("end", -6) if anchor_left else ("start", 6)
-    parts = [f'<line x1="{x}" y1="{TOP}" x2="{x}" y2="{TOP + plot_h}" stroke="{MUTED}"/>']
-    for tick in _ticks(maximum, 5):
-        y = TOP + plot_h - tick / maximum * plot_h
-        parts.append(f'<text x="{x + dx}" y="{y + 4:.1f}" text-anchor="{anchor}">{tick:g}</text>')
-    parts.append(f'<text x="{x + dx}" y="{TOP + plot_h + 34}" '
-                 f'text-anchor="{anchor}">{_esc(label)}</text>')
-    return "".join(parts)
+    # The run id labels sit 16 and 34 below the plot: the axis label too.
+    return _html_y_axis(maximum, x, TOP, plot_h, label, anchor_left, label_dy=34, digits=1)
 
 
 def _bars_path(values, slot, plot_h, maximum, base=None) -> tuple:
@@ -333,27 +326,35 @@ def _trend_table(tests: Sequence[TestTrend], trends: Trends, caption: str, table
             f"<tbody>\n{rows}\n</tbody>\n</table></div>")
 
 
+# The two tables of tests by trend: (title, text when empty, note, caption).
+_TREND_SECTIONS = {
+    "failing": ("Tests that failed most", "No test failed in these runs.",
+                "Results count the full runs of the window plus the partial runs that "
+                "failed the test; fail rate is failures / results.",
+                "Tests by failures"),
+    "flaky": ("Flaky tests", "No test flipped between passing and failing twice.",
+              "Tests whose result changed between pass and fail at least twice over the "
+              "window, flakiest (highest flip rate) first.",
+              "Flaky tests by flip rate"),
+}
+
+
 def _failing(trends: Trends) -> str:
-    heading = ('<section aria-labelledby="failing">\n'
-               f'<h2 id="failing">Tests that failed most ({len(trends.tests)})</h2>\n')
-    if not trends.tests:
-        return heading + "<p>No test failed in these runs.</p>\n</section>"
-    note = ("<p>Results count the full runs of the window plus the partial runs that failed "
-            "the test; fail rate is failures / results.</p>")
-    return (heading + note + "\n"
-            + _trend_table(trends.tests, trends, "Tests by failures", "failing-tests")
-            + "\n</section>")
+    return _trend_section("failing", trends.tests, trends)
 
 
 def _flaky(trends: Trends) -> str:
-    heading = ('<section aria-labelledby="flaky">\n'
-               f'<h2 id="flaky">Flaky tests ({len(trends.flaky)})</h2>\n')
-    if not trends.flaky:
-        return heading + "<p>No test flipped between passing and failing twice.</p>\n</section>"
-    note = ("<p>Tests whose result changed between pass and fail at least twice over the "
-            "window, flakiest (highest flip rate) first.</p>")
-    return (heading + note + "\n"
-            + _trend_table(trends.flaky, trends, "Flaky tests by flip rate", "flaky-tests")
+    return _trend_section("flaky", trends.flaky, trends)
+
+
+def _trend_section(section_id, tests, trends) -> str:
+    title, empty, note, caption = _TREND_SECTIONS[section_id]
+    heading = (f'<section aria-labelledby="{section_id}">\n'
+               f'<h2 id="{section_id}">{title} ({len(tests)})</h2>\n')
+    if not tests:
+        return heading + f"<p>{empty}</p>\n</section>"
+    return (heading + f"<p>{note}</p>\n"
+            + _trend_table(tests, trends, caption, f"{section_id}-tests")
             + "\n</section>")
 
 

@@ -361,13 +361,16 @@ def _history_svg(history, current) -> str:
     return "\n".join(parts)
 
 
-def _y_axis(maximum, x, top, plot_h, label, anchor_left) -> str:
+def _y_axis(maximum, x, top, plot_h, label, anchor_left, label_dy=32, digits=2) -> str:
+    """A vertical axis at ``x`` with ticks up to ``maximum`` and ``label``
+    ``label_dy`` below the plot (shared with the history dashboard)."""
     anchor, dx = ("end", -6) if anchor_left else ("start", 6)
     parts = [f'<line x1="{x}" y1="{top}" x2="{x}" y2="{top + plot_h}" stroke="{MUTED}"/>']
     for tick in _ticks(maximum, 5):
         y = top + plot_h - tick / maximum * plot_h
-        parts.append(f'<text x="{x + dx}" y="{y + 4:.2f}" text-anchor="{anchor}">{tick:g}</text>')
-    parts.append(f'<text x="{x + dx}" y="{top + plot_h + 32}" text-anchor="{anchor}">'
+        parts.append(f'<text x="{x + dx}" y="{y + 4:.{digits}f}" '
+                     f'text-anchor="{anchor}">{tick:g}</text>')
+    parts.append(f'<text x="{x + dx}" y="{top + plot_h + label_dy}" text-anchor="{anchor}">'
                  f"{_esc(label)}</text>")
     return "\n".join(parts)
 
