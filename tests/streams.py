@@ -14,7 +14,7 @@ from typing import Iterable, List, Optional
 
 import subunit.v2
 
-from tests.fixtures import run_testrepo
+from tests.harness import run_cli
 
 EPOCH = datetime.datetime(2024, 1, 1, 12, 0, tzinfo=datetime.timezone.utc)
 TEXT = "text/plain;charset=utf8"
@@ -86,7 +86,7 @@ def load_run(project, *workers: List[Result], base: datetime.datetime = EPOCH,
         with open(path, "wb") as handle:
             handle.write(stream_bytes(results, base))
         paths.append(path)
-    return run_testrepo(project.path, "load", "--force-init", "--quiet", *extra_args, *paths)
+    return run_cli(project.path, "load", "--force-init", "--quiet", *extra_args, *paths)
 
 
 def run_results(*results: Result, label: str = "run", run_id=None, record=None,

@@ -7,7 +7,8 @@ import testtools
 
 from testrepo import api
 from testrepo.options import Project
-from tests.fixtures import SampleProject, run_testrepo
+from tests.fixtures import SampleProject
+from tests.harness import testr
 
 # Run serially, in name order. test_5 fails after test_4, test_6 only after
 # test_1 and test_4 together, test_7 always, test_8 only the first time.
@@ -56,11 +57,11 @@ class AnalysisContract:
     def setUp(self):
         super().setUp()
         self.project = self.useFixture(SampleProject(config=self.config, tests=ORDER_TESTS))
-        code, _, _ = run_testrepo(self.project.path, "run", "--serial")
+        code, _, _ = testr(self.project.path, "run", "--serial")
         self.assertEqual(1, code)
 
     def analysis(self, *args):
-        return run_testrepo(self.project.path, "run", "--analyze-isolation", *args)
+        return testr(self.project.path, "run", "--analyze-isolation", *args)
 
     def test_each_failure_is_explained(self):
         code, out, err = self.analysis()
@@ -80,9 +81,9 @@ class AnalysisContract:
             "on worker 0: not reproducible"), report[3])
 
     def test_probes_are_not_stored(self):
-        _, before, _ = run_testrepo(self.project.path, "failing", "--list")
+        _, before, _ = testr(self.project.path, "failing", "--list")
         self.analysis("test_5")
-        _, after, _ = run_testrepo(self.project.path, "failing", "--list")
+        _, after, _ = testr(self.project.path, "failing", "--list")
         self.assertEqual(before, after)
         self.assertEqual([0], api.open_repository(Project(self.project.path)).run_ids())
 
@@ -102,7 +103,7 @@ class AnalysisContract:
         self.project.write("sample/test_sample.py",
                            "import unittest\n\nclass T(unittest.TestCase):\n"
                            "    def test_ok(self):\n        pass\n")
-        run_testrepo(self.project.path, "run")
+        testr(self.project.path, "run")
         code, out, _ = self.analysis()
         self.assertEqual(0, code)
         self.assertIn("Run 1 has no failing test to analyze.", out)
@@ -120,14 +121,14 @@ class TestAnalysisErrors(testtools.TestCase):
 
     def test_without_runs_exits_4(self):
         project = self.useFixture(SampleProject(config="stestr"))
-        run_testrepo(project.path, "init")
-        code, _, err = run_testrepo(project.path, "run", "--analyze-isolation")
+        testr(project.path, "init")
+        code, _, err = testr(project.path, "run", "--analyze-isolation")
         self.assertEqual(4, code)
         self.assertIn("No runs", err)
 
     def test_cannot_be_combined_with_until_failure(self):
         project = self.useFixture(SampleProject(config="stestr"))
-        code, _, err = run_testrepo(project.path, "run", "--analyze-isolation",
+        code, _, err = testr(project.path, "run", "--analyze-isolation",
                                     "--until-failure")
         self.assertEqual(2, code)
         self.assertIn("--analyze-isolation cannot be combined", err)

@@ -15,7 +15,8 @@ import testtools
 from testtools.testresult.doubles import StreamResult
 
 from tests.databases import postgresql_url, sqlite_url
-from tests.fixtures import SAMPLE_FAILURES, TESTR_CONF, SampleProject, run_testrepo
+from tests.fixtures import SAMPLE_FAILURES, TESTR_CONF, SampleProject
+from tests.harness import testr
 from tests.streams import Result, load_run
 
 SAMPLE_SLOW = "sample.test_sample.TestBeta.test_slow"
@@ -33,7 +34,7 @@ class BackendCommands:
         self.project.write(".testr.conf", TESTR_CONF + "repo_url=%s\n" % self.url)
 
     def cli(self, *args, expect=0, env=None):
-        code, out, err = run_testrepo(self.project.path, *args, env=env)
+        code, out, err = testr(self.project.path, *args, env=env)
         self.assertEqual(expect, code, "testr %s\nstdout:\n%s\nstderr:\n%s"
                          % (" ".join(args), out, err))
         self.assertNotIn("Traceback (most recent call last)", err)
@@ -70,7 +71,7 @@ class BackendCommands:
     def test_load_combine_and_remove(self):
         self.cli("run", expect=1)
         stream = self.subunit("last", "--subunit")
-        code, out, err = run_testrepo(self.project.path, "load", stdin=stream)
+        code, out, err = testr(self.project.path, "load", stdin=stream)
         self.assertEqual(1, code, err)
         self.assertEqual([0, 1], [run["Run ID"] for run in self.history()])
         self.cli("history", "remove", "0")
@@ -145,7 +146,7 @@ class BackendCommands:
         self.assertIn("job=nightly", out)
 
     def subunit(self, *args):
-        code, out, err = run_testrepo(self.project.path, *args, binary=True)
+        code, out, err = testr(self.project.path, *args, binary=True)
         self.assertIn(code, (0, 1), err)
         return out
 
@@ -180,10 +181,10 @@ class TestSQLiteRelativeURL(testtools.TestCase):
     def test_relative_path_is_anchored_at_the_project(self):
         project = self.useFixture(SampleProject())
         project.write(".testr.conf", TESTR_CONF + "repo_url=sqlite:///db/runs.db\n")
-        code, out, err = run_testrepo(project.path, "run")
+        code, out, err = testr(project.path, "run")
         self.assertEqual(1, code, err)
         self.assertTrue(os.path.isfile(os.path.join(project.path, "db", "runs.db")))
-        code, out, err = run_testrepo(project.path, "repair")
+        code, out, err = testr(project.path, "repair")
         self.assertEqual(2, code, out)
         self.assertIn("SQL repository", err)
 
@@ -194,7 +195,7 @@ class TestRepoURLConfigKey(testtools.TestCase):
         project = self.useFixture(SampleProject())
         for value in ("", "${TESTREPO_UNSET_VARIABLE}"):
             project.write(".testr.conf", TESTR_CONF + "repo_url=%s\n" % value)
-            code, out, err = run_testrepo(project.path, "last")
+            code, out, err = testr(project.path, "last")
             self.assertEqual(3, code, err)
             self.assertIn(".testr.conf: [DEFAULT] repo_url:", err)
             self.assertEqual(1, len(err.strip().splitlines()), err)
@@ -202,9 +203,9 @@ class TestRepoURLConfigKey(testtools.TestCase):
     def test_variables_are_expanded(self):
         project = self.useFixture(SampleProject())
         project.write(".testr.conf", TESTR_CONF + "repo_url=${RUNS_DIR:-default-runs}\n")
-        code, out, err = run_testrepo(project.path, "run", env={"RUNS_DIR": "from-env"})
+        code, out, err = testr(project.path, "run", env={"RUNS_DIR": "from-env"})
         self.assertEqual(1, code, err)
         self.assertTrue(os.path.isfile(os.path.join(project.path, "from-env", "format")))
-        code, out, err = run_testrepo(project.path, "run")
+        code, out, err = testr(project.path, "run")
         self.assertEqual(1, code, err)
         self.assertTrue(os.path.isfile(os.path.join(project.path, "default-runs", "format")))

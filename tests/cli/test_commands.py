@@ -6,7 +6,8 @@ import sys
 
 import testtools
 
-from tests.fixtures import SampleProject, run_testrepo, testrepo_env
+from tests.fixtures import SampleProject, testrepo_env
+from tests.harness import testr
 
 
 class TestListing(testtools.TestCase):
@@ -16,7 +17,7 @@ class TestListing(testtools.TestCase):
         self.project = self.useFixture(SampleProject(config="stestr"))
 
     def cli(self, *args):
-        return run_testrepo(self.project.path, *args)
+        return testr(self.project.path, *args)
 
     def test_list_prints_all_ids_in_listing_order(self):
         code, out, _ = self.cli("list")
@@ -61,7 +62,7 @@ class TestRepositoryCommands(testtools.TestCase):
         self.project = self.useFixture(SampleProject(config="stestr"))
 
     def cli(self, *args):
-        return run_testrepo(self.project.path, *args)
+        return testr(self.project.path, *args)
 
     def test_init_creates_repository_once(self):
         code, out, _ = self.cli("init")
@@ -110,7 +111,7 @@ class TestConfigErrors(testtools.TestCase):
 
     def test_unknown_key_is_one_line_exit_3(self):
         self.project.write(".testr.conf", "[DEFAULT]\ntest_comand=python -m subunit.run\n")
-        code, _, err = run_testrepo(self.project.path, "run")
+        code, _, err = testr(self.project.path, "run")
         self.assertEqual(3, code)
         self.assertEqual(1, len(err.splitlines()), err)
         self.assertIn(".testr.conf", err)
@@ -119,32 +120,32 @@ class TestConfigErrors(testtools.TestCase):
 
     def test_idoption_without_test_id_option(self):
         self.project.write(".testr.conf", "[DEFAULT]\ntest_command=python -m subunit.run $IDOPTION\n")
-        code, _, err = run_testrepo(self.project.path, "list")
+        code, _, err = testr(self.project.path, "list")
         self.assertEqual(3, code)
         self.assertIn("test_id_option", err)
 
     def test_bad_group_regex(self):
         self.project.write(".testr.conf", "[DEFAULT]\ntest_path=./sample\ngroup_regex=(oops\n")
-        code, _, err = run_testrepo(self.project.path, "run")
+        code, _, err = testr(self.project.path, "run")
         self.assertEqual(3, code)
         self.assertIn("group_regex", err)
         self.assertNotIn("Traceback", err)
 
     def test_explicit_config_file(self):
         self.project.write("ci.conf", "[DEFAULT]\ntest_path=./sample\n")
-        code, out, _ = run_testrepo(self.project.path, "--config", "ci.conf", "list", "Beta")
+        code, out, _ = testr(self.project.path, "--config", "ci.conf", "list", "Beta")
         self.assertEqual(0, code)
         self.assertEqual(3, len(out.split()))
 
     def test_pyproject_tool_testr(self):
         self.project.write("pyproject.toml", '[tool.testr]\ntest_path = "./sample"\n')
-        code, out, _ = run_testrepo(self.project.path, "list")
+        code, out, _ = testr(self.project.path, "list")
         self.assertEqual(0, code)
         self.assertEqual(7, len(out.split()))
 
     def test_test_path_from_environment_default(self):
         self.project.write(".testr.conf", "[DEFAULT]\ntest_path=${SAMPLE_PATH:-./nowhere}\n")
-        code, out, _ = run_testrepo(self.project.path, "list", env={"SAMPLE_PATH": "./sample"})
+        code, out, _ = testr(self.project.path, "list", env={"SAMPLE_PATH": "./sample"})
         self.assertEqual(0, code)
         self.assertEqual(7, len(out.split()))
 
@@ -154,7 +155,7 @@ class TestScheduling(testtools.TestCase):
     def test_group_regex_keeps_a_class_on_one_worker(self):
         project = self.useFixture(SampleProject(config=None))
         project.write(".testr.conf", "[DEFAULT]\ntest_path=./sample\ngroup_regex=([^.]+\\.)+\n")
-        code, out, _ = run_testrepo(project.path, "run", "--concurrency", "2")
+        code, out, _ = testr(project.path, "run", "--concurrency", "2")
         workers = {}
         for line in out.splitlines():
             if line.startswith("{") and " ... " in line:
@@ -166,7 +167,7 @@ class TestScheduling(testtools.TestCase):
     def test_test_run_concurrency_callout(self):
         project = self.useFixture(SampleProject(config=None))
         project.write(".testr.conf", "[DEFAULT]\ntest_path=./sample\ntest_run_concurrency=echo 3\n")
-        code, out, _ = run_testrepo(project.path, "run")
+        code, out, _ = testr(project.path, "run")
         # Workers pull tests, so a third worker may find nothing left to
         # run; the run records the concurrency it was given.
         self.assertIn("concurrency=3", out)
@@ -183,5 +184,5 @@ class TestEntryPoints(testtools.TestCase):
 
     def test_unknown_flag_is_usage_error(self):
         project = self.useFixture(SampleProject(config="stestr"))
-        code, _, err = run_testrepo(project.path, "run", "--no-such-flag")
+        code, _, err = testr(project.path, "run", "--no-such-flag")
         self.assertEqual(2, code)

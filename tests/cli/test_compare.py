@@ -5,7 +5,8 @@ import json
 import testtools
 
 from tests.cli.test_run import totals
-from tests.fixtures import SAMPLE_TESTS, SampleProject, run_testrepo
+from tests.fixtures import SAMPLE_TESTS, SampleProject
+from tests.harness import testr
 from tests.streams import Result, failure, load_run, stream_bytes
 
 OLD = [Result("pkg.T.test_pass", duration=0.1), Result("pkg.T.test_breaks"),
@@ -26,7 +27,7 @@ class TestCompareStoredRuns(testtools.TestCase):
             self.assertEqual(1, code, out + err)
 
     def cli(self, *args):
-        return run_testrepo(self.project.path, *args)
+        return testr(self.project.path, *args)
 
     def test_text_report_of_the_two_latest_runs(self):
         code, out, err = self.cli("compare")
@@ -76,7 +77,7 @@ class TestCompareStoredRuns(testtools.TestCase):
         for name, results in (("old.subunit", OLD), ("new.subunit", NEW)):
             with open(other.write(name, ""), "wb") as handle:
                 handle.write(stream_bytes(results))
-        code, out, err = run_testrepo(other.path, "compare", "-f", "json",
+        code, out, err = testr(other.path, "compare", "-f", "json",
                                       "old.subunit", "new.subunit")
         self.assertEqual(0, code, err)
         data = json.loads(out)
@@ -116,15 +117,15 @@ class TestCompareRealRuns(testtools.TestCase):
 
     def test_a_change_that_fixes_breaks_adds_and_removes_tests(self):
         project = self.useFixture(SampleProject())
-        code, out, _ = run_testrepo(project.path, "run")
+        code, out, _ = testr(project.path, "run")
         self.assertEqual((4, 2, 1), totals(out))
         edited = (SAMPLE_TESTS.replace("    def test_pass_one(self):\n        pass\n",
                                        "    def test_new(self):\n        pass\n")
                   .replace("    def test_pass(self):\n        pass\n",
                            "    def test_pass(self):\n        self.fail('now broken')\n"))
         project.write("sample/test_sample.py", edited)
-        run_testrepo(project.path, "run", env={"SAMPLE_FIXED": "1"})
-        code, out, err = run_testrepo(project.path, "compare", "-f", "json",
+        testr(project.path, "run", env={"SAMPLE_FIXED": "1"})
+        code, out, err = testr(project.path, "compare", "-f", "json",
                                       "--fail-on", "new-failures")
         self.assertEqual(1, code, err)
         data = json.loads(out)
@@ -137,7 +138,7 @@ class TestCompareRealRuns(testtools.TestCase):
 
     def test_a_single_run_has_nothing_to_compare_with(self):
         project = self.useFixture(SampleProject())
-        run_testrepo(project.path, "run")
-        code, _, err = run_testrepo(project.path, "compare")
+        testr(project.path, "run")
+        code, _, err = testr(project.path, "compare")
         self.assertEqual(4, code)
         self.assertIn("No run before run 0", err)

@@ -11,7 +11,8 @@ from testrepo import api
 from testrepo.options import Project
 from tests.cli.test_run import stored_events, totals
 from tests.cli.test_run_modes import workers_of
-from tests.fixtures import STESTR_CONF, TESTR_CONF, SampleProject, run_testrepo
+from tests.fixtures import STESTR_CONF, TESTR_CONF, SampleProject
+from tests.harness import testr
 
 LAYER = frozenset(["zope:layer"])
 
@@ -41,18 +42,18 @@ class TestFilterTags(testtools.TestCase):
                                           "filter_tags=zope:layer other:tag\n")
 
     def test_tagged_tests_count_only_when_they_fail(self):
-        code, out, err = run_testrepo(self.project.path, "run")
+        code, out, err = testr(self.project.path, "run")
         self.assertEqual(1, code, out + err)
         self.assertEqual((1, 1, 1), totals(out))
         self.assertNotIn("layer.Setup", out)
         self.assertIn("layer.Teardown", out)
-        _, last, _ = run_testrepo(self.project.path, "last")
+        _, last, _ = testr(self.project.path, "last")
         self.assertEqual((1, 1, 1), totals(last))
         _, events = stored_events(self.project.path)
         self.assertIn("layer.Setup", {event[1] for event in events})  # still stored
 
     def test_load_hides_them_too(self):
-        code, out, _ = run_testrepo(self.project.path, "load", "--force-init", "layers.subunit")
+        code, out, _ = testr(self.project.path, "load", "--force-init", "layers.subunit")
         self.assertEqual(1, code)
         self.assertEqual((1, 1, 1), totals(out))
 
@@ -63,7 +64,7 @@ class TestRunConcurrencyZero(testtools.TestCase):
     def assert_one_worker_per_test(self, config):
         project = self.useFixture(SampleProject(config=None))
         project.write(".testr.conf", config + "test_run_concurrency=echo 0\n")
-        code, out, err = run_testrepo(project.path, "run")
+        code, out, err = testr(project.path, "run")
         self.assertEqual(1, code, out + err)
         self.assertEqual((4, 2, 1), totals(out))
         self.assertEqual(7, len(set(workers_of(project.path).values())))
@@ -90,16 +91,16 @@ class TestIdListDefault(testtools.TestCase):
                            "test_id_list_default=sample.test_sample.TestBeta\n")
 
     def test_a_whole_suite_run_gets_the_default(self):
-        code, out, err = run_testrepo(self.project.path, "run", "--serial")
+        code, out, err = testr(self.project.path, "run", "--serial")
         self.assertEqual(0, code, out + err)
         self.assertEqual((3, 0, 0), totals(out))
 
     def test_listing_gets_the_default(self):
-        code, out, _ = run_testrepo(self.project.path, "list")
+        code, out, _ = testr(self.project.path, "list")
         self.assertEqual(0, code)
         self.assertEqual(3, len(out.split()))
 
     def test_a_filtered_run_gets_its_ids(self):
-        code, out, _ = run_testrepo(self.project.path, "run", "test_pass_one")
+        code, out, _ = testr(self.project.path, "run", "test_pass_one")
         self.assertEqual(0, code)
         self.assertEqual((1, 0, 0), totals(out))

@@ -21,7 +21,8 @@ import testtools
 from testrepo import api
 from testrepo.options import Project
 from tests.databases import postgresql_url, sqlite_url
-from tests.fixtures import SAMPLE_FAILURES, SampleProject, run_testrepo
+from tests.fixtures import SAMPLE_FAILURES, SampleProject
+from tests.harness import testr
 
 # The commands whose answers must not change when the history moves.
 READING_COMMANDS = (("last",), ("failing",), ("failing", "--list"), ("slowest", "--all"),
@@ -43,7 +44,7 @@ def source_repository():
     project.setUp()
     atexit.register(project.cleanUp)
     for args in (("run",), ("run", "--failing")):
-        code, out, err = run_testrepo(project.path, *args)
+        code, out, err = testr(project.path, *args)
         if code != 1:
             raise AssertionError("testr %s: exit %d\n%s%s" % (" ".join(args), code, out, err))
         project.write("fixed", "")
@@ -63,7 +64,7 @@ class ExportContract:
         shutil.copytree(source_repository(), self.project.repository_path())
 
     def cli(self, *args):
-        return run_testrepo(self.project.path, *args)
+        return testr(self.project.path, *args)
 
     def answers(self, *repo_url):
         return {args: self.cli(*repo_url, *args)[:2] for args in READING_COMMANDS}
@@ -162,14 +163,14 @@ class TestExportErrors(testtools.TestCase):
         self.project = self.useFixture(SampleProject())
 
     def test_without_a_repository_nothing_is_created(self):
-        code, _, err = run_testrepo(self.project.path, "export", "copy")
+        code, _, err = testr(self.project.path, "export", "copy")
         self.assertEqual(4, code)
         self.assertIn("No repository at", err)
         self.assertFalse(os.path.exists(os.path.join(self.project.path, "copy")))
 
     def test_empty_repository_exports_no_runs(self):
-        run_testrepo(self.project.path, "init")
-        code, out, err = run_testrepo(self.project.path, "export", "copy")
+        testr(self.project.path, "init")
+        code, out, err = testr(self.project.path, "export", "copy")
         self.assertEqual(0, code, err)
         self.assertEqual("Exported 0 runs to copy; failing set: 0 tests, 0 durations.\n", out)
 
@@ -180,24 +181,24 @@ class TestImportTestrepoRepository(testtools.TestCase):
     def setUp(self):
         super().setUp()
         self.old = self.useFixture(SampleProject())
-        self.assertEqual(1, run_testrepo(self.old.path, "run")[0])
+        self.assertEqual(1, testr(self.old.path, "run")[0])
         self.new = self.useFixture(SampleProject())
 
     def test_project_directory_holding_one(self):
-        code, out, err = run_testrepo(self.new.path, "import", self.old.path)
+        code, out, err = testr(self.new.path, "import", self.old.path)
         self.assertEqual(0, code, err)
         self.assertIn("Imported 1 runs (ids 0)", out)
-        self.assertEqual(run_testrepo(self.old.path, "failing", "--list"),
-                         run_testrepo(self.new.path, "failing", "--list"))
+        self.assertEqual(testr(self.old.path, "failing", "--list"),
+                         testr(self.new.path, "failing", "--list"))
 
     def test_second_import_is_refused(self):
-        run_testrepo(self.new.path, "import", self.old.repository_path())
-        code, _, err = run_testrepo(self.new.path, "import", self.old.repository_path())
+        testr(self.new.path, "import", self.old.repository_path())
+        code, _, err = testr(self.new.path, "import", self.old.repository_path())
         self.assertEqual(2, code)
         self.assertIn("already holds 1 runs", err)
 
     def test_nothing_there_creates_nothing(self):
-        code, _, err = run_testrepo(self.new.path, "import", "nowhere")
+        code, _, err = testr(self.new.path, "import", "nowhere")
         self.assertEqual(4, code)
         self.assertIn("No testrepo, testrepository or stestr repository at nowhere", err)
         self.assertFalse(os.path.exists(self.new.repository_path()))

@@ -6,7 +6,8 @@ import json
 
 import testtools
 
-from tests.fixtures import SampleProject, run_testrepo
+from tests.fixtures import SampleProject
+from tests.harness import testr
 from tests.streams import Result, failure, load_run
 
 PATTERN = "PFPFP"  # pkg.T.test_flaky, oldest run first
@@ -32,7 +33,7 @@ class TestFlakyStoredRuns(testtools.TestCase):
             load_run(self.project, run_of(index))
 
     def flaky(self, *args):
-        code, out, err = run_testrepo(self.project.path, "flaky", "-f", "json", *args)
+        code, out, err = testr(self.project.path, "flaky", "-f", "json", *args)
         self.assertEqual(0, code, err)
         return {row["Test id"]: row for row in json.loads(out)}
 
@@ -57,17 +58,17 @@ class TestFlakyStoredRuns(testtools.TestCase):
         self.assertNotIn("pkg.T.test_flaky", self.flaky("--runs", "2"))  # F P: one flip
 
     def test_csv_and_table_formats(self):
-        code, out, _ = run_testrepo(self.project.path, "flaky", "-f", "csv")
+        code, out, _ = testr(self.project.path, "flaky", "-f", "csv")
         rows = list(csv.reader(io.StringIO(out)))
         self.assertEqual(["Test id", "Runs", "Results", "Failures", "Flips", "Flip rate",
                           "Fail rate", "Retried", "Last failing run"], rows[0])
         self.assertEqual("pkg.T.test_flaky", rows[1][0])
-        code, out, _ = run_testrepo(self.project.path, "flaky")
+        code, out, _ = testr(self.project.path, "flaky")
         self.assertEqual(0, code)
         self.assertIn("pkg.T.test_retried", out)
 
     def test_bad_runs_is_usage_error(self):
-        code, _, err = run_testrepo(self.project.path, "flaky", "--runs", "0")
+        code, _, err = testr(self.project.path, "flaky", "--runs", "0")
         self.assertEqual(2, code)
         self.assertIn("--runs must be 1 or more", err)
 
@@ -78,8 +79,8 @@ class TestFlakyRealRuns(testtools.TestCase):
         # sample's test_fail passes when SAMPLE_FIXED is set: fail, pass, fail.
         project = self.useFixture(SampleProject())
         for env in ({}, {"SAMPLE_FIXED": "1"}, {}):
-            run_testrepo(project.path, "run", env=env)
-        code, out, err = run_testrepo(project.path, "flaky", "-f", "json")
+            testr(project.path, "run", env=env)
+        code, out, err = testr(project.path, "flaky", "-f", "json")
         self.assertEqual(0, code, err)
         (row,) = json.loads(out)
         self.assertEqual("sample.test_sample.TestAlpha.test_fail", row["Test id"])
@@ -87,7 +88,7 @@ class TestFlakyRealRuns(testtools.TestCase):
 
     def test_empty_repository_is_repository_error(self):
         project = self.useFixture(SampleProject())
-        run_testrepo(project.path, "init")
-        code, _, err = run_testrepo(project.path, "flaky")
+        testr(project.path, "init")
+        code, _, err = testr(project.path, "flaky")
         self.assertEqual(4, code)
         self.assertIn("No runs", err)

@@ -6,7 +6,8 @@ import testtools
 
 from testrepo import api
 from testrepo.options import Project
-from tests.fixtures import SampleProject, run_testrepo
+from tests.fixtures import SampleProject
+from tests.harness import testr
 from tests.repository.test_contract import run_test
 
 
@@ -39,7 +40,7 @@ class HistoryTestCase(testtools.TestCase):
         inserter.stopTestRun()
 
     def cli(self, *args):
-        return run_testrepo(self.project.path, *args)
+        return testr(self.project.path, *args)
 
     def history_json(self, *args):
         code, out, err = self.cli("history", "list", "-f", "json", *args)
@@ -69,7 +70,7 @@ class TestHistoryList(HistoryTestCase):
 
     def test_without_a_repository_exits_4(self):
         project = self.useFixture(SampleProject(config=None))
-        code, _, err = run_testrepo(project.path, "history", "list")
+        code, _, err = testr(project.path, "history", "list")
         self.assertEqual(4, code)
         self.assertIn("No repository at", err)
 
@@ -91,7 +92,7 @@ class TestHistoryShow(HistoryTestCase):
                          out.splitlines()[0])
 
     def test_subunit_is_the_stored_stream(self):
-        code, out, _ = run_testrepo(self.project.path, "history", "show", "1", "--subunit",
+        code, out, _ = testr(self.project.path, "history", "show", "1", "--subunit",
                                     binary=True)
         self.assertEqual(1, code)
         with self.repo.get_run(1).stream() as stream:

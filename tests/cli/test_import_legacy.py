@@ -8,7 +8,8 @@ import shutil
 
 import testtools
 
-from tests.fixtures import SampleProject, run_testrepo
+from tests.fixtures import SampleProject
+from tests.harness import testr
 from tests.test_migrate import LEGACY, SAMPLE
 
 
@@ -21,7 +22,7 @@ class ImportTestCase(testtools.TestCase):
         shutil.copytree(os.path.join(LEGACY, name), os.path.join(self.project.path, dirname))
 
     def cli(self, *args):
-        return run_testrepo(self.project.path, *args)
+        return testr(self.project.path, *args)
 
 
 class TestFormat1Repository(ImportTestCase):

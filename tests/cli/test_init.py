@@ -4,7 +4,8 @@ import os
 
 import testtools
 
-from tests.fixtures import SampleProject, run_testrepo
+from tests.fixtures import SampleProject
+from tests.harness import testr
 
 
 class TestWriteConfig(testtools.TestCase):
@@ -13,7 +14,7 @@ class TestWriteConfig(testtools.TestCase):
         self.project = self.useFixture(SampleProject(config=None))
 
     def cli(self, *args):
-        return run_testrepo(self.project.path, *args)
+        return testr(self.project.path, *args)
 
     def test_written_config_runs_the_projects_tests(self):
         code, out, err = self.cli("init", "--write-config")
@@ -28,8 +29,8 @@ class TestWriteConfig(testtools.TestCase):
 
     def test_tests_directory_and_existing_repository(self):
         project = self.useFixture(SampleProject(config=None, package="tests"))
-        self.assertEqual(0, run_testrepo(project.path, "init")[0])
-        code, out, _ = run_testrepo(project.path, "init", "--write-config")
+        self.assertEqual(0, testr(project.path, "init")[0])
+        code, out, _ = testr(project.path, "init", "--write-config")
         self.assertEqual((0, "Wrote ./.testr.conf: test_path=./tests top_dir=./\n"
                              "Using the existing repository at ./.testrepository\n"), (code, out))
 
@@ -48,6 +49,6 @@ class TestWriteConfig(testtools.TestCase):
                                                 package="code"))
         os.rename(os.path.join(project.path, "code", "test_sample.py"),
                   os.path.join(project.path, "code", "module.py"))
-        code, _, err = run_testrepo(project.path, "init", "--write-config")
+        code, _, err = testr(project.path, "init", "--write-config")
         self.assertEqual(2, code)
         self.assertIn("No test files (test*.py) found in .", err)

@@ -7,7 +7,8 @@ import sys
 import testtools
 
 from tests.cli.test_run import stored_events, totals
-from tests.fixtures import SampleProject, run_testrepo, testrepo_env
+from tests.fixtures import SampleProject, testrepo_env
+from tests.harness import testr
 
 
 def subunit_run_stream(project):
@@ -26,7 +27,7 @@ class TestLoad(testtools.TestCase):
         self.stream = subunit_run_stream(self.project)
 
     def test_load_from_stdin_is_stored_and_shown(self):
-        code, out, err = run_testrepo(self.project.path, "load", "--force-init", stdin=self.stream)
+        code, out, err = testr(self.project.path, "load", "--force-init", stdin=self.stream)
         self.assertEqual(1, code, out + err)
         self.assertEqual((4, 2, 1), totals(out))
         self.assertIn("RuntimeError: boom", out)
@@ -39,28 +40,28 @@ class TestLoad(testtools.TestCase):
         path = self.project.write("stream.subunit", "")
         with open(path, "wb") as handle:
             handle.write(self.stream)
-        run_testrepo(self.project.path, "init")
-        code, out, _ = run_testrepo(self.project.path, "load", "stream.subunit", "stream.subunit")
+        testr(self.project.path, "init")
+        code, out, _ = testr(self.project.path, "load", "stream.subunit", "stream.subunit")
         self.assertEqual(1, code)
         _, events = stored_events(self.project.path)
         workers = {tag for e in events for tag in (e[3] or ()) if tag.startswith("worker-")}
         self.assertEqual({"worker-0", "worker-1"}, workers)
 
     def test_load_without_repository_is_repository_error(self):
-        code, _, err = run_testrepo(self.project.path, "load", stdin=self.stream)
+        code, _, err = testr(self.project.path, "load", stdin=self.stream)
         self.assertEqual(4, code)
         self.assertIn("testr init", err)
         self.assertFalse(os.path.exists(self.project.repository_path()))
 
     def test_load_updates_the_failing_set(self):
-        run_testrepo(self.project.path, "load", "--force-init", stdin=self.stream)
-        code, out, _ = run_testrepo(self.project.path, "failing", "--list")
+        testr(self.project.path, "load", "--force-init", stdin=self.stream)
+        code, out, _ = testr(self.project.path, "failing", "--list")
         self.assertEqual(1, code)
         self.assertEqual(2, len(out.split()))
 
     def test_missing_stream_file_is_usage_error(self):
-        run_testrepo(self.project.path, "init")
-        code, _, err = run_testrepo(self.project.path, "load", "nope.subunit")
+        testr(self.project.path, "init")
+        code, _, err = testr(self.project.path, "load", "nope.subunit")
         self.assertEqual(2, code)
         self.assertIn("nope.subunit", err)
 
@@ -73,14 +74,14 @@ class TestLoadBadInput(testtools.TestCase):
         self.stream = subunit_run_stream(self.project)
         # Cut inside the last packet: a stream whose writer died mid-write.
         self.truncated = self.stream[:self.stream.rindex(b"\xb3") + 3]
-        run_testrepo(self.project.path, "init")
+        testr(self.project.path, "init")
 
     def runs(self):
-        _, out, _ = run_testrepo(self.project.path, "history", "list", "-f", "value")
+        _, out, _ = testr(self.project.path, "history", "list", "-f", "value")
         return len(out.splitlines())
 
     def test_truncated_stream_is_refused_and_nothing_stored(self):
-        code, _, err = run_testrepo(self.project.path, "load", stdin=self.truncated)
+        code, _, err = testr(self.project.path, "load", stdin=self.truncated)
         self.assertEqual(2, code)
         self.assertIn("not a valid subunit v2 stream", err)
         self.assertIn("nothing was stored", err)
@@ -88,13 +89,13 @@ class TestLoadBadInput(testtools.TestCase):
         self.assertEqual([], os.listdir(os.path.join(self.project.repository_path(), "tmp")))
 
     def test_partial_keeps_what_parsed(self):
-        code, out, _ = run_testrepo(self.project.path, "load", "--partial",
+        code, out, _ = testr(self.project.path, "load", "--partial",
                                     stdin=self.truncated)
         self.assertEqual(1, self.runs())
         self.assertGreater(sum(totals(out)), 0)
 
     def test_text_is_not_a_stream(self):
-        code, _, err = run_testrepo(self.project.path, "load", stdin=b"PASS: everything\n")
+        code, _, err = testr(self.project.path, "load", stdin=b"PASS: everything\n")
         self.assertEqual(2, code)
         self.assertIn("holds no test results", err)
         self.assertEqual(0, self.runs())
@@ -112,6 +113,6 @@ class TestLoadBadInput(testtools.TestCase):
         for load in loads:
             load.stderr.close()
         self.assertEqual([(1, b"")] * 8, results)  # 1: the stream has failures
-        _, out, _ = run_testrepo(self.project.path, "history", "list", "-f", "value",
+        _, out, _ = testr(self.project.path, "history", "list", "-f", "value",
                                  "--column", "Run ID", "--column", "Passed")
         self.assertEqual([f"{n} 4" for n in range(8)], out.splitlines())

@@ -10,7 +10,8 @@ import time
 
 import testtools
 
-from tests.fixtures import SampleProject, run_testrepo, testrepo_env
+from tests.fixtures import SampleProject, testrepo_env
+from tests.harness import testr
 
 ERASE = "\r\x1b[K"
 STATUS = re.compile(r"\[\s*(\d+)/(\d+)\] \| (?:\x1b\[31m)?(\d+) failed(?:\x1b\[0m)? \| "
@@ -127,7 +128,7 @@ class TestProgressLine(testtools.TestCase):
 
     def test_never_on_a_pipe(self):
         open(os.path.join(self.project.path, "gate"), "w").close()
-        code, out, err = run_testrepo(self.project.path, "run",
+        code, out, err = testr(self.project.path, "run",
                                       env={"GATE": os.path.join(self.project.path, "gate")})
         self.assertEqual(1, code, out + err)
         self.assertNotIn("\x1b[K", out + err)

@@ -6,7 +6,8 @@ from importlib import metadata
 
 import testtools
 
-from tests.fixtures import SampleProject, run_testrepo
+from tests.fixtures import SampleProject
+from tests.harness import testr
 
 
 def command_names():
@@ -26,7 +27,7 @@ class TestHelpAndTour(testtools.TestCase):
         self.project = self.useFixture(SampleProject(config=None))
 
     def cli(self, *args):
-        return run_testrepo(self.project.path, *args)
+        return testr(self.project.path, *args)
 
     def test_help_lists_every_command(self):
         code, out, _ = self.cli("help")

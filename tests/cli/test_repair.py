@@ -6,7 +6,8 @@ import os
 import testtools
 
 from tests.cli.test_run import totals
-from tests.fixtures import SAMPLE_FAILURES, SampleProject, run_testrepo
+from tests.fixtures import SAMPLE_FAILURES, SampleProject
+from tests.harness import testr
 
 
 class TestRepair(testtools.TestCase):
@@ -14,12 +15,12 @@ class TestRepair(testtools.TestCase):
     def setUp(self):
         super().setUp()
         self.project = self.useFixture(SampleProject(config="stestr"))
-        run_testrepo(self.project.path, "run")
-        run_testrepo(self.project.path, "run", "TestBeta")
+        testr(self.project.path, "run")
+        testr(self.project.path, "run", "TestBeta")
         self.repo = self.project.repository_path()
 
     def cli(self, *args):
-        return run_testrepo(self.project.path, *args)
+        return testr(self.project.path, *args)
 
     def damage(self, relpath, data):
         with open(os.path.join(self.repo, relpath), "wb") as handle:
@@ -68,6 +69,6 @@ class TestRepair(testtools.TestCase):
 
     def test_repair_without_repository(self):
         empty = self.useFixture(SampleProject(config="stestr"))
-        code, _, err = run_testrepo(empty.path, "repair")
+        code, _, err = testr(empty.path, "repair")
         self.assertEqual(4, code)
         self.assertIn("No repository to repair", err)

@@ -16,7 +16,8 @@ import testtools
 
 from testrepo import api
 from testrepo.options import Project
-from tests.fixtures import SampleProject, run_testrepo
+from tests.fixtures import SampleProject
+from tests.harness import testr
 from tests.png import colour_counts, read_png
 from tests.streams import EPOCH, Result, error, failure, load_run
 
@@ -43,7 +44,7 @@ class TestJunitXml(testtools.TestCase):
         self.project = self.useFixture(SampleProject())
 
     def cli(self, *args, **kwargs):
-        return run_testrepo(self.project.path, *args, **kwargs)
+        return testr(self.project.path, *args, **kwargs)
 
     def test_run_writes_the_stored_run(self):
         code, out, err = self.cli("run", "--concurrency", "2", "--junit-xml", "junit.xml")
@@ -130,7 +131,7 @@ class TestHtmlReport(testtools.TestCase):
         self.report = os.path.join(self.project.path, "report.html")
 
     def test_report_of_the_latest_run(self):
-        code, out, err = run_testrepo(self.project.path, "report", "--html", "report.html")
+        code, out, err = testr(self.project.path, "report", "--html", "report.html")
         self.assertEqual(0, code, err)
         self.assertEqual("Wrote the HTML report of run 2 to report.html\n", out)
         with open(self.report, encoding="utf-8") as handle:
@@ -144,7 +145,7 @@ class TestHtmlReport(testtools.TestCase):
             self.assertIn(f"<title>run {run_id}: ", document)
 
     def test_report_of_an_older_run_charts_history_up_to_it(self):
-        code, _, err = run_testrepo(self.project.path, "report", "--html", "report.html", "0")
+        code, _, err = testr(self.project.path, "report", "--html", "report.html", "0")
         self.assertEqual(0, code, err)
         with open(self.report, encoding="utf-8") as handle:
             document = handle.read()
@@ -152,14 +153,14 @@ class TestHtmlReport(testtools.TestCase):
         self.assertNotIn("<title>run 1: ", document)
 
     def test_unknown_run_is_repository_error(self):
-        code, _, err = run_testrepo(self.project.path, "report", "--html", "report.html", "9")
+        code, _, err = testr(self.project.path, "report", "--html", "report.html", "9")
         self.assertEqual(4, code)
         self.assertIn("No run 9", err)
         self.assertFalse(os.path.exists(self.report))
 
     def test_renders_in_headless_chromium(self):
         chromium = find_chromium(self)
-        run_testrepo(self.project.path, "report", "--html", "report.html")
+        testr(self.project.path, "report", "--html", "report.html")
         probe = measure_in_browser(self, chromium, self.report)
         self.assertEqual("Test report: run 2", probe["h1"])
         self.assertEqual(0, probe["resources"], "the report fetched something")

@@ -12,7 +12,8 @@ import testtools
 
 from tests.cli.test_report import find_chromium, run_chromium
 from tests.databases import PostgreSQLDatabase, postgresql_admin_url, sqlite_url
-from tests.fixtures import SampleProject, run_testrepo
+from tests.fixtures import SampleProject
+from tests.harness import testr
 from tests.png import colour_counts, read_png
 from tests.streams import EPOCH, Result, failure, load_run
 
@@ -46,7 +47,7 @@ class HistoryProject:
                 project.write("fixed", "")
             elif not fixed and os.path.exists(path):
                 os.unlink(path)
-            code, out, err = run_testrepo(project.path, *repo_args, "run", "--metadata",
+            code, out, err = testr(project.path, *repo_args, "run", "--metadata",
                                           f"host={host}", "--metadata", f"job={job}")
             test.assertEqual(1, code, out + err)
         return project
@@ -59,7 +60,7 @@ class TestHistoryReport(testtools.TestCase):
         self.project = HistoryProject().make(self)
 
     def cli(self, *args):
-        return run_testrepo(self.project.path, *args)
+        return testr(self.project.path, *args)
 
     def report(self, *args):
         code, out, err = self.cli("report", "--history", "--html", "history.html", *args)
@@ -143,8 +144,8 @@ class TestHistoryReportEmpty(testtools.TestCase):
 
     def test_empty_repository_is_a_repository_error(self):
         project = self.useFixture(SampleProject())
-        self.assertEqual(0, run_testrepo(project.path, "init")[0])
-        code, out, err = run_testrepo(project.path, "report", "--history", "--html", "h.html")
+        self.assertEqual(0, testr(project.path, "init")[0])
+        code, out, err = testr(project.path, "report", "--history", "--html", "h.html")
         self.assertEqual((4, ""), (code, out))
         self.assertEqual(1, len(err.splitlines()), err)
         self.assertIn("No runs in the repository", err)
@@ -165,7 +166,7 @@ class TestSlowerTests(testtools.TestCase):
                                failure("app.TestUi.test_layout") if index % 2 else
                                Result("app.TestUi.test_layout")],
                      base=EPOCH + datetime.timedelta(hours=index))
-        code, out, err = run_testrepo(project.path, "report", "--history", "--html", "h.html")
+        code, out, err = testr(project.path, "report", "--history", "--html", "h.html")
         self.assertEqual(0, code, err)
         with open(os.path.join(project.path, "h.html"), encoding="utf-8") as handle:
             document = handle.read()
@@ -190,7 +191,7 @@ class SameReportOnEveryBackend:
         other_project = HistoryProject().make(self, ("--repo-url", url))
         documents = []
         for project, args in ((file_project, ()), (other_project, ("--repo-url", url))):
-            code, out, err = run_testrepo(project.path, *args, "report", "--history",
+            code, out, err = testr(project.path, *args, "report", "--history",
                                           "--html", "h.html")
             self.assertEqual(0, code, err)
             with open(os.path.join(project.path, "h.html"), encoding="utf-8") as handle:

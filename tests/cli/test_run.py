@@ -9,7 +9,8 @@ from testtools.testresult.doubles import StreamResult as RecordingResult
 
 from testrepo import api
 from testrepo.options import Project
-from tests.fixtures import SAMPLE_FAILURES, SampleProject, run_testrepo
+from tests.fixtures import SAMPLE_FAILURES, SampleProject
+from tests.harness import testr
 
 TOTALS = re.compile(r"^Totals: (\d+) passed, (\d+) failed, (\d+) skipped$", re.M)
 
@@ -38,7 +39,7 @@ class RunContract:
         self.project = self.useFixture(SampleProject(config=self.config, package=self.package))
 
     def cli(self, *args, **kwargs):
-        return run_testrepo(self.project.path, *args, **kwargs)
+        return testr(self.project.path, *args, **kwargs)
 
     def failing_ids(self):
         return [f.replace("sample.", self.package + ".", 1) for f in SAMPLE_FAILURES]
@@ -111,7 +112,7 @@ class TestRunBehaviour(testtools.TestCase):
         self.project = self.useFixture(SampleProject(config="stestr"))
 
     def cli(self, *args, **kwargs):
-        return run_testrepo(self.project.path, *args, **kwargs)
+        return testr(self.project.path, *args, **kwargs)
 
     def test_run_failing_with_nothing_failing_exits_0(self):
         self.project.write("fixed", "")
@@ -203,18 +204,18 @@ class TestCommandMode(testtools.TestCase):
         self.project.write(".testr.conf", "[DEFAULT]\ntest_command=${PYTHON:-python} "
                            "-m subunit.run discover -t . sample $LISTOPT $IDOPTION\n"
                            "test_id_option=--load-list $IDFILE\ntest_list_option=--list\n")
-        code, out, err = run_testrepo(self.project.path, "run", "--serial", "--", "--failfast")
+        code, out, err = testr(self.project.path, "run", "--serial", "--", "--failfast")
         # subunit.run --failfast stops after the first failure: fewer than 7 results.
         self.assertEqual(1, code, out + err)
         self.assertLess(sum(totals(out)), 7)
 
     def test_non_subunit_output_of_the_test_command_is_kept(self):
-        code, out, _ = run_testrepo(self.project.path, "run", "--serial", "TestBeta")
+        code, out, _ = testr(self.project.path, "run", "--serial", "TestBeta")
         self.assertEqual(0, code)
         self.assertIn("hello from a test", out)
 
     def test_listing_failure_exits_5(self):
         self.project.write("sample/test_broken.py", "import no_such_module_here\n")
-        code, _, err = run_testrepo(self.project.path, "run")
+        code, _, err = testr(self.project.path, "run")
         self.assertEqual(5, code)
         self.assertIn("no_such_module_here", err)

@@ -10,7 +10,8 @@ import testtools
 from testrepo import api
 from testrepo.options import Project
 from tests.cli.test_run import stored_events, totals
-from tests.fixtures import SAMPLE_FAILURES, SampleProject, run_testrepo, testrepo_env
+from tests.fixtures import SAMPLE_FAILURES, SampleProject, testrepo_env
+from tests.harness import testr
 
 DETAIL_TESTS = '''\
 import unittest
@@ -47,7 +48,7 @@ class TestRunExtras(testtools.TestCase):
         self.project = self.useFixture(SampleProject(config="stestr"))
 
     def cli(self, *args, **kwargs):
-        return run_testrepo(self.project.path, *args, **kwargs)
+        return testr(self.project.path, *args, **kwargs)
 
     def test_metadata_is_stored_and_shown_by_last_and_history(self):
         code, out, err = self.cli("run", "TestBeta", "--metadata", "git_sha=1a2b3c",
@@ -140,20 +141,20 @@ class TestLoadIntoRun(testtools.TestCase):
         return class_stream(self.project, test_class)
 
     def test_load_id_adds_the_stream_to_that_run(self):
-        run_testrepo(self.project.path, "run", "TestBeta")
-        run_testrepo(self.project.path, "run", "test_pass$")
-        code, out, err = run_testrepo(self.project.path, "load", "--id", "0",
+        testr(self.project.path, "run", "TestBeta")
+        testr(self.project.path, "run", "test_pass$")
+        code, out, err = testr(self.project.path, "load", "--id", "0",
                                       stdin=self.stream_of("TestAlpha"))
         self.assertEqual(1, code, out + err)
         first, second = records(self.project.path)
         self.assertEqual((4, 2, 1), (first.passed, first.failed, first.skipped))
         self.assertEqual((1, 0, 0), (second.passed, second.failed, second.skipped))
-        _, failing, _ = run_testrepo(self.project.path, "failing", "--list")
+        _, failing, _ = testr(self.project.path, "failing", "--list")
         self.assertEqual(SAMPLE_FAILURES, failing.split())
 
     def test_load_id_of_an_unknown_run_stores_nothing(self):
-        run_testrepo(self.project.path, "run", "TestBeta")
-        code, _, err = run_testrepo(self.project.path, "load", "--id", "7",
+        testr(self.project.path, "run", "TestBeta")
+        code, _, err = testr(self.project.path, "load", "--id", "7",
                                     stdin=self.stream_of("TestAlpha"))
         self.assertEqual(4, code)
         self.assertIn("No run 7", err)
@@ -164,9 +165,9 @@ class TestAllAttachments(testtools.TestCase):
 
     def test_all_attachments_shows_every_text_attachment_of_a_pass(self):
         project = self.useFixture(SampleProject(config="testr", tests=DETAIL_TESTS))
-        _, default, _ = run_testrepo(project.path, "run", "--serial")
+        _, default, _ = testr(project.path, "run", "--serial")
         self.assertNotIn("a note for the curious", default)
-        code, everything, err = run_testrepo(project.path, "run", "--serial",
+        code, everything, err = testr(project.path, "run", "--serial",
                                              "--all-attachments")
         self.assertEqual(0, code, everything + err)
         self.assertIn("Captured note:", everything)
@@ -192,32 +193,32 @@ class TestPartialAndForceInit(testtools.TestCase):
         self.project = self.useFixture(SampleProject(config="testr"))
 
     def failing(self):
-        return run_testrepo(self.project.path, "failing", "--list")[1].split()
+        return testr(self.project.path, "failing", "--list")[1].split()
 
     def test_run_partial_keeps_failures_of_tests_it_did_not_run(self):
-        run_testrepo(self.project.path, "run")
+        testr(self.project.path, "run")
         self.project.write("sample/test_sample.py", ALPHA_WITHOUT_ERROR)
-        run_testrepo(self.project.path, "run", "--partial")
+        testr(self.project.path, "run", "--partial")
         self.assertEqual(SAMPLE_FAILURES, self.failing())  # test_error did not run
-        run_testrepo(self.project.path, "run")
+        testr(self.project.path, "run")
         self.assertEqual([SAMPLE_FAILURES[1]], self.failing())  # a full run forgets it
 
     def test_load_partial_keeps_failures_of_tests_not_in_the_stream(self):
-        run_testrepo(self.project.path, "run")
+        testr(self.project.path, "run")
         beta = class_stream(self.project, "TestBeta")
-        run_testrepo(self.project.path, "load", "--partial", stdin=beta)
+        testr(self.project.path, "load", "--partial", stdin=beta)
         self.assertEqual(SAMPLE_FAILURES, self.failing())
-        run_testrepo(self.project.path, "load", stdin=beta)
+        testr(self.project.path, "load", stdin=beta)
         self.assertEqual([], self.failing())
 
     def test_force_init(self):
         beta = class_stream(self.project, "TestBeta")
-        code, _, err = run_testrepo(self.project.path, "load", stdin=beta)
+        code, _, err = testr(self.project.path, "load", stdin=beta)
         self.assertEqual(4, code)
         self.assertIn("No repository", err)
-        code, _, _ = run_testrepo(self.project.path, "load", "--force-init", stdin=beta)
+        code, _, _ = testr(self.project.path, "load", "--force-init", stdin=beta)
         self.assertEqual(0, code)
         other = self.useFixture(SampleProject(config="testr"))
-        code, _, _ = run_testrepo(other.path, "run", "--force-init", "TestBeta")
+        code, _, _ = testr(other.path, "run", "--force-init", "TestBeta")
         self.assertEqual(0, code)
         self.assertTrue(os.path.isdir(other.repository_path()))

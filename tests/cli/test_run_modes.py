@@ -11,7 +11,8 @@ import testtools
 from testrepo import api
 from testrepo.options import OutputOptions, Project, RunOptions, Selection
 from tests.cli.test_run import stored_events, totals
-from tests.fixtures import SAMPLE_FAILURES, SampleProject, run_testrepo, testrepo_env
+from tests.fixtures import SAMPLE_FAILURES, SampleProject, testrepo_env
+from tests.harness import testr
 
 COUNTING_TESTS = '''\
 import os
@@ -101,7 +102,7 @@ class TestUntilFailure(testtools.TestCase):
 
     def test_runs_again_until_a_run_fails_storing_each(self):
         project = self.useFixture(SampleProject(config="stestr", tests=COUNTING_TESTS))
-        code, out, err = run_testrepo(project.path, "run", "--until-failure")
+        code, out, err = testr(project.path, "run", "--until-failure")
         self.assertEqual(1, code, out + err)
         self.assertIn("--until-failure: run 3", out)
         self.assertIn("--until-failure: stopped after 3 run(s): run 2 failed", out)
@@ -140,13 +141,13 @@ class IsolatedContract:
             return handle.read()
 
     def test_tests_sharing_a_process_interfere(self):
-        code, out, _ = run_testrepo(self.project.path, "run", "--serial")
+        code, out, _ = testr(self.project.path, "run", "--serial")
         self.assertEqual(1, code)
         self.assertEqual((1, 1, 0), totals(out))
         self.assertEqual(self.pid_of("a"), self.pid_of("b"))
 
     def test_isolated_runs_each_test_in_a_fresh_process(self):
-        code, out, err = run_testrepo(self.project.path, "run", "--isolated", "--serial")
+        code, out, err = testr(self.project.path, "run", "--isolated", "--serial")
         self.assertEqual(0, code, out + err)
         self.assertEqual((2, 0, 0), totals(out))
         self.assertNotEqual(self.pid_of("a"), self.pid_of("b"))
@@ -154,7 +155,7 @@ class IsolatedContract:
         self.assertEqual("true", record.metadata["isolated"])
 
     def test_isolated_runs_several_processes_at_once(self):
-        code, out, err = run_testrepo(self.project.path, "run", "--isolated", "-j", "2")
+        code, out, err = testr(self.project.path, "run", "--isolated", "-j", "2")
         self.assertEqual(0, code, out + err)
         self.assertEqual({"worker-0", "worker-1"}, set(workers_of(self.project.path).values()))
 
@@ -182,7 +183,7 @@ class WorkerFileContract:
         self.project = self.useFixture(SampleProject(config=self.config))
 
     def cli(self, *args):
-        return run_testrepo(self.project.path, *args)
+        return testr(self.project.path, *args)
 
     def test_each_entry_runs_on_its_own_worker_and_the_rest_on_another(self):
         self.project.write("workers.yaml", WORKER_FILE)
@@ -248,23 +249,23 @@ class NoDiscoverContract:
         self.project = self.useFixture(SampleProject(config=self.config))
 
     def test_runs_just_the_named_test_given_by_path(self):
-        run_testrepo(self.project.path, "run")
-        code, out, err = run_testrepo(self.project.path, "run", "--no-discover",
+        testr(self.project.path, "run")
+        code, out, err = testr(self.project.path, "run", "--no-discover",
                                       "sample/test_sample.py::TestBeta::test_pass_one")
         self.assertEqual(0, code, out + err)
         self.assertEqual((1, 0, 0), totals(out))
         self.assertIn("sample.test_sample.TestBeta.test_pass_one", out)
-        _, failing, _ = run_testrepo(self.project.path, "failing", "--list")
+        _, failing, _ = testr(self.project.path, "failing", "--list")
         self.assertEqual(SAMPLE_FAILURES, failing.split())  # a one-test run is partial
 
     def test_runs_a_dotted_id(self):
-        code, out, _ = run_testrepo(self.project.path, "run", "-n",
+        code, out, _ = testr(self.project.path, "run", "-n",
                                     "sample.test_sample.TestAlpha.test_fail")
         self.assertEqual(1, code)
         self.assertEqual((0, 1, 0), totals(out))
 
     def test_filters_are_refused(self):
-        code, _, err = run_testrepo(self.project.path, "run", "-n", "x.y", "Beta")
+        code, _, err = testr(self.project.path, "run", "-n", "x.y", "Beta")
         self.assertEqual(2, code)
         self.assertIn("--no-discover runs exactly the test it names", err)
 
@@ -274,14 +275,14 @@ class TestNoDiscoverBuiltin(NoDiscoverContract, testtools.TestCase):
 
     def test_other_modules_are_not_imported(self):
         self.project.write("sample/test_broken.py", "import no_such_module_here\n")
-        code, _, _ = run_testrepo(self.project.path, "run")
+        code, _, _ = testr(self.project.path, "run")
         self.assertEqual(5, code)
-        code, out, err = run_testrepo(self.project.path, "run", "-n",
+        code, out, err = testr(self.project.path, "run", "-n",
                                       "sample.test_sample.TestBeta.test_pass_one")
         self.assertEqual(0, code, out + err)
 
     def test_a_name_that_does_not_import_exits_5(self):
-        code, _, err = run_testrepo(self.project.path, "run", "-n", "sample.test_nope.T.t")
+        code, _, err = testr(self.project.path, "run", "-n", "sample.test_nope.T.t")
         self.assertEqual(5, code)
         self.assertIn("No module named 'sample.test_nope'", err)
 
@@ -294,7 +295,7 @@ class TestPdb(testtools.TestCase):
 
     def test_the_test_runs_in_the_foreground_where_pdb_works(self):
         project = self.useFixture(SampleProject(config="stestr", tests=PDB_TESTS))
-        code, out, err = run_testrepo(
+        code, out, err = testr(
             project.path, "run", "--pdb",
             "sample/test_sample.py::TestDebugged::test_stops_in_pdb",
             stdin=b"p answer + 1\nc\n")
@@ -308,13 +309,13 @@ class TestPdb(testtools.TestCase):
 
     def test_pdb_with_until_failure_is_a_usage_error(self):
         project = self.useFixture(SampleProject(config="stestr"))
-        code, _, err = run_testrepo(project.path, "run", "--pdb", "x.y", "--until-failure")
+        code, _, err = testr(project.path, "run", "--pdb", "x.y", "--until-failure")
         self.assertEqual(2, code)
         self.assertIn("--pdb cannot be combined with --until-failure", err)
 
     def test_a_name_that_does_not_import_stores_nothing(self):
         project = self.useFixture(SampleProject(config="stestr"))
-        code, _, err = run_testrepo(project.path, "run", "--pdb", "sample.nope.T.t")
+        code, _, err = testr(project.path, "run", "--pdb", "sample.nope.T.t")
         self.assertEqual(5, code)
         self.assertIn("cannot load test 'sample.nope.T.t'", err)
         self.assertEqual([], run_ids(project.path))

@@ -9,7 +9,8 @@ import testtools
 
 from testrepo import scheduler
 from tests.cli.test_run import stored_events
-from tests.fixtures import SampleProject, run_testrepo
+from tests.fixtures import SampleProject
+from tests.harness import testr
 from tests.streams import Result, load_run
 
 # sample/test_a.py .. test_c.py need a clean process; sample/test_z.py
@@ -54,7 +55,7 @@ def order_dependent_project(testcase, config="stestr"):
 
 
 def listed_ids(project):
-    code, out, err = run_testrepo(project.path, "list-tests")
+    code, out, err = testr(project.path, "list-tests")
     assert code == 0, out + err
     return [line for line in out.splitlines() if line.startswith("sample.")]
 
@@ -84,7 +85,7 @@ class TestListingOrderWithHistory(testtools.TestCase):
         history = [Result(test_id, duration=0.01) for test_id in test_ids if test_id != SLOW]
         code, out, err = load_run(project, history + [Result(SLOW, duration=5.0)])
         self.assertEqual(0, code, out + err)
-        code, out, err = run_testrepo(project.path, "run", "--concurrency", "2")
+        code, out, err = testr(project.path, "run", "--concurrency", "2")
         self.assertEqual(0, code, out + err)
         self.assertIn("Totals: 19 passed, 0 failed, 0 skipped", out)
         sequences = worker_sequences(project)
@@ -99,7 +100,7 @@ class TestRandomInCommandMode(testtools.TestCase):
 
     def test_a_load_list_command_says_once_that_it_reorders(self):
         project = self.useFixture(SampleProject(config="testr"))
-        code, out, err = run_testrepo(project.path, "run", "--random", "--seed", "7")
+        code, out, err = testr(project.path, "run", "--random", "--seed", "7")
         self.assertEqual(1, code, out + err)  # the sample project has failures
         self.assertEqual(1, out.count("test_command gets its test ids in a file ($IDFILE)"),
                          out)
@@ -113,7 +114,7 @@ class TestRandomInCommandMode(testtools.TestCase):
             "test_list_option=--list\n"
             "test_id_list_default=discover -t . sample\n"))
         test_ids = listed_ids(project)
-        code, out, err = run_testrepo(project.path, "run", "--random", "--seed", "11",
+        code, out, err = testr(project.path, "run", "--random", "--seed", "11",
                                       "--concurrency", "1")
         self.assertNotIn("$IDFILE", out)
         # The seed's order: the same seeded shuffle testr makes of the

@@ -9,7 +9,8 @@ import testtools
 
 from testrepo import api
 from testrepo.options import Project
-from tests.fixtures import SAMPLE_FAILURES, SampleProject, run_testrepo
+from tests.fixtures import SAMPLE_FAILURES, SampleProject
+from tests.harness import testr
 
 
 class UserConfigTestCase(testtools.TestCase):
@@ -27,7 +28,7 @@ class UserConfigTestCase(testtools.TestCase):
 
     def cli(self, *args):
         env = {"HOME": self.home, "XDG_CONFIG_HOME": ""}
-        return run_testrepo(self.project.path, *args, env=env)
+        return testr(self.project.path, *args, env=env)
 
     def latest_metadata(self):
         repo = api.open_repository(Project(directory=self.project.path))
