@@ -11,7 +11,9 @@ import io
 from typing import Dict, Optional, Tuple
 
 from testrepo.errors import UnknownRunError
-from testrepo.repository.abstract import Inserter, PendingRun, Repository, Run, RunRecord
+from testrepo.repository.abstract import Repository, Run
+from testrepo.repository.inserter import Inserter
+from testrepo.repository.records import PendingRun, RunRecord
 
 
 class MemoryRun(Run):

@@ -17,7 +17,8 @@ from typing import List, Optional
 from testrepo import subunit_v2
 from testrepo.errors import RepositoryNotFound
 from testrepo.repository import file as file_backend
-from testrepo.repository.abstract import TallyResult
+from testrepo.repository import file_index
+from testrepo.repository.tally import TallyResult
 
 
 @dataclasses.dataclass(frozen=True)
@@ -39,7 +40,7 @@ def repair(path: str) -> RepairReport:
     os.makedirs(os.path.join(path, file_backend.TMP_DIR), exist_ok=True)
     rewrote_format = _ensure_format(path)
     moved = _move_index_aside(path)
-    index = file_backend._Index(os.path.join(path, file_backend.INDEX_FILE))
+    index = file_index.Index(os.path.join(path, file_backend.INDEX_FILE))
     index.create()
     repository = file_backend.FileRepository(path)
     run_ids = sorted(int(name) for name in os.listdir(runs_dir) if name.isdigit())
@@ -78,11 +79,11 @@ def _restore(repository, run_id: int) -> bool:
     with repository._index.writing() as db:
         record = pending.record(run_id)
         db.execute("INSERT INTO runs (%s) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
-                   % file_backend._RUN_COLUMNS, file_backend._row_from_record(record))
+                   % file_index.RUN_COLUMNS, file_index.row_from_record(record))
         db.executemany(
             "INSERT OR REPLACE INTO durations (test_id, seconds, run_id) VALUES (?, ?, ?)",
             [(test_id, seconds, run_id) for test_id, seconds in sorted(pending.durations.items())])
-        file_backend._apply_failing(db, pending.failing, run_id)
+        file_index.apply_failing(db, pending.failing, run_id)
         db.executemany(
             "INSERT INTO run_failures (run_id, test_id, events) VALUES (?, ?, ?)",
             [(run_id, test_id, events) for test_id, events in sorted(pending.failing.failed.items())])
