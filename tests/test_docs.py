@@ -5,6 +5,8 @@
   options`_``) names every option string of the command's parser; the
   ``Global options`` section names every option of the application's own
   parser.
+* ``doc/design.rst`` names every module under ``testrepo/`` by its path,
+  and every ``testrepo/...`` path it names exists.
 * README.rst's table of configuration keys has every key of
   ``testrepo.config.OPTION_NAMES``.
 
@@ -124,6 +126,37 @@ class TestCommandsPage(unittest.TestCase):
         parser.add_argument("--not-documented-anywhere")
         self.assertFalse(mentions(self.command_text("run"), "--not-documented-anywhere"))
         self.assertIn("--not-documented-anywhere", parser_words(parser))
+
+
+def package_modules():
+    """Every module of the testrepo package, as a path from the checkout."""
+    paths = []
+    for directory, dirnames, filenames in os.walk(os.path.join(ROOT, "testrepo")):
+        dirnames[:] = sorted(name for name in dirnames if name != "__pycache__")
+        for filename in sorted(filenames):
+            if filename.endswith(".py"):
+                paths.append(os.path.relpath(os.path.join(directory, filename), ROOT)
+                             .replace(os.sep, "/"))
+    return paths
+
+
+class TestDesignPage(unittest.TestCase):
+    """design.rst's module map names each module by its full path
+    (``testrepo/cli/run.py``); every path it names must exist."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.text = read_doc("design.rst")
+
+    def test_every_module_is_described(self):
+        missing = [path for path in package_modules() if f"``{path}``" not in self.text]
+        self.assertEqual([], missing, "modules not described in doc/design.rst")
+
+    def test_every_named_path_exists(self):
+        named = set(re.findall(r"``(testrepo/[\w/.]*)``", self.text))
+        self.assertTrue(named)
+        gone = sorted(path for path in named if not os.path.exists(os.path.join(ROOT, path)))
+        self.assertEqual([], gone, "doc/design.rst names files that do not exist")
 
 
 class TestReadme(unittest.TestCase):
