@@ -30,6 +30,7 @@ class ProcessInfo(NamedTuple):
     ppid: int
     sid: int
     start: int  # clock ticks after boot
+    zombie: bool  # ended, not yet reaped by its parent
 
 
 def read_process(pid: int) -> Optional[ProcessInfo]:
@@ -42,7 +43,8 @@ def read_process(pid: int) -> Optional[ProcessInfo]:
     # The command name is in parentheses and may hold spaces or parentheses.
     fields = stat[stat.rfind(b")") + 2:].split()
     try:
-        return ProcessInfo(pid, int(fields[1]), int(fields[3]), int(fields[19]))
+        return ProcessInfo(pid, int(fields[1]), int(fields[3]), int(fields[19]),
+                           fields[0] == b"Z")
     except (IndexError, ValueError):
         return None
 
@@ -95,8 +97,12 @@ def boot_ticks_now() -> int:
 def kill_session(sid: int) -> List[str]:
     """Kill the processes left in session ``sid`` (a worker that has
     ended); returns their descriptions."""
-    left = [info.pid for info in processes() if info.sid == sid and info.pid != sid]
-    return _kill(left)
+    found = [info for info in processes() if info.sid == sid and info.pid != sid]
+    # Zombies have ended already: not left running, but reaped once they
+    # are ours (their parent, the worker or a killed process, has gone).
+    killed = _kill([info.pid for info in found if not info.zombie])
+    _reap([info.pid for info in found if info.zombie])
+    return killed
 
 
 def kill_adopted(since: int, exclude: Iterable[int]) -> List[str]:
@@ -104,9 +110,11 @@ def kill_adopted(since: int, exclude: Iterable[int]) -> List[str]:
     started at or after ``since`` (:func:`boot_ticks_now`), other than
     ``exclude`` (processes we started ourselves)."""
     me, skip = os.getpid(), set(exclude)
-    left = [info.pid for info in processes()
-            if info.ppid == me and info.start >= since and info.pid not in skip]
-    return _kill(left)
+    found = [info for info in processes()
+             if info.ppid == me and info.start >= since and info.pid not in skip]
+    killed = _kill([info.pid for info in found if not info.zombie])
+    _reap([info.pid for info in found if info.zombie])
+    return killed
 
 
 def _kill(pids: List[int]) -> List[str]:

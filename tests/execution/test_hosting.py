@@ -89,11 +89,17 @@ class TestProcesses(unittest.TestCase):
 '''
 
 LEAVES_CHILD_TESTS = '''\
+import os
 import subprocess
 import unittest
 
 
 class TestLeaves(unittest.TestCase):
+
+    def test_leaves_zombie(self):
+        # Ended but never waited for: not "left running".
+        if os.fork() == 0:
+            os._exit(0)
 
     def test_leaves_sleeping_child(self):
         subprocess.Popen(["sleep", "600"])
@@ -225,7 +231,7 @@ class TestLeftovers(HostingTestCase):
         self.assertEqual(0, code, out + err)
         self.assertIn("left 1 process(es) running after", out)
         self.assertIn("(sleep 600)", out)
-        self.assertEqual((3, 0, 0), totals(out))
+        self.assertEqual((4, 0, 0), totals(out))
 
     def test_leftovers_of_parallel_workers_are_killed(self):
         code, out, err = self.run_suite(LEAVES_CHILD_TESTS, "--concurrency", "2")
