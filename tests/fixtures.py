@@ -6,7 +6,9 @@ temporary project with a real file repository.
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -102,13 +104,30 @@ class SampleProject(fixtures.Fixture):
 
 def _empty_home():
     """One empty HOME for every CLI run of this test process, so that a
-    developer's own ~/.config/testr.yaml cannot change what tests see."""
+    developer's own ~/.config/testr.yaml cannot change what tests see.
+
+    Made once per process tree: children get it through
+    TESTREPO_TEST_HOME; the process that made it removes it at exit (kept
+    here too, as the in-process harness restores os.environ after each
+    call)."""
     import tempfile
 
-    home = os.environ.get("TESTREPO_TEST_HOME")
-    if not home:
-        home = os.environ["TESTREPO_TEST_HOME"] = tempfile.mkdtemp(prefix="testrepo-home-")
-    return home
+    global _HOME
+    if _HOME is None:
+        _HOME = os.environ.get("TESTREPO_TEST_HOME")
+    if _HOME is None:
+        _HOME = tempfile.mkdtemp(prefix="testrepo-home-")
+        atexit.register(_remove_home, _HOME, os.getpid())
+    os.environ["TESTREPO_TEST_HOME"] = _HOME
+    return _HOME
+
+
+_HOME = None
+
+
+def _remove_home(home, owner_pid):
+    if os.getpid() == owner_pid:  # not in a forked child
+        shutil.rmtree(home, ignore_errors=True)
 
 
 def testrepo_env(extra=None):
