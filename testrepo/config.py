@@ -14,12 +14,7 @@ import re
 from typing import Any, Dict, FrozenSet, Mapping, Optional
 
 from testrepo import config_files
-from testrepo._lazy import LazyModule
-
-# Imported on first use: `testr last` reads only repo_url (repository_url())
-# and should not pay for the validator (nor, see config_files, a TOML parser)
-# it may not need.
-voluptuous = LazyModule("voluptuous")
+from testrepo.config_files import BadValue
 
 
 @dataclasses.dataclass(frozen=True)
@@ -119,8 +114,8 @@ def repository_url(directory: str, explicit_path: Optional[str] = None) -> Optio
         return None
     try:
         return _repo_url(found.values["repo_url"], os.environ)
-    except voluptuous.Invalid as err:
-        raise found.error("repo_url", err.error_message) from err
+    except BadValue as err:
+        raise found.error("repo_url", str(err)) from err
 
 
 def expand_variables(text: str, environ: Mapping[str, str]) -> str:
@@ -180,24 +175,23 @@ def _default_test_path(directory: str) -> str:
 # -- validation ---------------------------------------------------------------
 
 
-def _schema(environ: Mapping[str, str]) -> voluptuous.Schema:
-    expand = functools.partial(_expanded_path, environ=environ)
+def _validators(environ: Mapping[str, str]) -> Dict[str, Any]:
+    def expand(value):
+        return _expanded_path(_string(value), environ)
+
     validators = {name: _string for name in OPTION_NAMES}
     validators.update(
-        test_command=voluptuous.All(_string, _non_empty),
+        test_command=lambda value: _non_empty(_string(value)),
         test_run_concurrency=_concurrency,
         group_regex=_regex,
         filter_tags=_tags,
-        test_path=voluptuous.All(_string, expand),
-        top_dir=voluptuous.All(_string, expand),
+        test_path=expand,
+        top_dir=expand,
         parallel_class=_boolean,
         test_timeout=_seconds,
         repo_url=functools.partial(_repo_url, environ=environ),
     )
-    return voluptuous.Schema(
-        {voluptuous.Optional(name): validator for name, validator in validators.items()},
-        extra=voluptuous.PREVENT_EXTRA,
-    )
+    return validators
 
 
 def _validate(found: config_files.Found, environ: Mapping[str, str]) -> Dict[str, Any]:
@@ -208,14 +202,13 @@ def _validate(found: config_files.Found, environ: Mapping[str, str]) -> Dict[str
         # here too; testr's own files are checked strictly.
         values = {key: value for key, value in values.items() if key in OPTION_NAMES}
     try:
-        return dict(_schema(environ)(values))
-    except voluptuous.MultipleInvalid as err:
-        # voluptuous reports in file order; the first problem is enough.
-        first = err.errors[0]
-        key = str(first.path[0]) if first.path else None
+        return config_files.check(values, _validators(environ))
+    except config_files.BadDocument as err:
+        # Reported in file order; the first problem is enough.
+        key = err.path[0] if err.path else None
         if key is not None and key not in OPTION_NAMES:
             raise found.error(key, _unknown_option(key)) from err
-        raise found.error(key, first.error_message) from err
+        raise found.error(key, err.message) from err
 
 
 def _unknown_option(key: str) -> str:
@@ -270,13 +263,13 @@ def _check_instances(found: config_files.Found, values: Mapping[str, Any]) -> No
 
 def _string(value: Any) -> str:
     if not isinstance(value, str):
-        raise voluptuous.Invalid(f"expected a string, got {config_files.show(value)}")
+        raise BadValue(f"expected a string, got {config_files.show(value)}")
     return value
 
 
 def _non_empty(value: str) -> str:
     if not value.strip():
-        raise voluptuous.Invalid("is empty; give a value or remove the option")
+        raise BadValue("is empty; give a value or remove the option")
     return value
 
 
@@ -284,9 +277,9 @@ def _expanded_path(value: str, environ: Mapping[str, str]) -> str:
     try:
         expanded = expand_variables(value, environ)
     except ValueError as err:
-        raise voluptuous.Invalid(str(err)) from err
+        raise BadValue(str(err)) from err
     if not expanded.strip():
-        raise voluptuous.Invalid(f"{value!r} expands to an empty path")
+        raise BadValue(f"{value!r} expands to an empty path")
     return expanded
 
 
@@ -303,7 +296,7 @@ def _boolean(value: Any) -> bool:
         return True
     if isinstance(value, str) and value.strip().lower() in _FALSE_WORDS:
         return False
-    raise voluptuous.Invalid(f"expected a boolean, got {config_files.show(value)}")
+    raise BadValue(f"expected a boolean, got {config_files.show(value)}")
 
 
 def _seconds(value: Any) -> float:
@@ -313,7 +306,7 @@ def _seconds(value: Any) -> float:
     except (TypeError, ValueError):
         seconds = None
     if seconds is None or not seconds > 0 or seconds == float("inf"):
-        raise voluptuous.Invalid(f"expected a number of seconds > 0, got {config_files.show(value)}")
+        raise BadValue(f"expected a number of seconds > 0, got {config_files.show(value)}")
     return seconds
 
 
@@ -325,7 +318,7 @@ def _regex(value: Any) -> Optional[re.Pattern]:
     try:
         return re.compile(pattern)
     except re.error as err:
-        raise voluptuous.Invalid(f"invalid regular expression {pattern!r}: {err}") from err
+        raise BadValue(f"invalid regular expression {pattern!r}: {err}") from err
 
 
 def _tags(value: Any) -> FrozenSet[str]:
@@ -340,6 +333,6 @@ def _concurrency(value: Any) -> str:
     # means that fixed number, so it becomes a command printing it.
     if isinstance(value, int) and not isinstance(value, bool):
         if value < 0:
-            raise voluptuous.Invalid(f"expected a command or a count >= 0, got {value}")
+            raise BadValue(f"expected a command or a count >= 0, got {value}")
         return f"echo {value}"
     return _non_empty(_string(value))

@@ -15,10 +15,6 @@ import sys
 from typing import Any, Mapping, Optional, Tuple
 
 from testrepo import errors
-from testrepo._lazy import LazyModule
-
-# Imported on first use: a TOML parser only for a pyproject.toml.
-tomllib = LazyModule("tomllib" if sys.version_info >= (3, 11) else "tomli")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -162,6 +158,11 @@ def _read_ini_section(path: str, source: str, sections: Tuple[str, ...]) -> Opti
 
 
 def _read_toml_table(path: str, source: str, tables: Tuple[str, ...]) -> Optional[Found]:
+    # Imported here: only a pyproject.toml needs a TOML parser.
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:
+        import tomli as tomllib
     try:
         document = tomllib.loads(_read_text(path, source))
     except tomllib.TOMLDecodeError as err:
@@ -182,3 +183,55 @@ def _read_toml_table(path: str, source: str, tables: Tuple[str, ...]) -> Optiona
 def show(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
+
+
+# -- checking values ----------------------------------------------------------
+
+
+class BadValue(ValueError):
+    """A value its validator refuses; the message says why, in one line.
+
+    Validators are plain callables that return the converted value or
+    raise this, so defining them imports no validation library."""
+
+
+class BadDocument(ValueError):
+    """The first problem :func:`check` found: the key path and why."""
+
+    def __init__(self, path: Tuple[str, ...], message: str):
+        super().__init__(message)
+        self.path = path
+        self.message = message
+
+
+def check(document: Mapping[str, Any], validators: Mapping[str, Any]) -> dict:
+    """``document`` converted by ``validators`` ({key: validator} or, for
+    sections, {key: {key: validator}}); every key is optional and keys
+    not named are refused.  Raises :class:`BadDocument` for the first
+    problem in document order."""
+    # The one place voluptuous is imported: only a command that checks a
+    # whole configuration pays for it.
+    import voluptuous
+
+    def schema(spec):
+        if isinstance(spec, Mapping):
+            return voluptuous.Schema(
+                {voluptuous.Optional(key): schema(value) for key, value in spec.items()},
+                extra=voluptuous.PREVENT_EXTRA)
+        return _as_voluptuous(spec, voluptuous.Invalid)
+
+    try:
+        return dict(schema(validators)(dict(document)))
+    except voluptuous.MultipleInvalid as err:
+        first = err.errors[0]
+        raise BadDocument(tuple(str(part) for part in first.path),
+                          first.error_message) from err
+
+
+def _as_voluptuous(validator, invalid):
+    def checked(value):
+        try:
+            return validator(value)
+        except BadValue as err:
+            raise invalid(str(err)) from err
+    return checked

@@ -33,10 +33,7 @@ from typing import Any, Callable, Dict, Mapping, Optional
 
 
 from testrepo import errors
-from testrepo._lazy import LazyModule
-
-# Imported on first use: most commands find no user config file to check.
-voluptuous = LazyModule("voluptuous")
+from testrepo.config_files import BadDocument, BadValue, check
 
 # Searched in this order when --user-config is not given.
 FILE_NAME = "testr.yaml"
@@ -166,32 +163,29 @@ def load(path: str, commands: Mapping[str, Mapping[str, Option]]) -> Dict[str, D
     # An empty section ("run:" alone) is YAML null: no options.
     document = {section: {} if values is None else values
                 for section, values in read(path).items()}
-    schema = voluptuous.Schema(
-        {voluptuous.Optional(section): {voluptuous.Optional(key): option.validator
-                                        for key, option in options.items()}
-         for section, options in commands.items()},
-        extra=voluptuous.PREVENT_EXTRA)
+    validators = {section: {key: option.validator for key, option in options.items()}
+                  for section, options in commands.items()}
     try:
-        valid = schema(document)
-    except voluptuous.MultipleInvalid as err:
-        raise _config_error(path, err.errors[0], commands, document) from err
+        valid = check(document, validators)
+    except BadDocument as err:
+        raise _config_error(path, err, commands, document) from err
     return {section: {commands[section][key].dest: commands[section][key].to_dest(value)
                       for key, value in values.items()}
             for section, values in valid.items()}
 
 
-def _config_error(path, error, commands, document) -> errors.ConfigError:
-    keys = [str(part) for part in error.path]
+def _config_error(path, error: BadDocument, commands, document) -> errors.ConfigError:
+    keys = list(error.path)
     where = ".".join(keys)
     if len(keys) == 1 and keys[0] not in commands:
         problem = _unknown(keys[0], commands, "command")
     elif len(keys) == 1:
         problem = ("expected a mapping of option names to values, "
-                   f"got {_show(document[error.path[0]])}")
+                   f"got {_show(document[keys[0]])}")
     elif len(keys) == 2 and keys[1] not in commands[keys[0]]:
         problem = _unknown(keys[1], commands[keys[0]], "option")
     else:
-        problem = error.error_message
+        problem = error.message
     return errors.ConfigError(f"{path}: {where}: {problem}")
 
 
@@ -228,32 +222,32 @@ def _show(value) -> str:
 
 def _boolean(value):
     if not isinstance(value, bool):
-        raise voluptuous.Invalid(f"expected true or false, got {_show(value)}")
+        raise BadValue(f"expected true or false, got {_show(value)}")
     return value
 
 
 def _integer(value):
     if isinstance(value, bool) or not isinstance(value, int):
-        raise voluptuous.Invalid(f"expected an integer, got {_show(value)}")
+        raise BadValue(f"expected an integer, got {_show(value)}")
     return value
 
 
 def _number(value):
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise voluptuous.Invalid(f"expected a number, got {_show(value)}")
+        raise BadValue(f"expected a number, got {_show(value)}")
     return float(value)
 
 
 def _string(value):
     if not isinstance(value, str):
-        raise voluptuous.Invalid(f"expected a string, got {_show(value)}")
+        raise BadValue(f"expected a string, got {_show(value)}")
     return value
 
 
 def _one_of(choices):
     def validate(value):
         if value not in choices:
-            raise voluptuous.Invalid(
+            raise BadValue(
                 f"expected one of {', '.join(map(str, choices))}, got {_show(value)}")
         return value
     return validate
@@ -262,12 +256,12 @@ def _one_of(choices):
 def _list_of(item):
     def validate(value):
         if not isinstance(value, list):
-            raise voluptuous.Invalid(f"expected a list, got {_show(value)}")
+            raise BadValue(f"expected a list, got {_show(value)}")
         checked = []
         for index, element in enumerate(value, 1):
             try:
                 checked.append(item(element))
-            except voluptuous.Invalid as err:
-                raise voluptuous.Invalid(f"item {index}: {err.msg}") from err
+            except BadValue as err:
+                raise BadValue(f"item {index}: {err}") from err
         return checked
     return validate

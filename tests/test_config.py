@@ -422,3 +422,26 @@ class TestErrors(ConfigTestCase):
             self.load()
         except errors.ConfigError as error:
             self.assertNotIn("\n", str(error))
+
+
+class TestImportsOnUse(ConfigTestCase):
+    """Commands that only read the repository (``testr last``) read
+    ``repo_url`` and must not pay for the validator or a TOML parser."""
+
+    PROBE = ("import sys; from testrepo import config; config.{call}(sys.argv[1]); "
+             "print(' '.join(m for m in ('voluptuous', 'tomllib', 'tomli') if m in sys.modules))")
+
+    def imported(self, call):
+        import subprocess
+        import sys
+        return subprocess.run(
+            [sys.executable, "-c", self.PROBE.format(call=call), self.directory],
+            capture_output=True, text=True, check=True).stdout.split()
+
+    def test_repo_url_alone_imports_neither(self):
+        self.write(".testr.conf", "[DEFAULT]\ntest_path=.\nrepo_url=sqlite:///h.db\n")
+        self.assertEqual([], self.imported("repository_url"))
+
+    def test_loading_the_configuration_checks_it_with_voluptuous(self):
+        self.write("pyproject.toml", "[tool.testr]\ntest_path = '.'\n")
+        self.assertIn("voluptuous", self.imported("load"))
