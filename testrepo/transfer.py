@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import types
-from typing import Dict, Iterable, List, Mapping, Tuple
+from typing import Dict, Iterable, List, Mapping
 
 from testrepo import errors, subunit_v2
 from testrepo.repository.abstract import Repository, Run
@@ -40,14 +40,6 @@ class TransferOutcome:
     failing: int
     durations: int
     imported_durations: int
-
-    @property
-    def source_ids(self) -> Tuple[int, ...]:
-        return tuple(self.run_ids)
-
-    @property
-    def destination_ids(self) -> Tuple[int, ...]:
-        return tuple(self.run_ids.values())
 
 
 def copy_history(source: Repository, destination: Repository,

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from typing import TYPE_CHECKING, Mapping, Tuple
+from typing import TYPE_CHECKING, Mapping
 
 from testrepo import errors, repository
 from testrepo.api.project import filter_tags, init, open_repository
@@ -59,14 +59,6 @@ class ImportOutcome:
     failing: int
     durations: int
     imported_durations: int
-
-    @property
-    def source_ids(self) -> Tuple[int, ...]:
-        return tuple(self.run_ids)
-
-    @property
-    def destination_ids(self) -> Tuple[int, ...]:
-        return tuple(self.run_ids.values())
 
 
 def import_repository(project: Project, source: str) -> ImportOutcome:

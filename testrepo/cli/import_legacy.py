@@ -41,8 +41,8 @@ def _describe(outcome) -> str:
     if not outcome.run_ids:
         runs = "no runs"
     else:
-        runs = (f"{len(outcome.run_ids)} runs ({describe_ids(outcome.source_ids)}) "
-                f"as runs {describe_ids(outcome.destination_ids)}")
+        runs = (f"{len(outcome.run_ids)} runs ({describe_ids(tuple(outcome.run_ids))}) "
+                f"as runs {describe_ids(tuple(outcome.run_ids.values()))}")
     return (f"Imported {runs} from {outcome.source}.\n"
             f"Failing tests: {outcome.failing}. Durations only found in times.dbm: "
             f"{outcome.imported_durations}.\n")
@@ -61,7 +61,8 @@ def describe_transfer(outcome) -> str:
     the runs got where they differ: '2 runs (ids 3, 5, now 0-1)'."""
     if not outcome.run_ids:
         return "0 runs"
-    text = f"{len(outcome.run_ids)} runs (ids {describe_ids(outcome.source_ids)}"
-    if outcome.source_ids != outcome.destination_ids:
-        text += f", now {describe_ids(outcome.destination_ids)}"
+    source_ids, destination_ids = tuple(outcome.run_ids), tuple(outcome.run_ids.values())
+    text = f"{len(outcome.run_ids)} runs (ids {describe_ids(source_ids)}"
+    if source_ids != destination_ids:
+        text += f", now {describe_ids(destination_ids)}"
     return text + ")"
