@@ -14,7 +14,7 @@ import codecs
 import dataclasses
 import os
 import re
-from typing import FrozenSet, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, FrozenSet, List, Mapping, Optional, Sequence, Tuple
 
 from testrepo.errors import UsageError
 from testrepo.options import Selection
@@ -114,6 +114,25 @@ def listed_failing(test_ids: Sequence[str], failing: FrozenSet[str]) -> FrozenSe
             if base != test_id and base in listed:
                 behind.add(base)
     return failing | behind if behind else failing
+
+
+def with_variant_durations(test_ids: Sequence[str], durations: Mapping[str, float],
+                           stored: Callable[[], Mapping[str, float]]) -> Dict[str, float]:
+    """``durations`` plus, for each listed test without one, the summed
+    durations of its run-time variants: ``pkg.T.test_a`` runs (and is
+    stored) as ``pkg.T.test_a(one)`` and ``pkg.T.test_a(two)``, and the
+    scheduler must see the whole cost of handing it out.  ``stored()``
+    returns every stored duration; it is called only when a listed test
+    has none of its own."""
+    missing = set(test_ids).difference(durations)
+    if not missing:
+        return dict(durations)
+    sums: Dict[str, float] = {}
+    for test_id, seconds in stored().items():
+        base = _RUN_TIME_SUFFIX.sub("", test_id)
+        if base != test_id and base in missing:
+            sums[base] = sums.get(base, 0.0) + seconds
+    return {**durations, **sums}
 
 
 def _included(test_id: str, include: Sequence[re.Pattern]) -> bool:

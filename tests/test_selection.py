@@ -13,6 +13,7 @@ from testrepo.selection import (
     read_id_file,
     read_regex_file,
     select,
+    with_variant_durations,
 )
 
 TEST_IDS = [
@@ -201,3 +202,24 @@ class TestReadFiles(SelectionTestCase):
         error = self.assertRaises(UsageError, read_id_file, path)
         self.assertIn("No such file or directory", str(error))
         self.assertIn("nope.txt", str(error))
+
+
+class TestVariantDurations(TestCase):
+    """A listed test that runs as scenarios is stored under the scenarios'
+    ids; the scheduler must still see what handing it out costs."""
+
+    STORED = {"p.T.test_a(one)": 2.0, "p.T.test_a(two)": 3.0, "p.T.test_b": 1.0,
+              "p.T.test_b(x)": 9.0, "p.U.test_c(one)": 4.0}
+
+    def test_a_listed_test_without_a_duration_gets_its_variants_sum(self):
+        durations = with_variant_durations(
+            ["p.T.test_a", "p.T.test_b", "p.T.test_d"], {"p.T.test_b": 1.0},
+            lambda: self.STORED)
+        # test_b keeps its own; test_d has neither; test_c was not listed.
+        self.assertEqual({"p.T.test_a": 5.0, "p.T.test_b": 1.0}, durations)
+
+    def test_stored_durations_are_not_read_when_every_listed_test_has_one(self):
+        def refuse():
+            raise AssertionError("read every stored duration")
+        self.assertEqual({"p.T.test_b": 1.0},
+                         with_variant_durations(["p.T.test_b"], {"p.T.test_b": 1.0}, refuse))

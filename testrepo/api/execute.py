@@ -49,7 +49,8 @@ class RunContext:
         rng = _random_order(self.options, metadata, self)
         config = self.config
         group_of = scheduler.group_function(config.group_regex, config.parallel_class)
-        durations = self.repo.durations(test_ids) if test_ids else {}
+        durations = selection_module.with_variant_durations(
+            test_ids, self.repo.durations(test_ids) if test_ids else {}, self.repo.durations)
         partial = self.options.partial or self.selection.restricted
         inserter = _open_inserter(self, partial, metadata)
         return inserter, rng, durations, group_of
