@@ -162,7 +162,8 @@ class WorkerPlugin:
 
     def pytest_collectreport(self, report):
         if report.failed:
-            self._collect_errors.append(f"{report.nodeid or '.'}: {report.longreprtext}")
+            self._collect_errors.append(
+                f"ERROR collecting {report.nodeid or '.'}:\n{report.longreprtext}")
 
     def pytest_runtest_logreport(self, report):
         self._reports.append(report)
