@@ -3,6 +3,7 @@ collecting (``-p bench_collect_cpu``), appended to ``$BENCH_COLLECT_LOG``
 when the session ends.  Nested collection reports count once (the
 outermost one), plus ``pytest_collection_modifyitems``."""
 
+import contextlib
 import os
 import time
 
@@ -11,6 +12,7 @@ import pytest
 _state = {"depth": 0, "cpu": 0.0}
 
 
+@contextlib.contextmanager
 def _timed():
     if _state["depth"] == 0:
         started = time.process_time()
@@ -25,22 +27,14 @@ def _timed():
 
 @pytest.hookimpl(wrapper=True)
 def pytest_make_collect_report(collector):
-    timer = _timed()
-    next(timer)
-    try:
+    with _timed():
         return (yield)
-    finally:
-        next(timer, None)
 
 
 @pytest.hookimpl(wrapper=True)
 def pytest_collection_modifyitems(session, config, items):
-    timer = _timed()
-    next(timer)
-    try:
+    with _timed():
         return (yield)
-    finally:
-        next(timer, None)
 
 
 def pytest_sessionfinish(session):

@@ -35,13 +35,7 @@ def parse_args(argv):
     parser = argparse.ArgumentParser(prog="python -m testrepo.execution.pytest_worker")
     parser.add_argument("--pytest-args", default="[]", metavar="JSON",
                         help="pytest's own arguments, as a JSON list.")
-    parser.add_argument("--list", action="store_true")
-    parser.add_argument("--worker", type=int, default=0)
-    parser.add_argument("--timeout", type=float, default=None)
-    parser.add_argument("--send-ids", action="store_true")
-    parser.add_argument("--control", metavar="R,W,E",
-                        help="File descriptors of the pipes from and to the parent, "
-                             "and of the worker's own output.")
+    unittest_worker.add_protocol_arguments(parser)
     return parser.parse_args(argv)
 
 
