@@ -24,7 +24,8 @@ class Config:
     ``source`` names the file the values came from (for messages); it is
     ``None`` for zero-config mode.  ``test_command`` set means command mode
     (testr); otherwise the built-in runner discovers unittest tests under
-    ``test_path`` (stestr), which zero-config mode fills in.
+    ``test_path`` (stestr), which zero-config mode fills in, or with
+    ``runner`` ``"pytest"`` runs pytest sessions as workers.
     """
 
     source: Optional[str] = None
@@ -43,10 +44,18 @@ class Config:
     instance_execute: Optional[str] = None
     instance_dispose: Optional[str] = None
     repo_url: Optional[str] = None
+    # The built-in runner's: "unittest" or "pytest"; None (not set) is
+    # unittest once load() has looked for a pytest project.
+    runner: Optional[str] = None
 
     @property
     def command_mode(self) -> bool:
         return self.test_command is not None
+
+    @property
+    def takes_test_args(self) -> bool:
+        """Whether arguments after ``--`` have somewhere to go."""
+        return self.command_mode or self.runner == "pytest"
 
 
 # The option names a configuration file may set, in documentation order.
@@ -66,7 +75,10 @@ OPTION_NAMES = (
     "instance_execute",
     "instance_dispose",
     "repo_url",
+    "runner",
 )
+
+RUNNERS = ("unittest", "pytest")
 
 _TRUE_WORDS = frozenset({"true", "yes", "1", "on"})
 _FALSE_WORDS = frozenset({"false", "no", "0", "off"})
@@ -89,14 +101,32 @@ def load(directory: str, explicit_path: Optional[str] = None) -> Config:
     else:
         found = config_files.search(directory)
     if found is None:
-        return Config(source=None, test_path=_default_test_path(directory), top_dir=".")
+        return _builtin_defaults(directory, Config(source=None))
     values = _validate(found, os.environ)
     _check_combinations(found, values)
+    _check_pytest(found, values)
     _check_instances(found, values)
-    if "test_command" not in values:
-        values.setdefault("test_path", _default_test_path(directory))
-        values.setdefault("top_dir", ".")
-    return Config(source=found.source, **values)
+    config = Config(source=found.source, **values)
+    if "test_command" in values:
+        return config
+    return _builtin_defaults(directory, config)
+
+
+def _builtin_defaults(directory: str, config: Config) -> Config:
+    """The built-in runner's defaults: a pytest project (see
+    :mod:`testrepo.pytest_project`) gets the pytest runner unless the file
+    names a runner or a ``test_path``; unittest discovers from ``tests/``
+    if it exists, else ``.``, with ``top_dir`` ``.``."""
+    runner = config.runner
+    if runner is None and config.test_path is None:
+        from testrepo import pytest_project
+
+        if pytest_project.detect(directory) is not None:
+            runner = "pytest"
+    if runner == "pytest":
+        return dataclasses.replace(config, runner=runner)
+    return dataclasses.replace(config, test_path=config.test_path or _default_test_path(directory),
+                               top_dir=config.top_dir or ".")
 
 
 def repository_url(directory: str, explicit_path: Optional[str] = None) -> Optional[str]:
@@ -189,6 +219,7 @@ def _validators(environ: Mapping[str, str]) -> Dict[str, Any]:
         top_dir=expand,
         parallel_class=_boolean,
         test_timeout=_seconds,
+        runner=_runner,
         repo_url=functools.partial(_repo_url, environ=environ),
     )
     return validators
@@ -233,7 +264,7 @@ def _check_combinations(found: config_files.Found, values: Mapping[str, Any]) ->
                 f"test_command uses {variable} but {key} is not set; "
                 f"add e.g. {found.example(key, example)}",
             )
-    for key in ("test_path", "top_dir"):
+    for key in ("test_path", "top_dir", "runner"):
         if key in values:
             raise found.error(
                 key,
@@ -241,6 +272,13 @@ def _check_combinations(found: config_files.Found, values: Mapping[str, Any]) ->
                 f"command (testr mode), {key} configures the built-in runner's "
                 "discovery (stestr mode); remove one of them",
             )
+
+
+def _check_pytest(found: config_files.Found, values: Mapping[str, Any]) -> None:
+    if values.get("runner") == "pytest" and "top_dir" in values:
+        raise found.error("top_dir", "is the import root of unittest discovery; pytest finds "
+                                     "its rootdir itself (set rootdir in pytest's own "
+                                     "configuration if needed): remove top_dir")
 
 
 def _check_instances(found: config_files.Found, values: Mapping[str, Any]) -> None:
@@ -308,6 +346,14 @@ def _seconds(value: Any) -> float:
     if seconds is None or not seconds > 0 or seconds == float("inf"):
         raise BadValue(f"expected a number of seconds > 0, got {config_files.show(value)}")
     return seconds
+
+
+def _runner(value: Any) -> str:
+    runner = _string(value).strip().lower()
+    if runner not in RUNNERS:
+        raise voluptuous.Invalid(f"expected one of {', '.join(RUNNERS)}, got "
+                                 f"{config_files.show(value)}")
+    return runner
 
 
 def _regex(value: Any) -> Optional[re.Pattern]:

@@ -44,6 +44,19 @@ def _reserved_key(options: RunOptions) -> Optional[str]:
     return next((key for key, _ in options.metadata if key in RESERVED_METADATA), None)
 
 
+# pytest-xdist's options that distribute tests (its workers inside ours).
+_XDIST_OPTIONS = ("-n", "--numprocesses", "--dist", "-d", "--tx", "--maxprocesses")
+
+
+def xdist_option(test_args: Sequence[str]) -> Optional[str]:
+    """The first pytest-xdist distribution option in ``test_args``."""
+    for arg in test_args:
+        name = arg.split("=", 1)[0]
+        if name in _XDIST_OPTIONS or (arg.startswith("-n") and arg[2:].isalnum()):
+            return name if name in _XDIST_OPTIONS else "-n"
+    return None
+
+
 def needs_ids(options: RunOptions) -> bool:
     """Modes that must know the test ids (command mode lists for them)."""
     return bool(options.isolated or options.worker_file or options.no_discover
@@ -72,9 +85,15 @@ CONFLICTS: Tuple[Conflict, ...] = (
      "--no-discover"),
     (False, lambda c, s, o: _reserved_key(o),
      "--metadata {key}=...: '{key}' is recorded by testrepo itself; use another key"),
-    (True, lambda c, s, o: not c.command_mode and o.test_args,
-     "arguments after `--` are passed to test_command; the built-in runner (test_path) "
-     "takes none"),
+    (True, lambda c, s, o: not c.takes_test_args and o.test_args,
+     "arguments after `--` are passed to test_command (or to pytest, with runner = "
+     "pytest); the built-in runner (test_path) takes none"),
+    (True, lambda c, s, o: c.runner == "pytest" and _single(o),
+     "{single} is not available with runner = pytest; run that test with pytest itself "
+     "(pytest --pdb NODEID)"),
+    (True, lambda c, s, o: c.runner == "pytest" and xdist_option(o.test_args),
+     "arguments after `--`: {xdist} is pytest-xdist's; testr runs the workers itself "
+     "(testr run --concurrency N), remove {xdist}"),
     (True, lambda c, s, o: c.command_mode and needs_ids(o) and not template.takes_ids(c),
      "test_command has no $IDOPTION, $IDFILE or $IDLIST, so it cannot be told which "
      "tests to run; --isolated, --worker-file and --no-discover need one of them"),
@@ -85,7 +104,8 @@ def _check(config, selection: Selection, options: RunOptions, with_config: bool)
     for needs_config, applies, message in CONFLICTS:
         if needs_config == with_config and applies(config, selection, options):
             raise errors.UsageError(message.format(single=_single(options),
-                                                   key=_reserved_key(options)))
+                                                   key=_reserved_key(options),
+                                                   xdist=xdist_option(options.test_args)))
 
 
 def check_options(selection: Selection, options: RunOptions) -> None:
@@ -122,6 +142,7 @@ class RunPlan:
     worker_entries: Optional[tuple] = None  # --worker-file
     random_note: str = ""  # said with --random when the order cannot be kept
     provision: int = 0  # command mode: instances to provision (instance_* callouts)
+    runner: str = "unittest"  # the built-in runner's workers: "unittest" or "pytest"
 
     def max_live(self, test_ids: Sequence[str]) -> Optional[int]:
         """Command mode --isolated: at most this many processes at once."""
@@ -195,7 +216,8 @@ def plan_run(config, options: RunOptions, selection: Selection, concurrency: int
     load_name = options.no_discover or None
     if not config.command_mode:
         return RunPlan(False, concurrency, list_first=True, load_name=load_name,
-                       isolated=options.isolated, worker_entries=entries)
+                       isolated=options.isolated, worker_entries=entries,
+                       runner=config.runner or "unittest")
     provision = concurrency
     if not template.takes_ids(config):
         concurrency = 1

@@ -21,6 +21,7 @@ from testrepo.scheduler.queue import WorkQueue
 from testrepo.scheduler.worker_file import WorkerEntry
 
 BUILTIN = Config(test_path="tests")
+PYTEST = Config(runner="pytest")
 COMMAND = Config(source=".testr.conf", test_command="python -m subunit.run $IDOPTION",
                  test_id_option="--load-list $IDFILE")
 IDLIST = Config(source=".testr.conf", test_command="python -m subunit.run $IDLIST")
@@ -63,6 +64,21 @@ class TestConflicts(testtools.TestCase):
                      {"retry": 1}):
             self.assertRefused("cannot be told which tests to run", config=NO_IDS, **mode)
 
+    def test_pytest_conflicts(self):
+        self.assertRefused("-n is pytest-xdist's", config=PYTEST, test_args=("-k", "x", "-n", "4"))
+        self.assertRefused("-n is pytest-xdist's", config=PYTEST, test_args=("-nauto",))
+        self.assertRefused("--dist is pytest-xdist's", config=PYTEST, test_args=("--dist=load",))
+        self.assertRefused("--pdb is not available with runner = pytest", config=PYTEST,
+                           pdb="t.py::test_a")
+        self.assertRefused("--no-discover is not available", config=PYTEST,
+                           no_discover="t.py::test_a")
+
+    def test_pytest_takes_arguments(self):
+        check_config(PYTEST, Selection(), RunOptions(test_args=("-k", "slow", "-m", "not net")))
+        plan = plan_run(PYTEST, RunOptions(test_args=("-x",)), Selection(), 2)
+        self.assertEqual(("pytest", 2, False), (plan.runner, plan.workers, plan.command_mode))
+        self.assertEqual("unittest", plan_run(BUILTIN, RunOptions(), Selection(), 2).runner)
+
     def test_what_is_allowed(self):
         check_options(Selection(filters=("x",)), RunOptions(isolated=True, random=True))
         check_options(Selection(), RunOptions(metadata=(("job", "nightly"),)))
@@ -74,7 +90,7 @@ class TestConflicts(testtools.TestCase):
         check_options(Selection(), RunOptions(test_args=("-v",)))
 
     def test_one_table(self):
-        self.assertEqual(9, len(CONFLICTS))
+        self.assertEqual(11, len(CONFLICTS))
 
 
 class TestPlanBuiltin(testtools.TestCase):

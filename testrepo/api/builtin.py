@@ -1,6 +1,8 @@
 """The built-in runner's executor: Python workers
 (:mod:`testrepo.execution.pool`) that discover the suite once and pull
-batches from the plan's queue."""
+batches from the plan's queue.  The workers are unittest's or, with
+``runner = pytest``, pytest sessions (:mod:`testrepo.api.pytest_runner`
+checks pytest first); the pool treats both alike."""
 
 from __future__ import annotations
 
@@ -59,7 +61,7 @@ def _rerun(context: RunContext, plan: RunPlan, test_ids: List[str], sink) -> Non
 
 def builtin_argv(context: RunContext, plan: RunPlan) -> List[str]:
     """The worker's command line; --no-discover names its one test."""
-    argv = commands.builtin_argv(context.config)
+    argv = commands.builtin_argv(context.config, context.options.test_args)
     if plan.load_name:
         argv += ["--load-name", direct.dotted_name(plan.load_name)]
     return argv

@@ -51,7 +51,9 @@ class RunContext:
         group_of = scheduler.group_function(config.group_regex, config.parallel_class)
         durations = selection_module.with_variant_durations(
             test_ids, self.repo.durations(test_ids) if test_ids else {}, self.repo.durations)
-        partial = self.options.partial or self.selection.restricted
+        # Arguments to pytest (-k, -m, paths) may leave tests out.
+        filtered = config.runner == "pytest" and bool(self.options.test_args)
+        partial = self.options.partial or self.selection.restricted or filtered
         inserter = _open_inserter(self, partial, metadata)
         return inserter, rng, durations, group_of
 
@@ -120,6 +122,10 @@ def carry_out(context: RunContext, plan: run_plan.RunPlan) -> RunOutcome:
         with instances.provisioned(context.config, context.project.directory,
                                    plan.provision) as context.instances:
             return command.run_command_mode(context, plan)
+    if plan.runner == "pytest":
+        from testrepo.api import pytest_runner
+
+        return pytest_runner.run_pytest(context, plan)
     from testrepo.api import builtin
 
     return builtin.run_builtin(context, plan)

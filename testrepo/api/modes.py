@@ -146,9 +146,9 @@ class _Prober:
         return test_ids[-1] in context.repo.failing_ids()
 
     def _context(self, repo, selection: Selection) -> RunContext:
-        # The built-in runner takes no arguments after `--` (a run refuses
-        # them; the analysis ignores them there).
-        test_args = self.options.test_args if self.config.command_mode else ()
+        # Arguments after `--` go where a run sends them (test_command or
+        # pytest); the unittest runner takes none (a run refuses them).
+        test_args = self.options.test_args if self.config.takes_test_args else ()
         options = RunOptions(serial=True, test_args=test_args,
                              timeout=self.options.timeout, max_restarts=0)
         return RunContext(self.project, self.config, repo, selection, options,

@@ -4,6 +4,7 @@ between command mode (testr's ``test_command``) and the built-in runner."""
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import shlex
 import sys
@@ -31,10 +32,17 @@ class Command:
         return self.args if self.shell else " ".join(self.args)
 
 
-def builtin_argv(config: Config) -> List[str]:
-    """The built-in worker's command line.  Like stestr, ``$PYTHON`` (e.g.
-    ``coverage run --parallel-mode``) replaces this interpreter when set."""
+def builtin_argv(config: Config, test_args: Sequence[str] = ()) -> List[str]:
+    """The built-in worker's command line: the unittest worker, or with
+    ``runner = pytest`` the pytest worker, which gets the configured
+    ``test_path`` and ``test_args`` (what followed ``--``) as pytest's
+    arguments.  Like stestr, ``$PYTHON`` (e.g. ``coverage run
+    --parallel-mode``) replaces this interpreter when set."""
     python = shlex.split(os.environ.get("PYTHON", "")) or [sys.executable]
+    if config.runner == "pytest":
+        pytest_args = ([config.test_path] if config.test_path else []) + list(test_args)
+        return python + ["-m", "testrepo.execution.pytest_worker",
+                         "--pytest-args", json.dumps(pytest_args)]
     return python + ["-m", "testrepo.execution.worker",
                      "--test-path", config.test_path or ".",
                      "--top-dir", config.top_dir or "."]
@@ -45,7 +53,7 @@ def list_command(config: Config, directory: str,
     """The command that prints the project's test ids."""
     if config.command_mode:
         return Command(template.list_command(config, test_args), directory)
-    return Command(builtin_argv(config) + ["--list"], directory)
+    return Command(builtin_argv(config, test_args) + ["--list"], directory)
 
 
 def run_command(config: Config, directory: str, test_ids: Optional[Sequence[str]],

@@ -68,20 +68,31 @@ class FrameResult(unittest.TestResult):
         if self._timeout:
             faulthandler.dump_traceback_later(self._timeout, exit=True, file=self._dump_file)
 
-    def _finish(self, test, status, details=()):
+    def begin_test(self, test_id):
+        """A test starts that is no unittest case (the pytest worker's)."""
+        self._begin(test_id)
+
+    def finish_test(self, test_id, status, details=(), output=()):
+        """Its outcome; ``output``: (name, bytes) text its runner captured
+        itself, shown before what reached file descriptors 1 and 2."""
+        self._finish(_Named(test_id), status, details, output)
+
+    def _finish(self, test, status, details=(), output=()):
         test_id = test.id()
         if self._test_id != test_id:
             self._begin(test_id)  # class/module fixture errors have no startTest
         if self._timeout:
             faulthandler.cancel_dump_traceback_later()
-        stdout = stderr = b""
+        captured = dict(output)
         if self._capture is not None:
             stdout, stderr = self._capture.take()
+            captured["stdout"] = captured.get("stdout", b"") + stdout
+            captured["stderr"] = captured.get("stderr", b"") + stderr
         details = [*self._details, *details]
         for name, text in details:
             self._event(test_id, file_name=name, file_bytes=text.encode("utf-8"),
                         mime_type=_TRACEBACK_MIME, eof=True)
-        for name, data in (("stdout", stdout), ("stderr", stderr)):
+        for name, data in captured.items():
             if data:
                 self._event(test_id, file_name=name, file_bytes=data,
                             mime_type=_TEXT_MIME, eof=True)
@@ -90,7 +101,7 @@ class FrameResult(unittest.TestResult):
         data = b"".join(self._packets)
         self._packets.clear()
         protocol.write_test_frame(self._out, test_id, status, self._start, stop, data,
-                                  bool(details or stdout or stderr))
+                                  bool(details or any(captured.values())))
         self._test_id = None
         self.last_id = test_id
         self.reported += 1
@@ -124,6 +135,16 @@ class FrameResult(unittest.TestResult):
             # No outcome was reported: unittest does that when subtests
             # failed (their tracebacks are in _details).
             self._finish(test, "fail" if self._details else "success")
+
+
+class _Named:
+    """A test known by its id only."""
+
+    def __init__(self, test_id):
+        self._test_id = test_id
+
+    def id(self):
+        return self._test_id
 
 
 class OutputCapture:

@@ -216,10 +216,8 @@ class _Missing:
         return self._test_id
 
 
-def parse_args(argv):
-    parser = argparse.ArgumentParser(prog="python -m testrepo.execution.worker")
-    parser.add_argument("--test-path", default=".")
-    parser.add_argument("--top-dir", default=".")
+def add_protocol_arguments(parser) -> None:
+    """The flags the pool gives every built-in worker (unittest's, pytest's)."""
     parser.add_argument("--list", action="store_true")
     parser.add_argument("--worker", type=int, default=0)
     parser.add_argument("--timeout", type=float, default=None)
@@ -227,6 +225,13 @@ def parse_args(argv):
     parser.add_argument("--control", metavar="R,W,E",
                         help="File descriptors of the pipes from and to the parent, "
                              "and of the worker's own output.")
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(prog="python -m testrepo.execution.worker")
+    parser.add_argument("--test-path", default=".")
+    parser.add_argument("--top-dir", default=".")
+    add_protocol_arguments(parser)
     parser.add_argument("--load-name", action="append", default=[], metavar="NAME",
                         help="Load these dotted names instead of discovering "
                              "(run --no-discover).")

@@ -39,6 +39,8 @@ def group_function(
 
         'pkg.test_a.TestA.test_x[id-1.5]'  -> 'pkg.test_a.TestA'
         'pkg.test_a.TestA.test_y'          -> 'pkg.test_a.TestA'
+        't/test_a.py::TestA::test_x[1.5]'  -> 't/test_a.py::TestA'  (pytest)
+        't/test_a.py::test_f'              -> 't/test_a.py'
 
     It wins over ``group_regex``.  With only ``group_regex``, the group is the
     text the regex matches at the start of the id (``re.match``), and an id it
@@ -59,7 +61,9 @@ def group_function(
 
 def _class_of(test_id: str) -> Optional[str]:
     # Strip the tag first: the tag itself may contain dots ("[id-1.5]").
-    head, dot, _ = strip_tags(test_id).rpartition(".")
+    # A pytest node id ("tests/test_a.py::TestA::test_x") is grouped by its
+    # parent node: the class, or the module of a plain test function.
+    head, dot, _ = strip_tags(test_id).rpartition("::" if "::" in test_id else ".")
     # An id without a dot has no class; leave it ungrouped.
     return head if dot else None
 

@@ -49,6 +49,10 @@ class TestGroupFunction(TestCase):
             "pkg.test_a.TestA", BY_CLASS("pkg.test_a.TestA.test_x[id-1.5,smoke]")
         )
 
+    def test_parallel_class_groups_pytest_node_ids_by_parent(self):
+        self.assertEqual("t/test_a.py::TestA", BY_CLASS("t/test_a.py::TestA::test_x[1.5::a]"))
+        self.assertEqual("t/test_a.py", BY_CLASS("t/test_a.py::test_f"))
+
     def test_parallel_class_leaves_dotless_ids_ungrouped(self):
         self.assertIsNone(BY_CLASS("test_x"))
 

@@ -1,0 +1,291 @@
+"""The pytest plugin that makes one pytest session a built-in worker.
+
+pytest keeps its own session, fixtures, conftest files, plugins and
+reports; this plugin replaces only two steps of it:
+
+* collection: the listing worker (``--send-ids``, ``--list``) collects the
+  suite once, as pytest would.  The other workers collect nothing at the
+  start (pytest's collection runs over no paths) and later collect only
+  the files named by the node ids they are handed (``path::...``), each
+  file once, so a run's collection work stays close to one
+  ``pytest --collect-only`` whatever the number of workers;
+* the test loop (``pytest_runtestloop``): batches of node ids are read
+  from the parent's pipe and each item runs through pytest's own
+  ``pytest_runtest_protocol``; its reports become one frame
+  (:mod:`testrepo.execution.pytest_outcome`, :class:`FrameResult`).
+
+Fixture scopes: pytest tears a class, module or session fixture down when
+the *next* item does not need it.  Within a batch the next item is known;
+at a batch's end it is the first item of the next batch if that is
+already in the pipe (the pool sends one ahead while the queue is long).
+If not, the item's collectors are kept set up (:class:`_KeepCollectors`)
+and whatever the next item does not share is torn down just before its
+setup; an error there is reported on that item.  After the last batch
+everything is torn down; an error then is written to the worker's output
+and makes it exit 1 (a ``process-returncode`` failure).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+from typing import Dict, List, Optional
+
+import pytest
+
+from testrepo.execution import protocol
+from testrepo.execution.pytest_outcome import outcome_of
+
+EXIT_LISTING_FAILED = 3
+EXIT_TEARDOWN_FAILED = 1
+_EOF = object()
+
+
+class BatchLines:
+    """Lines from the batches pipe, read without a buffered file: the
+    worker asks whether the next batch is there without waiting for it."""
+
+    def __init__(self, fd: int):
+        self._fd = fd
+        self._buffer = b""
+        self._ended = False
+
+    def next_line(self, wait: bool = True):
+        """The next line; None if ``wait`` is false and none has arrived;
+        ``_EOF`` once the parent closed the pipe."""
+        while b"\n" not in self._buffer:
+            if self._ended:
+                return _EOF
+            if not wait and not select.select([self._fd], [], [], 0)[0]:
+                return None
+            data = os.read(self._fd, 1 << 16)
+            if not data:
+                self._ended = True
+            self._buffer += data
+        line, _, self._buffer = self._buffer.partition(b"\n")
+        return line
+
+
+class _KeepCollectors:
+    """Stands for a next item not known yet: pytest tears down the item's
+    function fixtures and keeps its class, module and session set up."""
+
+    def __init__(self, item):
+        self._chain = item.listchain()[:-1]
+
+    def listchain(self):
+        return self._chain
+
+
+class WorkerPlugin:
+    """Listing (``lister``: the ids go to ``listing``, the parent's
+    ``--list``), or serving batches from ``batches`` as frames on
+    ``out`` through ``result`` (a FrameResult); ``report`` is the worker's
+    own output (collection errors)."""
+
+    def __init__(self, result=None, batches: Optional[BatchLines] = None, out=None,
+                 send_ids: bool = False, listing=None, report=None):
+        self._result = result
+        self._batches = batches
+        self._out = out
+        self._listing = listing
+        self._report = report
+        self._lazy = listing is None and not send_ids
+        self._items: Dict[str, object] = {}
+        self._files = set()
+        self._directories: Dict[object, object] = {}
+        self._reports: List[object] = []
+        self._collect_errors: List[str] = []
+        self._stale_stack = False
+        self.served = False
+        self.exit_code = 0
+
+    # --- pytest hooks ------------------------------------------------------
+
+    @pytest.hookimpl(wrapper=True, tryfirst=True)
+    def pytest_cmdline_main(self, config):
+        # pytest-xdist's -n from the project's addopts would start workers
+        # of its own in each of ours; testr's workers replace them.
+        if getattr(config.option, "numprocesses", None):
+            config.option.numprocesses = 0
+        return (yield)
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_configure(self, config):
+        # pytest's terminal output would mix with the tests' captured output.
+        reporter = config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            from _pytest._io import TerminalWriter
+
+            reporter._tw = TerminalWriter(open(os.devnull, "w", encoding="utf-8"))
+
+    @pytest.hookimpl(wrapper=True, tryfirst=True)
+    def pytest_collection(self, session):
+        if not self._lazy:
+            return (yield)
+        # Collect over no paths: the files come with the batches.
+        config = session.config
+        saved, config.args = config.args, []
+        try:
+            return (yield)
+        finally:
+            config.args = saved
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_collect_directory(self, path):
+        # One node per directory for the whole session, however many times
+        # the worker collects: pytest (9.1 on) attaches a conftest's
+        # fixtures to the directory node that first collected it.
+        return self._directories.get(path)
+
+    @pytest.hookimpl(wrapper=True, specname="pytest_collect_directory")
+    def pytest_collect_directory_recorded(self, path):  # named for pytest: pytest_*
+        node = yield
+        if node is not None:
+            self._directories.setdefault(path, node)
+        return node
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_collection_finish(self, session):
+        # pytest (9.1 on) forgets, when a collection ends, the conftest files
+        # whose directory it did not collect: this worker collects those
+        # directories later, and their fixtures must still be found then.
+        fixtures = getattr(session, "_fixturemanager", None)
+        pending = getattr(fixtures, "_pending_conftests", None)
+        kept = dict(pending) if pending is not None else {}
+        try:
+            return (yield)
+        finally:
+            if pending is not None:
+                pending.update(kept)
+
+    def pytest_collectreport(self, report):
+        if report.failed:
+            self._collect_errors.append(
+                f"ERROR collecting {report.nodeid or '.'}:\n{report.longreprtext}")
+
+    def pytest_runtest_logreport(self, report):
+        self._reports.append(report)
+
+    def pytest_internalerror(self, excrepr):
+        if self._report is not None:
+            self._report.write(f"pytest INTERNALERROR:\n{excrepr}\n")
+            self._report.flush()
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_setup(self, item):
+        if self._stale_stack:
+            # The previous batch kept collectors this item may not share.
+            self._stale_stack = False
+            item.session._setupstate.teardown_exact(item)
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtestloop(self, session):
+        self.served = True
+        if not self._lazy:
+            if self._collect_errors and not session.config.option.continue_on_collection_errors:
+                self._report.write("\n".join(self._collect_errors) + "\n")
+                self._report.flush()
+                self.exit_code = EXIT_LISTING_FAILED
+                return True
+            self._keep(session.items)
+        if self._listing is not None:
+            self._listing.write("".join(test_id + "\n" for test_id in self._items).encode())
+            self._listing.flush()
+            return True
+        protocol.write_ready(self._out, list(self._items), not self._lazy)
+        self._serve(session)
+        return True
+
+    # --- the batches -------------------------------------------------------
+
+    def _serve(self, session) -> None:
+        batch = self._read_batch(session, wait=True)
+        while batch is not None:
+            following = None
+            for position, (test_id, item) in enumerate(batch):
+                if item is None:
+                    self._missing(test_id)
+                    continue
+                nextitem = _next_item(batch, position)
+                if nextitem is None:
+                    following = self._read_batch(session, wait=False)
+                    if isinstance(following, list):
+                        nextitem = _next_item(following, -1)
+                    if nextitem is None and following is not _EOF:
+                        nextitem = _KeepCollectors(item)
+                self._run(item, nextitem)
+            protocol.write_batch_done(self._out)
+            if following is None:
+                following = self._read_batch(session, wait=True)
+            batch = None if following is _EOF else following
+        self._finish(session)
+
+    def _read_batch(self, session, wait: bool):
+        """The next batch as (node id, item or None); None if ``wait`` is
+        false and none has arrived; ``_EOF`` (``wait=False``) or None
+        (``wait=True``) after the last."""
+        line = self._batches.next_line(wait)
+        if line is _EOF:
+            return _EOF if not wait else None
+        if line is None:
+            return None
+        test_ids = json.loads(line)
+        files = [path for path in dict.fromkeys(test_id.split("::")[0] for test_id in test_ids)
+                 if path not in self._files]
+        if files:
+            self._collect(session, files)
+        return [(test_id, self._items.pop(test_id, None)) for test_id in test_ids]
+
+    def _collect(self, session, files: List[str]) -> None:
+        """Collect ``files`` (node id paths, relative to the rootdir)."""
+        self._files.update(files)
+        root = session.config.rootpath
+        try:
+            self._keep(session.perform_collect([str(root / path) for path in files]))
+        except pytest.UsageError as err:
+            if len(files) == 1:
+                self._collect_errors.append(f"{files[0]}: {err}")
+                return
+            for path in files:  # one of them is gone: collect the others
+                self._collect(session, [path])
+
+    def _keep(self, items) -> None:
+        for item in items:
+            self._items.setdefault(item.nodeid, item)
+            self._files.add(item.nodeid.split("::")[0])
+
+    def _run(self, item, nextitem) -> None:
+        self._reports = []
+        self._result.begin_test(item.nodeid)
+        item.config.hook.pytest_runtest_protocol(item=item, nextitem=nextitem)
+        if isinstance(nextitem, _KeepCollectors):
+            self._stale_stack = True
+        status, details, output = outcome_of(self._reports)
+        self._reports = []
+        self._result.finish_test(item.nodeid, status, details, output)
+
+    def _missing(self, test_id: str) -> None:
+        why = "\n".join(self._collect_errors) or "no such node id (renamed or removed?)"
+        self._result.finish_test(test_id, "fail", [(
+            "traceback", f"{test_id}: not collected by this worker:\n{why}")])
+
+    def _finish(self, session) -> None:
+        """Tear down what the last item kept (see the module docstring)."""
+        try:
+            session._setupstate.teardown_exact(None)
+        except BaseException as err:  # noqa: BLE001 - reported, then exit 1
+            import traceback
+
+            self._report.write("testr: fixture teardown after the last test failed:\n"
+                               + "".join(traceback.format_exception(err)))
+            self._report.flush()
+            self.exit_code = EXIT_TEARDOWN_FAILED
+
+
+def _next_item(batch, position: int):
+    for _, item in batch[position + 1:]:
+        if item is not None:
+            return item
+    return None

@@ -1,0 +1,97 @@
+"""pytest suites that crash, hang or cannot be collected: every planned
+test ends with a result, and bad input is one line with its exit code."""
+
+import os
+import sys
+
+import testtools
+
+from tests.cli.test_run import totals
+from tests.harness import testr
+from tests.pytest.suites import PytestProject, attachments, final_statuses, needs_pytest
+
+PLAIN = "".join(f"\n\ndef test_plain_{n}():\n    pass\n" for n in range(8))
+
+CRASHES = f'''\
+import os
+import signal
+import time
+
+
+def test_segv():
+    signal.signal(signal.SIGSEGV, signal.SIG_DFL)
+    os.kill(os.getpid(), signal.SIGSEGV)
+
+
+def test_hang():
+    time.sleep(600)
+{PLAIN}'''
+
+
+@needs_pytest
+class TestCrashAndHang(testtools.TestCase):
+
+    def test_crash_and_hang_are_failures_and_the_rest_runs(self):
+        project = self.useFixture(PytestProject({"tests/test_crash.py": CRASHES}))
+        code, out, err = testr(project.path, "run", "--concurrency", "2", "--timeout", "2")
+        self.assertEqual(1, code, err)
+        statuses = final_statuses(project.path)
+        expected = {f"tests/test_crash.py::test_plain_{n}": "success" for n in range(8)}
+        expected.update({"tests/test_crash.py::test_segv": "fail",
+                         "tests/test_crash.py::test_hang": "fail"})
+        self.assertEqual(expected, statuses)
+        segv = attachments(project.path, "tests/test_crash.py::test_segv")["traceback"]
+        self.assertIn(b"SIGSEGV", segv)
+        hang = attachments(project.path, "tests/test_crash.py::test_hang")["traceback"]
+        self.assertIn(b"timed out after 2 s", hang)
+        self.assertIn(b"time.sleep(600)", hang)  # the hung test's stack
+
+
+@needs_pytest
+class TestBadInput(testtools.TestCase):
+
+    def assertOneLine(self, project, expected_code, fragment, *args):
+        code, out, err = testr(project.path, "run", *args)
+        self.assertEqual(expected_code, code, out + err)
+        first = err.splitlines()[0]
+        self.assertTrue(first.startswith("testr: "), err)
+        self.assertIn(fragment, first)
+        self.assertNotIn("Traceback (most recent call last)", err.split("\n", 1)[0])
+        return err
+
+    def test_collection_error(self):
+        project = self.useFixture(PytestProject({
+            "tests/test_ok.py": "def test_ok():\n    pass\n",
+            "tests/test_broken.py": "def test_broken(:\n"}))
+        err = self.assertOneLine(project, 5, "listing tests failed")
+        self.assertIn("test_broken.py", err)  # pytest's report of the error follows
+
+    def test_conftest_that_crashes(self):
+        project = self.useFixture(PytestProject({
+            "tests/conftest.py": "raise RuntimeError('conftest exploded')\n",
+            "tests/test_ok.py": "def test_ok():\n    pass\n"}))
+        err = self.assertOneLine(project, 5, "listing tests failed")
+        self.assertIn("conftest exploded", err)
+
+    def test_pytest_not_importable(self):
+        # -S: no site-packages, so no pytest; PYTHONPATH still finds testrepo.
+        project = self.useFixture(PytestProject({"tests/test_ok.py": "def test_ok():\n    pass\n"}))
+        top = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+        code, out, err = testr(project.path, "run",
+                               env={"PYTHON": f"{sys.executable} -S", "PYTHONPATH": top})
+        self.assertEqual(5, code, out + err)
+        self.assertTrue(err.startswith("testr: listing tests failed"), err)
+        self.assertIn("pytest cannot be imported", err)
+
+    def test_failing_test_that_no_longer_exists(self):
+        project = self.useFixture(PytestProject({
+            "tests/test_gone.py": "def test_gone():\n    assert False\n",
+            "tests/test_ok.py": "def test_ok():\n    pass\n"}))
+        self.assertEqual(1, testr(project.path, "run")[0])
+        os.unlink(os.path.join(project.path, "tests", "test_gone.py"))
+        code, out, err = testr(project.path, "run", "--failing")
+        self.assertEqual(0, code, err)
+        self.assertIn("None of the 1 failing test(s) is in the current test listing", out)
+        code, out, err = testr(project.path, "run")
+        self.assertEqual(0, code, err)
+        self.assertEqual((1, 0, 0), totals(out))
