@@ -351,8 +351,8 @@ def _seconds(value: Any) -> float:
 def _runner(value: Any) -> str:
     runner = _string(value).strip().lower()
     if runner not in RUNNERS:
-        raise voluptuous.Invalid(f"expected one of {', '.join(RUNNERS)}, got "
-                                 f"{config_files.show(value)}")
+        raise BadValue(f"expected one of {', '.join(RUNNERS)}, got "
+                       f"{config_files.show(value)}")
     return runner
 
 
