@@ -79,6 +79,9 @@ class WorkerPool:
         self._subreaper = False
         # Workers waiting for the queue to have something for them.
         self._parked: Set[int] = set()
+        # A batch each for the fresh process replacing a worker whose next
+        # tests go back in the order its process has run (starts_over).
+        self._held: Dict[int, List[str]] = {}
 
     def start(self) -> None:
         self._subreaper = reaper.become_subreaper()
@@ -162,6 +165,9 @@ class WorkerPool:
         self._selector.register(worker.frames_fd, selectors.EVENT_READ, (worker, _FRAMES))
         if worker.exit_fd >= 0:
             self._selector.register(worker.exit_fd, selectors.EVENT_READ, (worker, _EXITED))
+        held = self._held.pop(index, None)
+        if held:
+            self._send(worker, held)
         if self._work is not None:
             self._refill(worker)
 
@@ -279,7 +285,7 @@ class WorkerPool:
         if self._isolated:
             self._refill_isolated(worker)
             return
-        while True:
+        while worker.more_batches:
             limit = 2 if len(self._work) > 2 * len(self._workers) else 1
             if len(worker.batches) >= limit:
                 return
@@ -288,7 +294,17 @@ class WorkerPool:
                 self._park(worker)
                 return
             self._parked.discard(worker.index)
+            if self._work.starts_over(worker.index):
+                self._start_over(worker, batch)
+                return
             self._send(worker, batch)
+
+    def _start_over(self, worker: Worker, batch: List[str]) -> None:
+        """``batch`` goes back in the order ``worker``'s process has run its
+        tests: that process ends after the batches it holds, and a fresh one
+        starts with ``batch`` (doc/running.rst, "Order and isolation")."""
+        self._held[worker.index] = batch
+        self._finish(worker)
 
     def _park(self, worker: Worker) -> None:
         """The queue has nothing for ``worker`` now.  While tests are left
@@ -391,8 +407,8 @@ class WorkerPool:
         if not worker.assigned and returncode == 0:
             if stderr.strip():
                 self._sink.add_output(worker.index, "stderr", stderr)
-            if self._isolated and len(self._work):
-                self._start(worker.index, worker.generation + 1)  # fresh process, next test
+            if worker.index in self._held or (self._isolated and len(self._work)):
+                self._start(worker.index, worker.generation + 1)  # fresh process, next tests
             return
         self._recover(worker, returncode, stderr)
 
@@ -425,7 +441,7 @@ class WorkerPool:
             self._sink.add_outcome(synthetic_outcome(
                 "process-returncode", worker.index,
                 f"worker {worker.index} {describe_exit(returncode)}"))
-        self._work.put_back(pending)
+        self._work.put_back(pending + self._held.pop(worker.index, []))
         self._replace(worker)
 
     def _crash_message(self, worker, test_id, returncode, timed_out) -> str:

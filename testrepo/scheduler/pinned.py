@@ -45,6 +45,9 @@ class SingleTestQueue:
     def observe(self, seconds: float) -> None:
         pass
 
+    def starts_over(self, worker: int) -> bool:
+        return False  # one test per process anyway (or per batch)
+
 
 class PinnedQueue:
     """Per-worker queues: ``queues[N]`` feeds worker N (a queue object may
@@ -93,3 +96,8 @@ class PinnedQueue:
     def observe(self, seconds: float) -> None:
         for queue in self._distinct:
             queue.observe(seconds)
+
+    def starts_over(self, worker: int) -> bool:
+        if worker >= len(self._queues):
+            return False
+        return self._queues[worker].starts_over(self._local[worker])

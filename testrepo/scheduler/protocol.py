@@ -38,3 +38,7 @@ class WorkSource(Protocol):
 
     def observe(self, seconds: float) -> None:
         """A test took ``seconds``: refines the estimate of untimed tests."""
+
+    def starts_over(self, worker: int) -> bool:
+        """Whether the batch just handed to ``worker`` must run in a fresh
+        process (it goes back in the order the worker's process has run)."""

@@ -49,7 +49,9 @@ failing.  So this queue plans first and runs in order:
 
 So with history every worker runs its tests in listing order unless a
 worker would otherwise idle for a noticeable share of the run; a stolen
-block is itself run in listing order.
+block is itself run in listing order, and :meth:`WorkQueue.starts_over`
+tells the pool to run a block that goes back in the order in a fresh
+process: every worker *process* runs its tests in rising order.
 
 Estimates: a recorded duration where there is one; for the other tests the
 median recorded duration or, with no history at all, the mean duration
@@ -86,8 +88,10 @@ MAX_SLICE = 0.1
 # A steal that makes a worker go back in the reference order must be worth
 # at least this much of the run's balance (seconds), and at least this
 # share of the planned work per worker.
-SEAM_MIN_SECONDS = 0.05
-SEAM_FRACTION = 0.01
+# A seam is run by a fresh worker process (see starts_over), so it must
+# also pay for one start (interpreter, imports): at least a second.
+SEAM_MIN_SECONDS = 1.0
+SEAM_FRACTION = 0.05
 
 
 class WorkQueue:
@@ -126,6 +130,9 @@ class WorkQueue:
         self._observed_seconds = 0.0
         self._observed_tests = 0
         self._unit_cap = FIRST_BATCH_UNITS
+        # Workers whose plan now goes back in the reference order (a seam):
+        # their next batch belongs in a fresh process.
+        self._seams: Set[int] = set()
 
     @classmethod
     def build(cls, test_ids: Sequence[str], workers: int, durations: Mapping[str, float],
@@ -199,6 +206,15 @@ class WorkQueue:
             taken = self._take(worker, cap, guess, target, before)
         return self._hand_out(worker, taken)
 
+    def starts_over(self, worker: int) -> bool:
+        """True (once) when the batch just handed to ``worker`` goes back in
+        the reference order: the pool runs it in a fresh process, so that
+        every worker process runs its tests in that order."""
+        if worker in self._seams:
+            self._seams.discard(worker)
+            return True
+        return False
+
     def _earliest_plan(self):
         """The plan whose front unit comes first in reference order, and
         the rank of the next plan's front (None if no other plan has any)."""
@@ -258,7 +274,9 @@ class WorkQueue:
                 handed[test_id] = (worker, position, rank[unit])
                 batch.append(test_id)
         if taken:
-            self._last[worker] = max(self._last[worker], rank[taken[-1]])
+            last = rank[taken[-1]]
+            # After a seam the fresh process's sequence starts with this batch.
+            self._last[worker] = last if worker in self._seams else max(self._last[worker], last)
         return batch
 
     # --- stealing ------------------------------------------------------------
@@ -292,7 +310,10 @@ class WorkQueue:
         gain = max(SEAM_MIN_SECONDS, SEAM_FRACTION * self._planned_per_worker(guess))
         for minus_share, victim, gone, _ in shares:
             if gone or -minus_share >= gain:
-                return self._move_back(victim, thief, -minus_share, guess, None)
+                moved = self._move_back(victim, thief, -minus_share, guess, None)
+                if moved and self._rank[self._plans[thief][0]] <= after:
+                    self._seams.add(thief)
+                return moved
         # The thief should still be busy, but that is an estimate: rather
         # than stop it, give it the last unit of a plan with work worth
         # sharing, if that unit comes after its last one.

@@ -96,6 +96,77 @@ class TestListingOrderWithHistory(testtools.TestCase):
             self.assertEqual(sorted(positions), positions, worker)
 
 
+# Each test appends "pid test-id" to ran.log, so the order every worker
+# *process* ran its tests in can be read back.
+RECORDING_MODULE = '''\
+import os
+import time
+import unittest
+
+from sample import state
+
+
+def record(test):
+    with open("ran.log", "a") as log:
+        log.write(f"{os.getpid()} {test.id()}\\n")
+
+
+class TestSlow(unittest.TestCase):
+{methods}
+'''
+RECORDING_METHOD = '''
+    def test_{n:02d}(self):
+        record(self)
+        time.sleep(0.5)
+        self.assertEqual([], state.POLLUTED)
+'''
+RECORDING_POLLUTER = '''\
+import unittest
+
+from sample import state
+from sample.test_a import record
+
+
+class TestPolluting(unittest.TestCase):
+
+    def test_pollutes(self):
+        record(self)
+        state.POLLUTED.append("test_z")
+'''
+
+
+class TestStepBackInAFreshProcess(testtools.TestCase):
+
+    def test_a_worker_that_goes_back_in_the_listing_does_so_in_a_new_process(self):
+        # History: the polluter (listed last) 4 s, twenty clean tests 0.2 s
+        # each, so one worker plans the polluter alone.  Really the
+        # polluter is instant and the clean tests take 0.5 s: that worker
+        # runs dry with seconds of the other's plan left, all listed before
+        # its polluter, and takes them over in a fresh process.
+        project = self.useFixture(SampleProject(config="stestr", tests="# replaced below\n"))
+        project.write("sample/state.py", "POLLUTED = []\n")
+        project.write("sample/test_a.py", RECORDING_MODULE.replace(
+            "{methods}", "".join(RECORDING_METHOD.format(n=n) for n in range(20))))
+        project.write("sample/test_z.py", RECORDING_POLLUTER)
+        test_ids = listed_ids(project)
+        history = [Result(test_id, duration=0.2) for test_id in test_ids if test_id != SLOW]
+        code, out, err = load_run(project, history + [Result(SLOW, duration=4.0)])
+        self.assertEqual(0, code, out + err)
+        code, out, err = testr(project.path, "run", "--concurrency", "2")
+        self.assertEqual(0, code, out + err)
+        self.assertIn("Totals: 21 passed, 0 failed, 0 skipped", out)
+        processes = {}
+        with open(f"{project.path}/ran.log") as log:
+            for line in log:
+                pid, test_id = line.split()
+                processes.setdefault(pid, []).append(test_id)
+        self.assertEqual(sorted(test_ids), sorted(sum(processes.values(), [])))
+        self.assertEqual(3, len(processes), processes)  # two workers, one fresh process
+        for sequence in processes.values():
+            positions = [test_ids.index(test_id) for test_id in sequence]
+            self.assertEqual(sorted(positions), positions, sequence)
+
+
 class TestRandomInCommandMode(testtools.TestCase):
 
     def test_a_load_list_command_says_once_that_it_reorders(self):

@@ -130,13 +130,16 @@ class FakeClock:
         return self.now
 
 
-def simulate(queue, durations, workers, clock, order=None):
+def simulate(queue, durations, workers, clock, order=None, processes=None):
     """Run ``queue`` on ``workers`` simulated workers, each taking its
     next batch when it has finished the last one (tests take their
     ``durations``, 1 ms if unknown); ``order`` breaks ties between workers
-    that are free at the same moment.  Returns each worker's sequence."""
+    that are free at the same moment.  Returns each worker's sequence;
+    ``processes`` (a list) gets each worker process's sequence, a fresh
+    process starting wherever the queue says it ``starts_over``."""
     free_at = [(0.0, order[w] if order else w, w) for w in range(workers)]
     sequences = [[] for _ in range(workers)]
+    current = [None] * workers
     while free_at:
         free_at.sort()
         now, tie, worker = free_at.pop(0)
@@ -149,6 +152,11 @@ def simulate(queue, durations, workers, clock, order=None):
             queue.observe(seconds)
             now += seconds
         sequences[worker].extend(batch)
+        if current[worker] is None or queue.starts_over(worker):
+            current[worker] = []
+            if processes is not None:
+                processes.append(current[worker])
+        current[worker].extend(batch)
         free_at.append((now, tie, worker))
     return sequences
 
@@ -179,22 +187,26 @@ class TestOrdering(testtools.TestCase):
         self.assertGreater(abs(len(sequences[0]) - len(sequences[1])), 15)
 
     def test_a_worker_left_behind_has_the_back_of_its_plan_stolen(self):
-        # The history says 0.1 s a test; worker 1 hangs in its first batch.
+        # The history says 1 s a test; worker 1 hangs in its first batch.
         test_ids = [f"m.T.t{n:02d}" for n in range(40)]
         clock = FakeClock()
-        queue = WorkQueue.build(test_ids, 2, dict.fromkeys(test_ids, 0.1), clock=clock)
+        queue = WorkQueue.build(test_ids, 2, dict.fromkeys(test_ids, 1.0), clock=clock)
         stuck = queue.next_batch(1)
-        runs = []
+        processes = [[]]
         while batch := queue.next_batch(0):
-            runs.append(batch)
-            clock.now += 0.1 * len(batch)
-        taken = sum(runs, [])
+            if queue.starts_over(0):
+                processes.append([])
+            processes[-1].extend(batch)
+            clock.now += 1.0 * len(batch)
+        taken = sum(processes, [])
         # Worker 0 took over nearly all of worker 1's plan (what is left is
-        # not worth a step back in the listing); every batch is in listing
-        # order.
+        # not worth a fresh process); stepping back in the listing took a
+        # fresh process, and each process ran its tests in listing order.
         self.assertGreaterEqual(len(taken), 36)
-        for batch in runs:
-            self.assertEqual(sorted(batch), batch)
+        self.assertGreater(len(processes), 1)
+        for sequence in processes:
+            self.assertTrue(rises(sequence, test_ids), sequence)
+        self.assertFalse(queue.starts_over(0))  # said once per step back
         rest = sum(iter(lambda: queue.next_batch(1), []), [])
         self.assertEqual(sorted(test_ids), sorted(stuck + taken + rest))
 
@@ -251,9 +263,13 @@ class TestOrdering(testtools.TestCase):
         clock = FakeClock()
         queue = WorkQueue.build(test_ids, workers, durations, group_of, rng, clock=clock)
         real = {t: durations.get(t, 0.01) * speed[n % 4] for n, t in enumerate(test_ids)}
-        sequences = simulate(queue, real, workers, clock, order)
+        processes = []
+        sequences = simulate(queue, real, workers, clock, order, processes)
         handed = sum(sequences, [])
         self.assertEqual(sorted(test_ids), sorted(handed))
+        if rng is None:  # every worker process runs in listing order
+            for sequence in processes:
+                self.assertTrue(rises(sequence, test_ids), sequence)
         if grouped:
             where = {}
             for worker, sequence in enumerate(sequences):
