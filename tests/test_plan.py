@@ -74,7 +74,7 @@ class TestConflicts(testtools.TestCase):
         check_options(Selection(), RunOptions(test_args=("-v",)))
 
     def test_one_table(self):
-        self.assertEqual(9, len(CONFLICTS))
+        self.assertEqual(12, len(CONFLICTS))
 
 
 class TestPlanBuiltin(testtools.TestCase):

@@ -33,24 +33,33 @@ class RunContext:
     out: TextIO
     failing_ids: Optional[List[str]]
     instances: Optional[object] = None  # instance_* callouts (command mode)
+    shard: Optional[object] = None  # scheduler.shards.Shard: run only this part
+
 
     def say(self, text: str) -> None:
         if text and not self.output.subunit:
             self.out.write(text)
 
     def select(self, listed: Sequence[str]) -> List[str]:
-        return select(self.selection, self.failing_ids, self.project.directory, listed)
+        selected = select(self.selection, self.failing_ids, self.project.directory, listed)
+        if self.shard is None:
+            return selected
+        from testrepo.api import fleet
+
+        return fleet.cut_shard(self, selected)
 
     def begin(self, test_ids, concurrency):
         """Seed, durations, grouping and the inserter for ``test_ids``."""
         metadata: Dict[str, str] = {"concurrency": str(concurrency)}
         metadata.update(origin_metadata(os.environ))
         metadata.update(_mode_metadata(self.options))
+        if self.shard is not None:
+            metadata["shard"] = str(self.shard)
         rng = _random_order(self.options, metadata, self)
         config = self.config
         group_of = scheduler.group_function(config.group_regex, config.parallel_class)
         durations = self.repo.durations(test_ids) if test_ids else {}
-        partial = self.options.partial or self.selection.restricted
+        partial = self.options.partial or self.selection.restricted or self.shard is not None
         inserter = _open_inserter(self, partial, metadata)
         return inserter, rng, durations, group_of
 
@@ -58,6 +67,10 @@ class RunContext:
         if self.selection.failing and test_ids == []:
             self.say(f"None of the {len(self.failing_ids)} failing test(s) is in the current "
                      "test listing (e.g. process-returncode); a full `testr run` clears them.\n")
+            return RunOutcome(None, None, EXIT_SUCCESS)
+        if self.shard is not None and test_ids == []:
+            self.say(f"Shard {self.shard} has no tests: the selection has fewer test groups "
+                     "than shards.\n")
             return RunOutcome(None, None, EXIT_SUCCESS)
         return None
 
@@ -86,11 +99,23 @@ def run_ordinary(project: Project, selection: Selection, options: RunOptions,
     repo = open_repository(project, create=True, out=None if output.subunit else out)
     failing_ids = repo.failing_ids() if selection.failing else None
     context = RunContext(project, config, repo, selection, options, output, out, failing_ids)
+    _resolve_shard(context)
     if selection.failing and not failing_ids:
         context.say("No failing tests to run.\n")
         return RunOutcome(None, None, EXIT_SUCCESS)
     plan = make_plan(context)
     return carry_out(context, plan)
+
+
+def _resolve_shard(context: RunContext) -> None:
+    """``--shard`` or the CI's variables; a shard from the environment
+    becomes the options' so that the plan's conflicts see it."""
+    from testrepo.api import fleet
+
+    context.shard = fleet.resolve_shard(context.options.shard)
+    if context.shard is not None and context.options.shard is None:
+        context.options = dataclasses.replace(context.options, shard=str(context.shard))
+        run_plan.check_options(context.selection, context.options)
 
 
 def make_plan(context: RunContext) -> run_plan.RunPlan:
