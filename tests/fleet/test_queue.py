@@ -57,7 +57,6 @@ class TestQueue(testtools.TestCase):
         copy = os.path.join(self.useFixture(fixtures.TempDir()).path, "node")
         subprocess.run(["cp", "-r", self.project.path, copy], check=True)
         env = testrepo_env({"FLEET_BLOCK": self.fifos} if block else {})
-        env.pop("FLEET_BLOCK", None) if not block else None
         return subprocess.Popen(
             [sys.executable, "-m", "testrepo", "-r", self.url, "run", "--queue", "K1",
              "--lease-ttl", TTL, *args], cwd=copy, env=env, stdout=subprocess.PIPE,
