@@ -89,6 +89,12 @@ class RunOptions:
     no_discover: Optional[str] = None  # run this one test id without listing
     pdb: Optional[str] = None  # run this one test id in this process
     metadata: Tuple[Tuple[str, str], ...] = ()  # stored with the run
+    # Fleets (doc/fleet.rst): run part K of N ("K/N"; None: the CI's
+    # variables, if any), or share the build BUILD_KEY's tests through a
+    # queue in the PostgreSQL repository, leases lost after lease_ttl s.
+    shard: Optional[str] = None
+    queue: Optional[str] = None
+    lease_ttl: float = 60.0
 
 
 @dataclasses.dataclass(frozen=True)

@@ -25,7 +25,7 @@ from testrepo.options import RunOptions, Selection
 from testrepo.scheduler import pinned, queue, static, worker_file
 
 # Metadata keys testrepo sets itself; --metadata may not override them.
-RESERVED_METADATA = ("concurrency", "seed", "isolated", "worker_file")
+RESERVED_METADATA = ("concurrency", "seed", "isolated", "worker_file", "shard", "queue")
 
 # Said once per run: the order a seed gives is not the order that runs.
 RANDOM_IN_A_FILE = (
@@ -60,7 +60,7 @@ def xdist_option(test_args: Sequence[str]) -> Optional[str]:
 def needs_ids(options: RunOptions) -> bool:
     """Modes that must know the test ids (command mode lists for them)."""
     return bool(options.isolated or options.worker_file or options.no_discover
-                or options.retry)
+                or options.retry or options.shard)
 
 
 # Every combination that cannot mean anything: (needs the config, applies
@@ -83,6 +83,15 @@ CONFLICTS: Tuple[Conflict, ...] = (
     (False, lambda c, s, o: o.analyze_isolation and (o.until_failure or o.combine or _single(o)),
      "--analyze-isolation cannot be combined with --until-failure, --combine, --pdb or "
      "--no-discover"),
+    (False, lambda c, s, o: o.shard and (_single(o) or o.worker_file or o.combine
+                                         or o.analyze_isolation),
+     "--shard runs one part of the selected tests; it cannot be combined with --pdb, "
+     "--no-discover, --worker-file, --combine or --analyze-isolation"),
+    (False, lambda c, s, o: o.queue and (_single(o) or o.worker_file or o.combine or o.isolated
+                                         or o.until_failure or o.analyze_isolation or o.random),
+     "--queue shares one build's tests between nodes; it cannot be combined with --pdb, "
+     "--no-discover, --worker-file, --combine, --isolated, --until-failure, "
+     "--analyze-isolation or --random"),
     (False, lambda c, s, o: _reserved_key(o),
      "--metadata {key}=...: '{key}' is recorded by testrepo itself; use another key"),
     (True, lambda c, s, o: not c.takes_test_args and o.test_args,
@@ -96,7 +105,10 @@ CONFLICTS: Tuple[Conflict, ...] = (
      "(testr run --concurrency N), remove {xdist}"),
     (True, lambda c, s, o: c.command_mode and needs_ids(o) and not template.takes_ids(c),
      "test_command has no $IDOPTION, $IDFILE or $IDLIST, so it cannot be told which "
-     "tests to run; --isolated, --worker-file and --no-discover need one of them"),
+     "tests to run; --isolated, --worker-file, --no-discover and --shard need one of them"),
+    (True, lambda c, s, o: c.command_mode and o.queue,
+     "--queue needs the built-in runner (test_path), whose workers pull tests as they go; "
+     "in command mode use --shard K/N"),
 )
 
 

@@ -16,6 +16,7 @@ import textwrap
 import fixtures
 
 from testrepo.api import JOB_VARIABLES
+from testrepo.scheduler.shards import PROTOCOLS as SHARD_PROTOCOLS
 
 SAMPLE_TESTS = '''\
 import os
@@ -137,6 +138,11 @@ def testrepo_env(extra=None):
     # CI variables that would name a `job` in every run's metadata.
     for name in JOB_VARIABLES:
         env.pop(name, None)
+    # CI variables that would make every run a shard (a suite run by a
+    # sharded CI job).
+    for _, total, index, _, status in SHARD_PROTOCOLS:
+        for name in (total, index, status):
+            env.pop(name or "", None)
     env.pop("XDG_CONFIG_HOME", None)
     env["HOME"] = _empty_home()
     env.update(extra or {})

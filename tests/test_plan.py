@@ -90,7 +90,7 @@ class TestConflicts(testtools.TestCase):
         check_options(Selection(), RunOptions(test_args=("-v",)))
 
     def test_one_table(self):
-        self.assertEqual(11, len(CONFLICTS))
+        self.assertEqual(14, len(CONFLICTS))
 
 
 class TestPlanBuiltin(testtools.TestCase):

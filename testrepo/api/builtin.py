@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import List
 
 from testrepo import retry
+from testrepo.api import fleet
 from testrepo.api.execute import RunContext
 from testrepo.api.project import RunOutcome
 from testrepo.api.run import usable_cpus
@@ -26,6 +27,8 @@ def run_builtin(context: RunContext, plan: RunPlan) -> RunOutcome:
     try:
         workers.start()
         test_ids = context.select(workers.listing())
+        if context.options.queue:
+            test_ids = fleet.join_queue(context, test_ids, plan.workers_for(test_ids))
         done = context.nothing_to_rerun(test_ids)
         if done is not None:
             return done
@@ -36,15 +39,18 @@ def run_builtin(context: RunContext, plan: RunPlan) -> RunOutcome:
         schedule = plan.schedule(test_ids, durations, group_of, rng)
         context.say(schedule.note)
 
+        work = schedule.work if context.build is None else context.build.work
+
         def feed(sink):
             sink.expect(test_ids, durations)
-            workers.run(schedule.work, sink)
+            workers.run(work, sink)
             retry.retry_failures(sink, inserter, test_ids, context.options.retry,
                                  lambda failed, into: _rerun(context, plan, failed, into))
 
-        return stream_run(inserter, context.output, context.out, feed)
+        outcome = stream_run(inserter, context.output, context.out, feed)
     finally:
         workers.close()
+    return outcome if context.build is None else fleet.finish_queue(context, outcome)
 
 
 def _rerun(context: RunContext, plan: RunPlan, test_ids: List[str], sink) -> None:

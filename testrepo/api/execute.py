@@ -33,19 +33,31 @@ class RunContext:
     out: TextIO
     failing_ids: Optional[List[str]]
     instances: Optional[object] = None  # instance_* callouts (command mode)
+    shard: Optional[object] = None  # scheduler.shards.Shard: run only this part
+    build: Optional[object] = None  # api.queue_mode.Build: a --queue node's part
+
 
     def say(self, text: str) -> None:
         if text and not self.output.subunit:
             self.out.write(text)
 
     def select(self, listed: Sequence[str]) -> List[str]:
-        return select(self.selection, self.failing_ids, self.project.directory, listed)
+        selected = select(self.selection, self.failing_ids, self.project.directory, listed)
+        if self.shard is None or self.options.queue:
+            return selected  # --queue: the shard is only its fallback
+        from testrepo.api import fleet
+
+        return fleet.cut_shard(self, selected)
 
     def begin(self, test_ids, concurrency):
         """Seed, durations, grouping and the inserter for ``test_ids``."""
         metadata: Dict[str, str] = {"concurrency": str(concurrency)}
         metadata.update(origin_metadata(os.environ))
         metadata.update(_mode_metadata(self.options))
+        if self.shard is not None and self.build is None:
+            metadata["shard"] = str(self.shard)
+        if self.build is not None:
+            metadata.update(self.build.metadata)
         rng = _random_order(self.options, metadata, self)
         config = self.config
         group_of = scheduler.group_function(config.group_regex, config.parallel_class)
@@ -53,14 +65,21 @@ class RunContext:
             test_ids, self.repo.durations(test_ids) if test_ids else {}, self.repo.durations)
         # Arguments to pytest (-k, -m, paths) may leave tests out.
         filtered = config.runner == "pytest" and bool(self.options.test_args)
-        partial = self.options.partial or self.selection.restricted or filtered
+        partial = (self.options.partial or self.selection.restricted or filtered
+                   or self.shard is not None or self.build is not None)
         inserter = _open_inserter(self, partial, metadata)
         return inserter, rng, durations, group_of
 
     def nothing_to_rerun(self, test_ids) -> Optional[RunOutcome]:
+        if self.options.queue and test_ids is None:  # the build is over (said)
+            return RunOutcome(None, None, EXIT_SUCCESS)
         if self.selection.failing and test_ids == []:
             self.say(f"None of the {len(self.failing_ids)} failing test(s) is in the current "
                      "test listing (e.g. process-returncode); a full `testr run` clears them.\n")
+            return RunOutcome(None, None, EXIT_SUCCESS)
+        if self.shard is not None and test_ids == []:
+            self.say(f"Shard {self.shard} has no tests: the selection has fewer test groups "
+                     "than shards.\n")
             return RunOutcome(None, None, EXIT_SUCCESS)
         return None
 
@@ -86,14 +105,31 @@ def run_ordinary(project: Project, selection: Selection, options: RunOptions,
                  output: OutputOptions, out: TextIO) -> RunOutcome:
     """A run that no wrapping mode replaces: plan it, carry the plan out."""
     config = load_config(project)
-    repo = open_repository(project, create=True, out=None if output.subunit else out)
+    try:
+        repo = open_repository(project, create=True, out=None if output.subunit else out)
+    except errors.RepositoryError as err:
+        from testrepo.api import fleet
+
+        repo = fleet.detached_repository(project, options, err)
     failing_ids = repo.failing_ids() if selection.failing else None
     context = RunContext(project, config, repo, selection, options, output, out, failing_ids)
+    _resolve_shard(context)
     if selection.failing and not failing_ids:
         context.say("No failing tests to run.\n")
         return RunOutcome(None, None, EXIT_SUCCESS)
     plan = make_plan(context)
     return carry_out(context, plan)
+
+
+def _resolve_shard(context: RunContext) -> None:
+    """``--shard`` or the CI's variables; a shard from the environment
+    becomes the options' so that the plan's conflicts see it."""
+    from testrepo.api import fleet
+
+    context.shard = fleet.resolve_shard(context.options.shard)
+    if context.shard is not None and context.options.shard is None:
+        context.options = dataclasses.replace(context.options, shard=str(context.shard))
+        run_plan.check_options(context.selection, context.options)
 
 
 def make_plan(context: RunContext) -> run_plan.RunPlan:

@@ -159,6 +159,22 @@ def add_run_mode_arguments(parser) -> None:
                              "CI job name; shown by `testr last` and `history list -m`.")
     parser.add_argument("--slowest", action="store_true",
                         help="After the run, show its 10 slowest tests.")
+    add_fleet_arguments(parser)
+
+
+def add_fleet_arguments(parser) -> None:
+    """One build over many CI machines (doc/fleet.rst)."""
+    parser.add_argument("--shard", metavar="K/N", default=None,
+                        help="Run the K-th of N parts of the selected tests, split by recorded "
+                             "durations (default: from Bazel, GitLab or CircleCI variables "
+                             "when set; --shard 1/1 runs everything).")
+    parser.add_argument("--queue", metavar="BUILD_KEY", default=None,
+                        help="Share the tests of build BUILD_KEY with every node given the "
+                             "same key through a queue in the PostgreSQL repository; the "
+                             "nodes' results become one run.")
+    parser.add_argument("--lease-ttl", type=_positive_seconds, default=60.0, metavar="SECONDS",
+                        help="--queue: a node silent this long loses its tests to the others "
+                             "(default: 60).")
 
 
 def run_mode_options_from_args(args) -> dict:
@@ -169,6 +185,9 @@ def run_mode_options_from_args(args) -> dict:
                 combine=getattr(args, "combine", False),
                 no_discover=getattr(args, "no_discover", None),
                 pdb=getattr(args, "pdb", None),
+                shard=getattr(args, "shard", None),
+                queue=getattr(args, "queue", None),
+                lease_ttl=getattr(args, "lease_ttl", 60.0),
                 metadata=tuple(_metadata_pair(text) for text in getattr(args, "metadata", ())))
 
 

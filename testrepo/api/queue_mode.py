@@ -1,0 +1,122 @@
+"""``testr run --queue BUILD_KEY``: one node of a build whose nodes share
+one queue in the PostgreSQL repository (doc/fleet.rst).
+
+The steps, in the built-in runner's executor: :func:`join` (after the
+listing; the first node plans the queue from the shared durations) gives
+the :class:`Build` whose ``work`` the pool pulls from while a thread
+renews the node's leases; the node's own results are stored as an
+ordinary partial run (``queue=KEY``, ``queue_node=NODE``); then
+:func:`finish` waits until every other node has stored its run (or fell
+silent for the TTL), and the last one merges the node runs into the
+build's run and removes them and the queue's rows.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import socket
+import threading
+import uuid
+from typing import Optional, Sequence
+
+from testrepo import errors, scheduler
+from testrepo.api.project import RunOutcome
+from testrepo.scheduler import build_queue
+from testrepo.scheduler.leased import LeasedWork
+
+
+@dataclasses.dataclass
+class Build:
+    """This node's part in build ``key``."""
+
+    key: str
+    node: str
+    queue: object  # repository.sql_queue.BuildQueue
+    work: LeasedWork
+    stop: threading.Event = dataclasses.field(default_factory=threading.Event)
+
+    @property
+    def metadata(self):
+        return {"queue": self.key, "queue_node": self.node}
+
+    def renew_leases(self) -> None:
+        """The heartbeat thread: renew until ``stop``; a failed renewal is
+        tried again at the next beat (the leases may lapse meanwhile: then
+        other nodes rerun them, and the merge says so)."""
+        while not self.stop.wait(build_queue.heartbeat_seconds(self.queue.ttl)):
+            try:
+                self.queue.heartbeat()
+            except errors.RepositoryError:
+                pass
+
+
+def join(context, selected: Sequence[str], workers: int) -> Optional[Build]:
+    """Join build ``context.options.queue`` (planning it if first); None
+    when it is over already (said).  RepositoryError if the database
+    cannot be used."""
+    from testrepo.repository.sql import SQLRepository
+    from testrepo.repository.sql_queue import BuildQueue
+
+    key = context.options.queue
+    if not isinstance(context.repo, SQLRepository):
+        raise errors.UsageError(
+            f"--queue {key}: the repository {getattr(context.repo, 'path', '')} is not a "
+            "PostgreSQL database; pass --repo-url postgresql://USER@HOST/DB (or use --shard)")
+    node = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+    queue = BuildQueue(context.repo._db, key, node, context.options.lease_ttl)
+    config = context.config
+    group_of = scheduler.group_function(config.group_regex, config.parallel_class)
+
+    def make_items():
+        durations = context.repo.durations(selected) if selected else {}
+        items = build_queue.plan_items(selected, durations, group_of)
+        context.say(_plan_note(key, items, workers))
+        return items
+
+    joined = queue.join(make_items, workers)
+    if joined.state != "running":
+        over = f"run {joined.run_id}" if joined.run_id is not None else "being merged"
+        context.say(f"Build {key} is over ({over}); nothing left to run.\n")
+        return None
+    if not joined.planned:
+        context.say(f"Joined build {key}: {joined.items} item(s) in its queue.\n")
+    build = Build(key, node, queue, LeasedWork(queue, build_queue.poll_seconds(queue.ttl)))
+    threading.Thread(target=build.renew_leases, daemon=True).start()
+    return build
+
+
+def _plan_note(key: str, items, workers: int) -> str:
+    total = sum(item.estimate for item in items)
+    longest = max((item.estimate for item in items), default=0.0)
+    note = (f"Planned build {key}: {len(items)} item(s), ~{total:.0f} s of work, longest "
+            f"~{longest:.0f} s.")
+    target = float(os.environ.get("TESTREPO_TARGET_SECONDS", "600"))
+    nodes = build_queue.recommend_nodes(total, longest, workers, target)
+    if nodes is None:
+        return note + (f" No number of nodes finishes in {target:.0f} s: the longest item "
+                       "alone takes longer.\n")
+    return note + (f" For {target:.0f} s, use at least {nodes} node(s) of {workers} "
+                   "worker(s).\n")
+
+
+def finish(context, build: Build, outcome: RunOutcome) -> RunOutcome:
+    """This node's run is stored: wait for the others, then (the last
+    node) merge.  Returns this node's outcome, or the build's when merged."""
+    build.stop.set()
+    work = build.work
+    if work.failure is not None:
+        context.say(f"--queue {build.key}: the database failed during the run "
+                    f"({work.failure}); this node stopped leasing.\n")
+    while True:
+        answer = build.queue.finish(outcome.run_id)
+        if answer.action == "leave":
+            return outcome
+        if answer.action == "merge":
+            break
+        work._wait(build_queue.poll_seconds(build.queue.ttl))
+    from testrepo.api import queue_merge
+
+    merged = queue_merge.merge(context, build, answer)
+    build.queue.forget()
+    return merged

@@ -1,0 +1,245 @@
+"""A build's queue in the PostgreSQL repository (``testr run --queue``):
+the rows every node leases its tests from.
+
+Three tables, created on first use beside the repository's own (they
+hold only builds in progress, so the repository's schema version is not
+involved):
+
+* ``testrepo_queue_builds``: one row per build key in progress; its
+  ``state`` is ``running``, then ``merging`` once one node has been
+  chosen to make the nodes' runs into one;
+* ``testrepo_queue_items``: the build's items (:mod:`testrepo.scheduler.
+  build_queue`), each ``todo``, ``leased`` (being run by ``owner`` until
+  ``expires``), ``ran`` (run, results not stored yet) or ``done`` (stored
+  in the owner's node run); ``leases`` counts how often it was leased;
+* ``testrepo_queue_nodes``: the nodes that joined, their worker count,
+  when they were last ``seen`` and the run each stored.
+
+Leases are ``SELECT ... FOR UPDATE SKIP LOCKED``: nodes never wait for
+each other's transactions.  A node renews its leases (``heartbeat``); the
+items of a node silent for the TTL are leased again by the others, so
+every item runs at least once, and one leased twice is counted
+(``leases``) so that the merged run can say which results are
+duplicates.  The build's rows are deleted when it has been merged.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+from typing import Callable, List, Optional, Sequence, Tuple
+
+import sqlalchemy as sa
+
+from testrepo.errors import UsageError
+from testrepo.repository.sql_schema import run_metadata
+from testrepo.scheduler import build_queue
+from testrepo.scheduler.build_queue import Item
+
+_TABLES = (
+    """CREATE TABLE IF NOT EXISTS testrepo_queue_builds (
+        build_key TEXT PRIMARY KEY, state TEXT NOT NULL,
+        created TIMESTAMPTZ NOT NULL DEFAULT now())""",
+    """CREATE TABLE IF NOT EXISTS testrepo_queue_items (
+        build_key TEXT NOT NULL REFERENCES testrepo_queue_builds ON DELETE CASCADE,
+        position INTEGER NOT NULL, test_ids TEXT NOT NULL,
+        estimate DOUBLE PRECISION NOT NULL, timed BOOLEAN NOT NULL,
+        state TEXT NOT NULL DEFAULT 'todo', owner TEXT, expires TIMESTAMPTZ,
+        leases INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (build_key, position))""",
+    """CREATE TABLE IF NOT EXISTS testrepo_queue_nodes (
+        build_key TEXT NOT NULL REFERENCES testrepo_queue_builds ON DELETE CASCADE,
+        node TEXT NOT NULL, workers INTEGER NOT NULL, seen TIMESTAMPTZ NOT NULL,
+        finished BOOLEAN NOT NULL DEFAULT false, run_id INTEGER,
+        PRIMARY KEY (build_key, node))""",
+)
+# One advisory lock key for creating the tables (two nodes' first joins).
+_CREATE_LOCK_KEY = 0x7465737471  # "testq"
+# An item is leasable when nobody holds it, or its holder fell silent.
+_LEASABLE = "(state = 'todo' OR (state IN ('leased', 'ran') AND expires < now()))"
+# Builds no node has been seen in for this long are abandoned: deleted.
+_ABANDONED = "interval '1 day'"
+
+
+@dataclasses.dataclass(frozen=True)
+class Joined:
+    """What joining a build found: ``planned`` if this node made its
+    queue, ``items`` how many it holds, ``state`` the build's state
+    (``running``; ``merging``: it is over), ``run_id`` the build's run if
+    it is complete already."""
+
+    planned: bool
+    items: int
+    state: str
+    run_id: Optional[int] = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Finish:
+    """A finished node's answer: ``merge`` the node runs ``run_ids`` (it is
+    the last; ``lost`` names tests nobody stored), ``wait`` for other nodes
+    still running, or ``leave`` (another node merges)."""
+
+    action: str
+    run_ids: Tuple[int, ...] = ()
+    lost: Tuple[str, ...] = ()
+    duplicates: Tuple[str, ...] = ()
+
+
+class BuildQueue:
+    """One node's view of build ``key`` in the repository's database."""
+
+    def __init__(self, db, key: str, node: str, lease_ttl: float):
+        if db.sqlite:
+            raise UsageError(
+                f"--queue needs a PostgreSQL repository (its SKIP LOCKED leases); "
+                f"{db.shown} is SQLite. Use --shard K/N, or --repo-url postgresql://...")
+        self._db, self.key, self.node, self.ttl = db, key, node, float(lease_ttl)
+
+    @contextlib.contextmanager
+    def _transaction(self):
+        """One transaction, errors as RepositoryErrors.  Not the
+        repository's write lock: leases must not wait for runs being
+        stored."""
+        with self._db._translated():
+            with self._db.engine.begin() as conn:
+                yield conn
+
+    def _run(self, conn, sql: str, **params):
+        return conn.execute(sa.text(sql), dict(key=self.key, node=self.node, ttl=self.ttl,
+                                               **params))
+
+    def join(self, make_items: Callable[[], Sequence[Item]], workers: int) -> Joined:
+        """Join the build, planning its queue if this node is the first."""
+        with self._transaction() as conn:
+            conn.execute(sa.text("SELECT pg_advisory_xact_lock(:lock)"),
+                         {"lock": _CREATE_LOCK_KEY})
+            for statement in _TABLES:
+                conn.execute(sa.text(statement))
+        with self._transaction() as conn:
+            self._forget_abandoned(conn)
+            state = self._run(conn, "SELECT state FROM testrepo_queue_builds "
+                              "WHERE build_key = :key").scalar()
+            if state is None and (run_id := self._complete_run(conn)) is not None:
+                return Joined(False, 0, "complete", run_id)
+            planned = self._run(conn, "INSERT INTO testrepo_queue_builds (build_key, state) "
+                                "VALUES (:key, 'running') ON CONFLICT DO NOTHING "
+                                "RETURNING build_key").first() is not None
+            if planned:
+                state = "running"
+                self._insert_items(conn, make_items())
+            else:
+                state = self._run(conn, "SELECT state FROM testrepo_queue_builds "
+                                  "WHERE build_key = :key").scalar()
+            self._run(conn, "INSERT INTO testrepo_queue_nodes (build_key, node, workers, seen) "
+                      "VALUES (:key, :node, :workers, now()) ON CONFLICT (build_key, node) "
+                      "DO UPDATE SET seen = now(), workers = :workers", workers=workers)
+            count = self._run(conn, "SELECT count(*) FROM testrepo_queue_items "
+                              "WHERE build_key = :key").scalar()
+        return Joined(planned, count, state)
+
+    def _forget_abandoned(self, conn) -> None:
+        self._run(conn, "DELETE FROM testrepo_queue_builds b WHERE b.created < now() - "
+                  f"{_ABANDONED} AND NOT EXISTS (SELECT 1 FROM testrepo_queue_nodes n WHERE "
+                  f"n.build_key = b.build_key AND n.seen > now() - {_ABANDONED})")
+
+    def _complete_run(self, conn) -> Optional[int]:
+        """The merged run of this key, if the build is over already."""
+        node_runs = sa.select(run_metadata.c.run_id).where(run_metadata.c.key == "queue_node")
+        return conn.execute(sa.select(sa.func.max(run_metadata.c.run_id)).where(
+            run_metadata.c.key == "queue", run_metadata.c.value == self.key,
+            run_metadata.c.run_id.not_in(node_runs))).scalar()
+
+    def _insert_items(self, conn, items: Sequence[Item]) -> None:
+        if items:
+            self._run(conn, "INSERT INTO testrepo_queue_items (build_key, position, test_ids, "
+                      "estimate, timed) SELECT :key, * FROM unnest(CAST(:positions AS int[]), "
+                      "CAST(:ids AS text[]), CAST(:estimates AS float8[]), "
+                      "CAST(:timed AS boolean[]))",
+                      positions=[item.position for item in items],
+                      ids=["\n".join(item.test_ids) for item in items],
+                      estimates=[item.estimate for item in items],
+                      timed=[item.timed for item in items])
+
+    def lease(self, ran: Sequence[int]) -> Tuple[List[Item], int]:
+        """Mark the items ``ran`` (positions) as run, and lease the next
+        batch; also how many items are still todo or leased anywhere."""
+        with self._transaction() as conn:
+            if ran:
+                self._run(conn, "UPDATE testrepo_queue_items SET state = 'ran' WHERE "
+                          "build_key = :key AND owner = :node AND state = 'leased' AND "
+                          "position = ANY(:ran)", ran=list(ran))
+            self._run(conn, "UPDATE testrepo_queue_nodes SET seen = now() WHERE "
+                      "build_key = :key AND node = :node")
+            remaining = self._run(conn, "SELECT coalesce(sum(estimate), 0) FROM "
+                                  f"testrepo_queue_items WHERE build_key = :key AND {_LEASABLE}"
+                                  ).scalar()
+            workers = self._run(conn, "SELECT coalesce(sum(workers), 1) FROM "
+                                "testrepo_queue_nodes WHERE build_key = :key AND NOT finished "
+                                "AND seen > now() - make_interval(secs => :ttl)").scalar()
+            front = self._run(conn, "SELECT position, test_ids, estimate, timed FROM "
+                              f"testrepo_queue_items WHERE build_key = :key AND {_LEASABLE} "
+                              "ORDER BY position LIMIT 400 FOR UPDATE SKIP LOCKED").all()
+            target = build_queue.lease_target(remaining, workers)
+            taken = front[:build_queue.lease_count([(row[2], row[3]) for row in front], target)]
+            if taken:
+                self._run(conn, "UPDATE testrepo_queue_items SET state = 'leased', owner = :node, "
+                          "expires = now() + make_interval(secs => :ttl), leases = leases + 1 "
+                          "WHERE build_key = :key AND position = ANY(:taken)",
+                          taken=[row[0] for row in taken])
+            outstanding = self._run(conn, "SELECT count(*) FROM testrepo_queue_items WHERE "
+                                    "build_key = :key AND state IN ('todo', 'leased')").scalar()
+        return [Item(row[0], tuple(row[1].split("\n")), row[2], row[3]) for row in taken], \
+            outstanding
+
+    def heartbeat(self) -> None:
+        """This node is alive: its leases last another TTL."""
+        with self._transaction() as conn:
+            self._run(conn, "UPDATE testrepo_queue_items SET expires = now() + "
+                      "make_interval(secs => :ttl) WHERE build_key = :key AND owner = :node "
+                      "AND state IN ('leased', 'ran')")
+            self._run(conn, "UPDATE testrepo_queue_nodes SET seen = now() WHERE "
+                      "build_key = :key AND node = :node")
+
+    def finish(self, run_id: Optional[int]) -> Finish:
+        """This node stored its run ``run_id``: its items are done (leased
+        ones it never ran go back); merge if every other node is finished or
+        silent for the TTL."""
+        with self._transaction() as conn:
+            state = self._run(conn, "SELECT state FROM testrepo_queue_builds WHERE "
+                              "build_key = :key FOR UPDATE").scalar()
+            if state != "running":
+                return Finish("leave")
+            self._run(conn, "UPDATE testrepo_queue_items SET state = 'done' WHERE "
+                      "build_key = :key AND owner = :node AND state = 'ran'")
+            self._run(conn, "UPDATE testrepo_queue_items SET state = 'todo', owner = NULL "
+                      "WHERE build_key = :key AND owner = :node AND state = 'leased'")
+            self._run(conn, "UPDATE testrepo_queue_nodes SET finished = true, run_id = :run, "
+                      "seen = now() WHERE build_key = :key AND node = :node", run=run_id)
+            running = self._run(conn, "SELECT count(*) FROM testrepo_queue_nodes WHERE "
+                                "build_key = :key AND NOT finished AND seen > now() - "
+                                "make_interval(secs => :ttl)").scalar()
+            if running:
+                return Finish("wait")
+            return self._elect_merger(conn)
+
+    def _elect_merger(self, conn) -> Finish:
+        self._run(conn, "UPDATE testrepo_queue_builds SET state = 'merging' "
+                  "WHERE build_key = :key")
+        run_ids = self._run(conn, "SELECT run_id FROM testrepo_queue_nodes WHERE "
+                            "build_key = :key AND finished AND run_id IS NOT NULL "
+                            "ORDER BY run_id").scalars().all()
+        lost = self._run(conn, "SELECT test_ids FROM testrepo_queue_items WHERE "
+                         "build_key = :key AND state <> 'done' ORDER BY position"
+                         ).scalars().all()
+        twice = self._run(conn, "SELECT test_ids FROM testrepo_queue_items WHERE "
+                          "build_key = :key AND leases > 1 ORDER BY position").scalars().all()
+        return Finish("merge", tuple(run_ids), _ids(lost), _ids(twice))
+
+    def forget(self) -> None:
+        """The build is merged: its rows go."""
+        with self._transaction() as conn:
+            self._run(conn, "DELETE FROM testrepo_queue_builds WHERE build_key = :key")
+
+
+def _ids(joined_lists) -> Tuple[str, ...]:
+    return tuple(test_id for joined in joined_lists for test_id in joined.split("\n"))

@@ -1,0 +1,144 @@
+"""--queue with a real PostgreSQL: node processes on this machine, each in
+its own copy of the project, sharing one build key (tests/databases.py
+says how a server is found)."""
+
+import os
+import signal
+import subprocess
+import sys
+
+import fixtures
+import testtools
+
+from testrepo import repository
+from tests.databases import postgresql_url
+from tests.fixtures import SampleProject, testrepo_env
+from tests.harness import testr
+
+# test_a0_block comes first in the listing, so the first node leases it
+# first; with FLEET_BLOCK set it says so through started.fifo and then
+# waits: for go.fifo, or for ever (the node is killed).
+FLEET_TESTS = '''\
+import os
+import time
+import unittest
+
+
+class TestA0(unittest.TestCase):
+
+    def test_a0_block(self):
+        if os.environ.get("FLEET_BLOCK"):
+            with open(os.environ["FLEET_BLOCK"] + "/started.fifo", "w") as fifo:
+                fifo.write(str(os.getpid()))
+            with open(os.environ["FLEET_BLOCK"] + "/go.fifo") as fifo:
+                fifo.read()
+
+''' + "".join(
+    f"\nclass TestM{m}(unittest.TestCase):\n" + "".join(
+        f"    def test_{t}(self):\n        time.sleep(0.02)\n" for t in range(6))
+    for m in range(5))
+ALL_IDS = sorted(["sample.test_sample.TestA0.test_a0_block"] + [
+    f"sample.test_sample.TestM{m}.test_{t}" for m in range(5) for t in range(6)])
+TTL = "2"
+
+
+class TestQueue(testtools.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.url = postgresql_url(self)
+        self.project = self.useFixture(SampleProject(config="stestr", tests=FLEET_TESTS))
+        self.fifos = self.useFixture(fixtures.TempDir()).path
+        for name in ("started.fifo", "go.fifo"):
+            os.mkfifo(os.path.join(self.fifos, name))
+
+    def node(self, *args, block=False):
+        """A node: `testr run --queue KEY` in a fresh copy of the project."""
+        copy = os.path.join(self.useFixture(fixtures.TempDir()).path, "node")
+        subprocess.run(["cp", "-r", self.project.path, copy], check=True)
+        env = testrepo_env({"FLEET_BLOCK": self.fifos} if block else {})
+        return subprocess.Popen(
+            [sys.executable, "-m", "testrepo", "-r", self.url, "run", "--queue", "K1",
+             "--lease-ttl", TTL, *args], cwd=copy, env=env, stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+
+    def wait_started(self) -> int:
+        """The blocking test's worker pid, once it runs."""
+        with open(os.path.join(self.fifos, "started.fifo")) as fifo:
+            return int(fifo.read())
+
+    def finished(self, *nodes):
+        outputs = []
+        for node in nodes:
+            out = node.communicate(timeout=120)[0].decode()
+            outputs.append(out)
+            self.assertEqual(0, node.returncode, out)
+        return outputs
+
+    def assert_one_complete_run(self, outputs):
+        repo = repository.open_repository(self.url)
+        self.addCleanup(repo.close)
+        self.assertEqual(1, len(repo.run_ids()), "the node runs are removed")
+        record = repo.get_run(repo.latest_id()).record
+        self.assertEqual("K1", record.metadata["queue"])
+        results = repo.test_results(record.run_id)
+        self.assertEqual(ALL_IDS, sorted(results))
+        self.assertEqual(len(ALL_IDS), record.total, "every id has exactly one result")
+        self.assertEqual(1, sum("merging" in out for out in outputs))
+        with repo._db.reading() as conn:
+            left = conn.exec_driver_sql("SELECT count(*) FROM testrepo_queue_items").scalar()
+        self.assertEqual(0, left, "queue rows are removed when the build ends")
+        return repo
+
+    def test_three_nodes_one_build(self):
+        nodes = [self.node("-j", "2") for _ in range(3)]
+        outputs = self.finished(*nodes)
+        self.assertEqual(1, sum("Planned build K1" in out for out in outputs))
+        repo = self.assert_one_complete_run(outputs)
+        code, out, err = testr(self.project.path, "-r", self.url, "run", "--queue", "K1")
+        self.assertEqual((0, f"Build K1 is over (run {repo.latest_id()}); nothing left to "
+                             "run.\n"), (code, out))
+
+    def test_killed_node_its_leases_run_elsewhere(self):
+        doomed = self.node("-j", "1", block=True)
+        worker = self.wait_started()
+        others = [self.node("-j", "2") for _ in range(2)]
+        # Kill the doomed node once the others joined and ran what was free:
+        # they then wait for its lease to lapse.
+        self.assertIn(b"Joined build K1", others[0].stdout.readline())
+        os.killpg(worker, signal.SIGKILL)
+        os.killpg(doomed.pid, signal.SIGKILL)
+        doomed.wait()
+        outputs = self.finished(*others)
+        self.assert_one_complete_run(outputs)
+
+    def test_late_node_joins_and_helps(self):
+        first = self.node("-j", "1", block=True)
+        self.wait_started()
+        late = self.node("-j", "2")
+        line = late.stdout.readline()
+        self.assertIn(b"Joined build K1", line)
+        with open(os.path.join(self.fifos, "go.fifo"), "w") as go:
+            go.write("go")
+        outputs = self.finished(first, late)
+        self.assertIn("Ran: ", outputs[1])
+        self.assertNotIn("ran none of build", outputs[1])
+        self.assert_one_complete_run(outputs)
+
+
+class TestQueueWithoutDatabase(testtools.TestCase):
+    """The database is down at the start (nothing listens on the port)."""
+
+    def test_falls_back_to_the_shard_or_stops(self):
+        project = self.useFixture(SampleProject(config="stestr", tests=FLEET_TESTS))
+        down = "postgresql://testrepo@127.0.0.1:9/none"
+        code, out, err = testr(project.path, "-r", down, "run", "--queue", "K1")
+        self.assertEqual(4, code)
+        self.assertEqual(1, len(err.splitlines()), err)
+        self.assertIn("Cannot reach the repository database", err)
+        code, out, err = testr(project.path, "-r", down, "run", "--queue", "K1",
+                               "--shard", "2/2")
+        self.assertIn("running static shard 2/2 instead, without durations", out)
+        self.assertIn("Shard 2/2 (from --shard): 15 of 31 test(s)", out)
+        self.assertEqual(4, code, out + err)
+        self.assertIn("The run was not stored; its stream is kept at", err)
