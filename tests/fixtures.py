@@ -119,21 +119,24 @@ class ProjectCopy(SampleProject):
 
 
 def once_per_process(make):
-    """Decorator for ``make(*args)``, which sets up and returns a fixture
-    (typically a project holding runs that several tests read): it is made
-    once per test process and arguments, every later call returns the same
-    one, and it is cleaned up when the process exits.  Building history
-    with real `testr run` processes is what the CLI tests spend their time
-    on; tests that change the project copy it (:class:`ProjectCopy`)."""
+    """Decorator for ``make(*key, **first_call)``, which sets up and returns
+    a fixture (typically a project holding runs that several tests read):
+    it is made once per test process and ``key``, every later call returns
+    the same one (its keyword arguments, e.g. something bound to the first
+    test, are not part of the key), and it is cleaned up when the process
+    exits.  Building history with real `testr run` processes is what the
+    CLI tests spend their time on; tests that change the project copy it
+    (:class:`ProjectCopy`)."""
+    made = {}
 
-    @functools.lru_cache(maxsize=None)
     @functools.wraps(make)
-    def made(*args):
-        fixture = make(*args)
-        atexit.register(fixture.cleanUp)
-        return fixture
+    def once(*key, **first_call):
+        if key not in made:
+            made[key] = make(*key, **first_call)
+            atexit.register(made[key].cleanUp)
+        return made[key]
 
-    return made
+    return once
 
 
 def check_exit(expected, result, args):
