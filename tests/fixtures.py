@@ -1,12 +1,15 @@
 """Shared test fixtures: small generated projects and a CLI runner.
 
 Tests run the real CLI (``python -m testrepo``) in a subprocess, in a
-temporary project with a real file repository.
+temporary project with a real file repository.  A project whose runs
+several tests read is made once per test process (:func:`once_per_process`)
+and each test that changes it works on a copy (:class:`ProjectCopy`).
 """
 
 from __future__ import annotations
 
 import atexit
+import functools
 import os
 import shutil
 import subprocess
@@ -101,6 +104,50 @@ class SampleProject(fixtures.Fixture):
 
     def repository_path(self):
         return os.path.join(self.path, ".testrepository")
+
+
+class ProjectCopy(SampleProject):
+    """A copy of the project tree at ``source`` (its repository included),
+    for one test to run in and change."""
+
+    def __init__(self, source):
+        super().__init__()
+        self.source = source
+
+    def _setUp(self):
+        self.path = os.path.join(self.useFixture(fixtures.TempDir()).path, "project")
+        shutil.copytree(self.source, self.path, symlinks=True)
+
+
+def once_per_process(make):
+    """Decorator for ``make(*key, **first_call)``, which sets up and returns
+    a fixture (typically a project holding runs that several tests read):
+    it is made once per test process and ``key``, every later call returns
+    the same one (its keyword arguments, e.g. something bound to the first
+    test, are not part of the key), and it is cleaned up when the process
+    exits.  Building history with real `testr run` processes is what the
+    CLI tests spend their time on; tests that change the project copy it
+    (:class:`ProjectCopy`)."""
+    made = {}
+
+    @functools.wraps(make)
+    def once(*key, **first_call):
+        if key not in made:
+            made[key] = make(*key, **first_call)
+            atexit.register(made[key].cleanUp)
+        return made[key]
+
+    return once
+
+
+def check_exit(expected, result, args):
+    """Raise AssertionError unless ``result`` (a CLI answer) exited
+    ``expected``: for preparing runs outside a test's own assertions."""
+    code, out, err = result
+    if code != expected:
+        raise AssertionError("testr %s: exit %d, expected %d\n%s%s"
+                             % (" ".join(args), code, expected, out, err))
+    return result
 
 
 def _empty_home():

@@ -7,8 +7,8 @@ import testtools
 
 from testrepo import api
 from testrepo.options import Project
-from tests.fixtures import SampleProject
-from tests.harness import testr
+from tests.fixtures import ProjectCopy, SampleProject, check_exit, once_per_process
+from tests.harness import run_cli, testr
 
 # Run serially, in name order. test_5 fails after test_4, test_6 only after
 # test_1 and test_4 together, test_7 always, test_8 only the first time.
@@ -51,14 +51,22 @@ class TestOrder(unittest.TestCase):
 PREFIX = "sample.test_sample.TestOrder."
 
 
+@once_per_process
+def serial_run(config):
+    """The ORDER_TESTS project after one serial run (run 0), made once per
+    test process; each test analyses a copy."""
+    project = SampleProject(config=config, tests=ORDER_TESTS)
+    project.setUp()
+    check_exit(1, testr(project.path, "run", "--serial"), ("run", "--serial"))
+    return project
+
+
 class AnalysisContract:
     config = None
 
     def setUp(self):
         super().setUp()
-        self.project = self.useFixture(SampleProject(config=self.config, tests=ORDER_TESTS))
-        code, _, _ = testr(self.project.path, "run", "--serial")
-        self.assertEqual(1, code)
+        self.project = self.useFixture(ProjectCopy(serial_run(self.config).path))
 
     def analysis(self, *args):
         return testr(self.project.path, "run", "--analyze-isolation", *args)
@@ -122,13 +130,13 @@ class TestAnalysisErrors(testtools.TestCase):
     def test_without_runs_exits_4(self):
         project = self.useFixture(SampleProject(config="stestr"))
         testr(project.path, "init")
-        code, _, err = testr(project.path, "run", "--analyze-isolation")
+        code, _, err = run_cli(project.path, "run", "--analyze-isolation")
         self.assertEqual(4, code)
         self.assertIn("No runs", err)
 
     def test_cannot_be_combined_with_until_failure(self):
         project = self.useFixture(SampleProject(config="stestr"))
-        code, _, err = testr(project.path, "run", "--analyze-isolation",
-                                    "--until-failure")
+        code, _, err = run_cli(project.path, "run", "--analyze-isolation",
+                               "--until-failure")
         self.assertEqual(2, code)
         self.assertIn("--analyze-isolation cannot be combined", err)

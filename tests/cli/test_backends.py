@@ -1,9 +1,10 @@
 """Every command against every repository backend: file, SQLite, PostgreSQL.
 
 ``BackendCommands`` runs the CLI on the sample project with its repository
-at ``repository_url()``, named by the ``repo_url`` config key (and, in one
-test, by ``--repo-url``). The PostgreSQL case needs a server; see
-tests/databases.py.
+in ``database()`` (a fixture with a ``url``), named by the ``repo_url`` config
+key (and, in one test, by ``--repo-url``). The tests that only read what
+one plain `testr run` stored share that run (:class:`SharedRun`). The
+PostgreSQL case needs a server; see tests/databases.py.
 """
 
 import json
@@ -14,24 +15,77 @@ import subunit.v2
 import testtools
 from testtools.testresult.doubles import StreamResult
 
-from tests.databases import postgresql_url, sqlite_url
-from tests.fixtures import SAMPLE_FAILURES, TESTR_CONF, SampleProject
+from tests.databases import PostgreSQLDatabase, postgresql_admin_url
+from tests.fixtures import (SAMPLE_FAILURES, TESTR_CONF, SampleProject, once_per_process,
+                            run_testrepo)
 from tests.harness import testr
 from tests.streams import Result, load_run
 
 SAMPLE_SLOW = "sample.test_sample.TestBeta.test_slow"
 
 
+class RepositoryDirectory(fixtures.Fixture):
+    """A URL for a new repository in a temporary directory: ``file:DIR/runs``
+    or, with ``scheme="sqlite"``, ``sqlite:///DIR/repo.db``."""
+
+    def __init__(self, scheme="file"):
+        super().__init__()
+        self.scheme = scheme
+
+    def _setUp(self):
+        path = self.useFixture(fixtures.TempDir()).path
+        self.url = ("sqlite:///%s/repo.db" % path if self.scheme == "sqlite"
+                    else "file:" + os.path.join(path, "runs"))
+
+
+def configure(project, url):
+    """``project`` with its ``repo_url`` config key naming ``url``."""
+    project.write(".testr.conf", TESTR_CONF + "repo_url=%s\n" % url)
+    return project
+
+
+class SharedRun(fixtures.Fixture):
+    """The sample project with its repository in ``database`` after one
+    `testr run` (TESTREPO_JOB=nightly); ``answer`` is the run's (exit code,
+    stdout, stderr).  For the tests that only read what a run stored."""
+
+    def __init__(self, database):
+        super().__init__()
+        self.database = database
+
+    def _setUp(self):
+        self.url = self.useFixture(self.database).url
+        self.project = configure(self.useFixture(SampleProject()), self.url)
+        self.answer = run_testrepo(self.project.path, "run", env={"TESTREPO_JOB": "nightly"})
+
+
+@once_per_process
+def shared_run(backend, database):
+    """One SharedRun per backend (test class) and test process."""
+    run = SharedRun(database)
+    run.setUp()
+    return run
+
+
 class BackendCommands:
 
-    def repository_url(self):
-        raise NotImplementedError(self.repository_url)
+    def database(self):
+        raise NotImplementedError(self.database)
 
     def setUp(self):
         super().setUp()
-        self.project = self.useFixture(SampleProject())
-        self.url = self.repository_url()
-        self.project.write(".testr.conf", TESTR_CONF + "repo_url=%s\n" % self.url)
+        self.url = self.useFixture(self.database()).url
+        self.project = configure(self.useFixture(SampleProject()), self.url)
+
+    def use_shared_run(self):
+        """Work on this backend's shared run (only reading it) instead: its
+        `testr run` exited 1 with no traceback; returns its stdout."""
+        shared = shared_run(type(self), database=self.database())
+        self.url, self.project = shared.url, shared.project
+        code, out, err = shared.answer
+        self.assertEqual(1, code, "testr run\nstdout:\n%s\nstderr:\n%s" % (out, err))
+        self.assertNotIn("Traceback (most recent call last)", err)
+        return out
 
     def cli(self, *args, expect=0, env=None):
         code, out, err = testr(self.project.path, *args, env=env)
@@ -44,7 +98,7 @@ class BackendCommands:
         return json.loads(self.cli("history", "list", "-f", "json"))
 
     def test_run_then_every_reading_command(self):
-        out = self.cli("run", expect=1)
+        out = self.use_shared_run()
         self.assertIn("Totals: 4 passed, 2 failed, 1 skipped", out)
         last = self.cli("last", expect=1)
         self.assertIn("Totals: 4 passed, 2 failed, 1 skipped", last)
@@ -122,12 +176,13 @@ class BackendCommands:
         return self.cli("list").split()
 
     def test_reports(self):
-        self.cli("run", expect=1)
-        junit = os.path.join(self.project.path, "junit.xml")
+        self.use_shared_run()
+        reports = self.useFixture(fixtures.TempDir()).path
+        junit = os.path.join(reports, "junit.xml")
         self.cli("last", "--junit-xml", junit, expect=1)
         with open(junit, encoding="utf-8") as handle:
             self.assertIn("alpha is broken", handle.read())
-        html = os.path.join(self.project.path, "report.html")
+        html = os.path.join(reports, "report.html")
         self.cli("report", "--html", html)
         with open(html, encoding="utf-8") as handle:
             self.assertIn("sample.test_sample.TestAlpha.test_fail", handle.read())
@@ -140,7 +195,7 @@ class BackendCommands:
         self.assertFalse(os.path.exists(os.path.join(self.project.path, "elsewhere")))
 
     def test_run_records_host(self):
-        self.cli("run", expect=1, env={"TESTREPO_JOB": "nightly"})
+        self.use_shared_run()  # run with TESTREPO_JOB=nightly
         out = self.cli("last", expect=1)
         self.assertIn("host=", out)
         self.assertIn("job=nightly", out)
@@ -161,18 +216,18 @@ class BackendCommands:
 
 
 class TestFileBackend(BackendCommands, testtools.TestCase):
-    def repository_url(self):
-        return "file:" + os.path.join(self.useFixture(fixtures.TempDir()).path, "runs")
+    def database(self):
+        return RepositoryDirectory()
 
 
 class TestSQLiteBackend(BackendCommands, testtools.TestCase):
-    def repository_url(self):
-        return sqlite_url(self)
+    def database(self):
+        return RepositoryDirectory("sqlite")
 
 
 class TestPostgreSQLBackend(BackendCommands, testtools.TestCase):
-    def repository_url(self):
-        return postgresql_url(self)
+    def database(self):
+        return PostgreSQLDatabase(postgresql_admin_url(self))
 
 
 class TestSQLiteRelativeURL(testtools.TestCase):

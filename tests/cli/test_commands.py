@@ -6,8 +6,9 @@ import sys
 
 import testtools
 
-from tests.fixtures import SampleProject, testrepo_env
-from tests.harness import testr
+from tests.fixtures import ProjectCopy, SampleProject, testrepo_env
+from tests.cli.test_run import run_once
+from tests.harness import run_cli, testr
 
 
 class TestListing(testtools.TestCase):
@@ -91,7 +92,7 @@ class TestRepositoryCommands(testtools.TestCase):
         self.assertEqual(0, code)
 
     def test_slowest_json(self):
-        self.cli("run")
+        self.project = self.useFixture(ProjectCopy(run_once("stestr", "sample").path))
         code, out, _ = self.cli("slowest", "-f", "json")
         self.assertEqual(0, code)
         self.assertIn('"Test id": "sample.test_sample.TestBeta.test_slow"', out)
@@ -111,7 +112,7 @@ class TestConfigErrors(testtools.TestCase):
 
     def test_unknown_key_is_one_line_exit_3(self):
         self.project.write(".testr.conf", "[DEFAULT]\ntest_comand=python -m subunit.run\n")
-        code, _, err = testr(self.project.path, "run")
+        code, _, err = run_cli(self.project.path, "run")
         self.assertEqual(3, code)
         self.assertEqual(1, len(err.splitlines()), err)
         self.assertIn(".testr.conf", err)
@@ -126,7 +127,7 @@ class TestConfigErrors(testtools.TestCase):
 
     def test_bad_group_regex(self):
         self.project.write(".testr.conf", "[DEFAULT]\ntest_path=./sample\ngroup_regex=(oops\n")
-        code, _, err = testr(self.project.path, "run")
+        code, _, err = run_cli(self.project.path, "run")
         self.assertEqual(3, code)
         self.assertIn("group_regex", err)
         self.assertNotIn("Traceback", err)
@@ -184,5 +185,5 @@ class TestEntryPoints(testtools.TestCase):
 
     def test_unknown_flag_is_usage_error(self):
         project = self.useFixture(SampleProject(config="stestr"))
-        code, _, err = testr(project.path, "run", "--no-such-flag")
+        code, _, err = run_cli(project.path, "run", "--no-such-flag")
         self.assertEqual(2, code)

@@ -4,8 +4,8 @@ import json
 
 import testtools
 
-from tests.cli.test_run import totals
-from tests.fixtures import SAMPLE_TESTS, SampleProject
+from tests.cli.test_run import run_once, totals
+from tests.fixtures import SAMPLE_TESTS, ProjectCopy, SampleProject
 from tests.harness import testr
 from tests.streams import Result, failure, load_run, stream_bytes
 
@@ -137,8 +137,7 @@ class TestCompareRealRuns(testtools.TestCase):
         self.assertEqual([prefix + "TestBeta.test_pass_one"], data["removed"])
 
     def test_a_single_run_has_nothing_to_compare_with(self):
-        project = self.useFixture(SampleProject())
-        testr(project.path, "run")
+        project = self.useFixture(ProjectCopy(run_once("testr", "sample").path))
         code, _, err = testr(project.path, "compare")
         self.assertEqual(4, code)
         self.assertIn("No run before run 0", err)

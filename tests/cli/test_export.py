@@ -11,8 +11,6 @@ and `slowest` exactly as the original does.
             return sqlite_url(self)
 """
 
-import atexit
-import functools
 import os
 import shutil
 
@@ -21,7 +19,9 @@ import testtools
 from testrepo import api
 from testrepo.options import Project
 from tests.databases import postgresql_url, sqlite_url
-from tests.fixtures import SAMPLE_FAILURES, SampleProject
+from tests.cli.test_run import run_once
+from tests.fixtures import (SAMPLE_FAILURES, ProjectCopy, SampleProject, check_exit,
+                            once_per_process)
 from tests.harness import testr
 
 # The commands whose answers must not change when the history moves.
@@ -34,21 +34,18 @@ def as_shown(url):
     return url[len("file:"):] if url.startswith("file:") else url
 
 
-@functools.lru_cache(maxsize=None)
-def source_repository():
-    """A repository of two runs of the sample project, made once per test
-    process (each test copies it): run 0 ran everything (two failures);
-    run 1, `run --failing` with one test fixed, is a partial run that leaves
+@once_per_process
+def two_runs():
+    """The sample project with two runs, made once per test process (each
+    test copies its repository): run 0 ran everything (two failures); run
+    1, `run --failing` with one test fixed, is a partial run that leaves
     test_error failing."""
     project = SampleProject()
     project.setUp()
-    atexit.register(project.cleanUp)
     for args in (("run",), ("run", "--failing")):
-        code, out, err = testr(project.path, *args)
-        if code != 1:
-            raise AssertionError("testr %s: exit %d\n%s%s" % (" ".join(args), code, out, err))
+        check_exit(1, testr(project.path, *args), args)
         project.write("fixed", "")
-    return project.repository_path()
+    return project
 
 
 class ExportContract:
@@ -61,7 +58,7 @@ class ExportContract:
         super().setUp()
         self.project = self.useFixture(SampleProject())
         self.project.write("fixed", "")
-        shutil.copytree(source_repository(), self.project.repository_path())
+        shutil.copytree(two_runs().repository_path(), self.project.repository_path())
 
     def cli(self, *args):
         return testr(self.project.path, *args)
@@ -180,8 +177,9 @@ class TestImportTestrepoRepository(testtools.TestCase):
 
     def setUp(self):
         super().setUp()
-        self.old = self.useFixture(SampleProject())
-        self.assertEqual(1, testr(self.old.path, "run")[0])
+        ran = run_once("testr", "sample")
+        self.assertEqual(1, ran.answer[0])
+        self.old = self.useFixture(ProjectCopy(ran.path))
         self.new = self.useFixture(SampleProject())
 
     def test_project_directory_holding_one(self):

@@ -6,7 +6,8 @@ import json
 
 import testtools
 
-from tests.fixtures import SampleProject
+from tests.cli.test_run import run_once
+from tests.fixtures import ProjectCopy, SampleProject
 from tests.harness import testr
 from tests.streams import Result, failure, load_run
 
@@ -76,9 +77,10 @@ class TestFlakyStoredRuns(testtools.TestCase):
 class TestFlakyRealRuns(testtools.TestCase):
 
     def test_test_that_passes_only_sometimes_is_flaky(self):
-        # sample's test_fail passes when SAMPLE_FIXED is set: fail, pass, fail.
-        project = self.useFixture(SampleProject())
-        for env in ({}, {"SAMPLE_FIXED": "1"}, {}):
+        # sample's test_fail passes when SAMPLE_FIXED is set: fail (the
+        # shared first run), pass, fail.
+        project = self.useFixture(ProjectCopy(run_once("testr", "sample").path))
+        for env in ({"SAMPLE_FIXED": "1"}, {}):
             testr(project.path, "run", env=env)
         code, out, err = testr(project.path, "flaky", "-f", "json")
         self.assertEqual(0, code, err)

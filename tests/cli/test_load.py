@@ -1,5 +1,6 @@
 """`testr load`: streams from files or stdin are tagged, stored and shown."""
 
+import functools
 import os
 import subprocess
 import sys
@@ -11,11 +12,15 @@ from tests.fixtures import SampleProject, testrepo_env
 from tests.harness import testr
 
 
-def subunit_run_stream(project):
-    """A v2 stream made by `python -m subunit.run` on the sample project."""
-    proc = subprocess.run([sys.executable, "-m", "subunit.run", "discover", "-t", ".", "sample"],
-                          cwd=project.path, capture_output=True, env=testrepo_env(),
-                          stdin=subprocess.DEVNULL, check=True)
+@functools.lru_cache(maxsize=None)
+def subunit_run_stream():
+    """A v2 stream made by `python -m subunit.run` on the sample project,
+    made once per test process (tracebacks name that first project's
+    files)."""
+    with SampleProject(config="testr") as project:
+        proc = subprocess.run([sys.executable, "-m", "subunit.run", "discover", "-t", ".",
+                               "sample"], cwd=project.path, capture_output=True,
+                              env=testrepo_env(), stdin=subprocess.DEVNULL, check=True)
     return proc.stdout
 
 
@@ -24,7 +29,7 @@ class TestLoad(testtools.TestCase):
     def setUp(self):
         super().setUp()
         self.project = self.useFixture(SampleProject(config="testr"))
-        self.stream = subunit_run_stream(self.project)
+        self.stream = subunit_run_stream()
 
     def test_load_from_stdin_is_stored_and_shown(self):
         code, out, err = testr(self.project.path, "load", "--force-init", stdin=self.stream)
@@ -71,7 +76,7 @@ class TestLoadBadInput(testtools.TestCase):
     def setUp(self):
         super().setUp()
         self.project = self.useFixture(SampleProject(config="testr"))
-        self.stream = subunit_run_stream(self.project)
+        self.stream = subunit_run_stream()
         # Cut inside the last packet: a stream whose writer died mid-write.
         self.truncated = self.stream[:self.stream.rindex(b"\xb3") + 3]
         testr(self.project.path, "init")

@@ -6,17 +6,26 @@ import os
 import testtools
 
 from tests.cli.test_run import totals
-from tests.fixtures import SAMPLE_FAILURES, SampleProject
+from tests.fixtures import SAMPLE_FAILURES, ProjectCopy, SampleProject, once_per_process
 from tests.harness import testr
+
+
+@once_per_process
+def two_runs():
+    """The sample after `testr run` and `testr run TestBeta`, made once per
+    test process; each test damages a copy."""
+    project = SampleProject(config="stestr")
+    project.setUp()
+    testr(project.path, "run")
+    testr(project.path, "run", "TestBeta")
+    return project
 
 
 class TestRepair(testtools.TestCase):
 
     def setUp(self):
         super().setUp()
-        self.project = self.useFixture(SampleProject(config="stestr"))
-        testr(self.project.path, "run")
-        testr(self.project.path, "run", "TestBeta")
+        self.project = self.useFixture(ProjectCopy(two_runs().path))
         self.repo = self.project.repository_path()
 
     def cli(self, *args):

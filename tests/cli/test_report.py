@@ -16,7 +16,8 @@ import testtools
 
 from testrepo import api
 from testrepo.options import Project
-from tests.fixtures import SampleProject
+from tests.cli.test_run import run_once
+from tests.fixtures import ProjectCopy, SampleProject
 from tests.harness import testr
 from tests.png import colour_counts, read_png
 from tests.streams import EPOCH, Result, error, failure, load_run
@@ -64,7 +65,7 @@ class TestJunitXml(testtools.TestCase):
         self.assertGreaterEqual(cases["sample.test_sample.TestBeta.test_slow"].time, 0.04)
 
     def test_last_and_load_write_the_same_kind_of_document(self):
-        self.cli("run")
+        self.project = self.useFixture(ProjectCopy(run_once("testr", "sample").path))
         code, _, err = self.cli("last", "--junit-xml", "last.xml")
         self.assertEqual(1, code, err)
         suite, _ = junit_cases(os.path.join(self.project.path, "last.xml"))
@@ -78,7 +79,7 @@ class TestJunitXml(testtools.TestCase):
         self.assertEqual("hi\n", cases["p.T.test_a"].system_out)
 
     def test_history_show_writes_the_run_it_shows(self):
-        self.cli("run")
+        self.project = self.useFixture(ProjectCopy(run_once("testr", "sample").path))
         self.project.write("fixed", "")
         self.cli("run")
         code, _, err = self.cli("history", "show", "0", "--junit-xml", "old.xml")

@@ -12,7 +12,7 @@ import testtools
 
 from tests.cli.test_report import find_chromium, run_chromium
 from tests.databases import PostgreSQLDatabase, postgresql_admin_url, sqlite_url
-from tests.fixtures import SampleProject
+from tests.fixtures import ProjectCopy, SampleProject, check_exit, once_per_process
 from tests.harness import testr
 from tests.png import colour_counts, read_png
 from tests.streams import EPOCH, Result, failure, load_run
@@ -36,28 +36,33 @@ def table_rows(document, table_id):
             for test_id, cells in rows]
 
 
-class HistoryProject:
-    """A sample project with the runs of RUNS stored by `testr run`."""
+def make_history(project, repo_args=()):
+    """Store the runs of RUNS in ``project`` with `testr run`."""
+    for host, job, fixed in RUNS:
+        path = os.path.join(project.path, "fixed")
+        if fixed and not os.path.exists(path):
+            project.write("fixed", "")
+        elif not fixed and os.path.exists(path):
+            os.unlink(path)
+        args = (*repo_args, "run", "--metadata", f"host={host}", "--metadata", f"job={job}")
+        check_exit(1, testr(project.path, *args), args)
+    return project
 
-    def make(self, test, repo_args=()):
-        project = test.useFixture(SampleProject())
-        for host, job, fixed in RUNS:
-            path = os.path.join(project.path, "fixed")
-            if fixed and not os.path.exists(path):
-                project.write("fixed", "")
-            elif not fixed and os.path.exists(path):
-                os.unlink(path)
-            code, out, err = testr(project.path, *repo_args, "run", "--metadata",
-                                          f"host={host}", "--metadata", f"job={job}")
-            test.assertEqual(1, code, out + err)
-        return project
+
+@once_per_process
+def file_history():
+    """A sample project with the runs of RUNS in its file repository,
+    made once per test process: each test works on a copy."""
+    project = SampleProject()
+    project.setUp()
+    return make_history(project)
 
 
 class TestHistoryReport(testtools.TestCase):
 
     def setUp(self):
         super().setUp()
-        self.project = HistoryProject().make(self)
+        self.project = self.useFixture(ProjectCopy(file_history().path))
 
     def cli(self, *args):
         return testr(self.project.path, *args)
@@ -186,9 +191,9 @@ class SameReportOnEveryBackend:
         raise NotImplementedError(self.repo_url)
 
     def test_same_tables_as_the_file_backend(self):
-        file_project = HistoryProject().make(self)
+        file_project = self.useFixture(ProjectCopy(file_history().path))
         url = self.repo_url()
-        other_project = HistoryProject().make(self, ("--repo-url", url))
+        other_project = make_history(self.useFixture(SampleProject()), ("--repo-url", url))
         documents = []
         for project, args in ((file_project, ()), (other_project, ("--repo-url", url))):
             code, out, err = testr(project.path, *args, "report", "--history",

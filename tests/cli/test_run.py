@@ -9,8 +9,9 @@ from testtools.testresult.doubles import StreamResult as RecordingResult
 
 from testrepo import api
 from testrepo.options import Project
-from tests.fixtures import SAMPLE_FAILURES, SampleProject
-from tests.harness import testr
+from tests.fixtures import (SAMPLE_FAILURES, ProjectCopy, SampleProject, once_per_process,
+                            run_testrepo)
+from tests.harness import run_cli, testr
 
 TOTALS = re.compile(r"^Totals: (\d+) passed, (\d+) failed, (\d+) skipped$", re.M)
 
@@ -28,15 +29,28 @@ def stored_events(project_path, run_id=None):
     return run, [event for event in recorder._events if event[0] == "status"]
 
 
+@once_per_process
+def run_once(config, package):
+    """A sample project (``config``, ``package``) after one `testr run
+    --concurrency 2`, made once per test process; ``answer`` is the run's
+    (exit code, stdout, stderr).  Tests that run more copy it."""
+    project = SampleProject(config=config, package=package)
+    project.setUp()
+    project.answer = run_testrepo(project.path, "run", "--concurrency", "2")
+    return project
+
+
 class RunContract:
-    """The core run/failing/rerun cycle; each subclass picks a config style."""
+    """The core run/failing/rerun cycle; each subclass picks a config style.
+    The tests share one first run (:func:`run_once`)."""
 
     config = None
     package = "sample"
 
     def setUp(self):
         super().setUp()
-        self.project = self.useFixture(SampleProject(config=self.config, package=self.package))
+        self.ran = run_once(self.config, self.package)
+        self.project = self.useFixture(ProjectCopy(self.ran.path))
 
     def cli(self, *args, **kwargs):
         return testr(self.project.path, *args, **kwargs)
@@ -45,7 +59,7 @@ class RunContract:
         return [f.replace("sample.", self.package + ".", 1) for f in SAMPLE_FAILURES]
 
     def test_run_reports_counts_and_exits_1(self):
-        code, out, err = self.cli("run", "--concurrency", "2")
+        code, out, err = self.ran.answer
         self.assertEqual(1, code, out + err)
         self.assertEqual((4, 2, 1), totals(out))
         self.assertEqual("Totals: 4 passed, 2 failed, 1 skipped", out.rstrip().splitlines()[-1])
@@ -55,20 +69,17 @@ class RunContract:
         self.assertNotIn("Traceback (most recent call last)", err)
 
     def test_results_are_stored_with_worker_tags(self):
-        self.cli("run", "--concurrency", "2")
         run, events = stored_events(self.project.path)
         self.assertEqual((4, 2, 1), (run.record.passed, run.record.failed, run.record.skipped))
         workers = {tag for event in events for tag in (event[3] or ()) if tag.startswith("worker-")}
         self.assertEqual({"worker-0", "worker-1"}, workers)
 
     def test_failing_lists_exactly_the_failures(self):
-        self.cli("run")
         code, out, _ = self.cli("failing", "--list")
         self.assertEqual(1, code)
         self.assertEqual(self.failing_ids(), out.split())
 
     def test_run_failing_reruns_only_failures_and_set_shrinks(self):
-        self.cli("run")
         self.project.write("fixed", "")
         code, out, err = self.cli("run", "--failing")
         self.assertEqual(1, code, out + err)
@@ -78,7 +89,6 @@ class RunContract:
         self.assertEqual([self.failing_ids()[0]], out.split())
 
     def test_last_slowest_and_stats(self):
-        self.cli("run")
         code, out, _ = self.cli("last")
         self.assertEqual(1, code)
         self.assertEqual((4, 2, 1), totals(out))
@@ -117,12 +127,12 @@ class TestRunBehaviour(testtools.TestCase):
     def test_run_failing_with_nothing_failing_exits_0(self):
         self.project.write("fixed", "")
         self.cli("run", "TestBeta")
-        code, out, _ = self.cli("run", "--failing")
+        code, out, _ = run_cli(self.project.path, "run", "--failing")
         self.assertEqual(0, code)
         self.assertIn("No failing tests", out)
 
     def test_filtered_run_keeps_failures_it_did_not_run(self):
-        self.cli("run")
+        self.project = self.useFixture(ProjectCopy(run_once("stestr", "sample").path))
         code, out, _ = self.cli("run", "TestBeta")
         self.assertEqual(0, code)
         self.assertEqual((3, 0, 0), totals(out))
@@ -130,7 +140,7 @@ class TestRunBehaviour(testtools.TestCase):
         self.assertEqual(SAMPLE_FAILURES, out.split())
 
     def test_full_run_replaces_failing_set(self):
-        self.cli("run")
+        self.project = self.useFixture(ProjectCopy(run_once("stestr", "sample").path))
         self.project.write("sample/test_sample.py", "import unittest\n\n"
                            "class T(unittest.TestCase):\n    def test_ok(self):\n        pass\n")
         code, _, _ = self.cli("run")
@@ -216,6 +226,6 @@ class TestCommandMode(testtools.TestCase):
 
     def test_listing_failure_exits_5(self):
         self.project.write("sample/test_broken.py", "import no_such_module_here\n")
-        code, _, err = testr(self.project.path, "run")
+        code, _, err = run_cli(self.project.path, "run")
         self.assertEqual(5, code)
         self.assertIn("no_such_module_here", err)

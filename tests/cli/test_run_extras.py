@@ -9,9 +9,9 @@ import testtools
 
 from testrepo import api
 from testrepo.options import Project
-from tests.cli.test_run import stored_events, totals
-from tests.fixtures import SAMPLE_FAILURES, SampleProject, testrepo_env
-from tests.harness import testr
+from tests.cli.test_run import run_once, stored_events, totals
+from tests.fixtures import SAMPLE_FAILURES, ProjectCopy, SampleProject, testrepo_env
+from tests.harness import run_cli, testr
 
 DETAIL_TESTS = '''\
 import unittest
@@ -64,14 +64,14 @@ class TestRunExtras(testtools.TestCase):
         self.assertIn("git_sha=1a2b3c", out)
 
     def test_metadata_without_equals_is_a_usage_error(self):
-        code, out, err = self.cli("run", "--metadata", "git_sha")
+        code, out, err = run_cli(self.project.path, "run", "--metadata", "git_sha")
         self.assertEqual(2, code)
         self.assertEqual(["testr: --metadata 'git_sha': expected KEY=VALUE, e.g. --metadata "
                           "git_sha=1a2b3c"], err.splitlines())
         self.assertFalse(os.path.exists(self.project.repository_path()))
 
     def test_metadata_may_not_replace_what_testrepo_records(self):
-        code, _, err = self.cli("run", "--metadata", "seed=4")
+        code, _, err = run_cli(self.project.path, "run", "--metadata", "seed=4")
         self.assertEqual(2, code)
         self.assertIn("'seed' is recorded by testrepo itself", err)
 
@@ -102,7 +102,8 @@ class TestRunExtras(testtools.TestCase):
         self.assertIn("test_pass_two", suppressed)
 
     def test_suppress_and_all_attachments_exclude_each_other(self):
-        code, _, err = self.cli("run", "--suppress-attachments", "--all-attachments")
+        code, _, err = run_cli(self.project.path, "run", "--suppress-attachments",
+                               "--all-attachments")
         self.assertEqual(2, code)
         self.assertIn("not allowed with argument", err)
 
@@ -119,7 +120,7 @@ class TestRunExtras(testtools.TestCase):
         self.assertEqual(SAMPLE_FAILURES, failing.split())
 
     def test_combined_results_update_the_failing_set(self):
-        self.cli("run")
+        self.project = self.useFixture(ProjectCopy(run_once("stestr", "sample").path))
         self.project.write("fixed", "")
         self.cli("run", "--combine", "test_fail")
         self.assertEqual([0], api.open_repository(Project(self.project.path)).run_ids())
@@ -153,7 +154,7 @@ class TestLoadIntoRun(testtools.TestCase):
         self.assertEqual(SAMPLE_FAILURES, failing.split())
 
     def test_load_id_of_an_unknown_run_stores_nothing(self):
-        testr(self.project.path, "run", "TestBeta")
+        self.project = self.useFixture(ProjectCopy(run_once("testr", "sample").path))
         code, _, err = testr(self.project.path, "load", "--id", "7",
                                     stdin=self.stream_of("TestAlpha"))
         self.assertEqual(4, code)
@@ -196,7 +197,7 @@ class TestPartialAndForceInit(testtools.TestCase):
         return testr(self.project.path, "failing", "--list")[1].split()
 
     def test_run_partial_keeps_failures_of_tests_it_did_not_run(self):
-        testr(self.project.path, "run")
+        self.project = self.useFixture(ProjectCopy(run_once("testr", "sample").path))
         self.project.write("sample/test_sample.py", ALPHA_WITHOUT_ERROR)
         testr(self.project.path, "run", "--partial")
         self.assertEqual(SAMPLE_FAILURES, self.failing())  # test_error did not run
@@ -204,7 +205,7 @@ class TestPartialAndForceInit(testtools.TestCase):
         self.assertEqual([SAMPLE_FAILURES[1]], self.failing())  # a full run forgets it
 
     def test_load_partial_keeps_failures_of_tests_not_in_the_stream(self):
-        testr(self.project.path, "run")
+        self.project = self.useFixture(ProjectCopy(run_once("testr", "sample").path))
         beta = class_stream(self.project, "TestBeta")
         testr(self.project.path, "load", "--partial", stdin=beta)
         self.assertEqual(SAMPLE_FAILURES, self.failing())

@@ -10,9 +10,9 @@ import testtools
 
 from testrepo import api
 from testrepo.options import OutputOptions, Project, RunOptions, Selection
-from tests.cli.test_run import stored_events, totals
-from tests.fixtures import SAMPLE_FAILURES, SampleProject, testrepo_env
-from tests.harness import testr
+from tests.cli.test_run import run_once, stored_events, totals
+from tests.fixtures import SAMPLE_FAILURES, ProjectCopy, SampleProject, testrepo_env
+from tests.harness import run_cli, testr
 
 COUNTING_TESTS = '''\
 import os
@@ -206,7 +206,7 @@ class WorkerFileContract:
 
     def assert_invalid(self, content, message):
         self.project.write("workers.yaml", content)
-        code, out, err = self.cli("run", "--worker-file", "workers.yaml")
+        code, out, err = run_cli(self.project.path, "run", "--worker-file", "workers.yaml")
         self.assertEqual(3, code, out + err)
         self.assertEqual([f"testr: workers.yaml: {message}"], err.splitlines())
 
@@ -228,7 +228,7 @@ class WorkerFileContract:
                             "or ']', but got '<stream end>'")
 
     def test_missing_worker_file_is_a_config_error(self):
-        code, _, err = self.cli("run", "--worker-file", "nope.yaml")
+        code, _, err = run_cli(self.project.path, "run", "--worker-file", "nope.yaml")
         self.assertEqual(3, code)
         self.assertIn("testr: nope.yaml: cannot read the worker file: No such file", err)
 
@@ -249,7 +249,7 @@ class NoDiscoverContract:
         self.project = self.useFixture(SampleProject(config=self.config))
 
     def test_runs_just_the_named_test_given_by_path(self):
-        testr(self.project.path, "run")
+        self.project = self.useFixture(ProjectCopy(run_once(self.config, "sample").path))
         code, out, err = testr(self.project.path, "run", "--no-discover",
                                       "sample/test_sample.py::TestBeta::test_pass_one")
         self.assertEqual(0, code, out + err)
@@ -265,7 +265,7 @@ class NoDiscoverContract:
         self.assertEqual((0, 1, 0), totals(out))
 
     def test_filters_are_refused(self):
-        code, _, err = testr(self.project.path, "run", "-n", "x.y", "Beta")
+        code, _, err = run_cli(self.project.path, "run", "-n", "x.y", "Beta")
         self.assertEqual(2, code)
         self.assertIn("--no-discover runs exactly the test it names", err)
 
@@ -309,7 +309,7 @@ class TestPdb(testtools.TestCase):
 
     def test_pdb_with_until_failure_is_a_usage_error(self):
         project = self.useFixture(SampleProject(config="stestr"))
-        code, _, err = testr(project.path, "run", "--pdb", "x.y", "--until-failure")
+        code, _, err = run_cli(project.path, "run", "--pdb", "x.y", "--until-failure")
         self.assertEqual(2, code)
         self.assertIn("--pdb cannot be combined with --until-failure", err)
 

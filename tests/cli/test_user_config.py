@@ -9,8 +9,9 @@ import testtools
 
 from testrepo import api
 from testrepo.options import Project
-from tests.fixtures import SAMPLE_FAILURES, SampleProject
-from tests.harness import testr
+from tests.cli.test_run import run_once
+from tests.fixtures import SAMPLE_FAILURES, ProjectCopy, SampleProject
+from tests.harness import run_cli, testr
 
 
 class UserConfigTestCase(testtools.TestCase):
@@ -29,6 +30,11 @@ class UserConfigTestCase(testtools.TestCase):
     def cli(self, *args):
         env = {"HOME": self.home, "XDG_CONFIG_HOME": ""}
         return testr(self.project.path, *args, env=env)
+
+    def use_a_run(self):
+        """Work on a copy of a project with one run of the sample (made
+        without this user config) instead."""
+        self.project = self.useFixture(ProjectCopy(run_once("stestr", "sample").path))
 
     def latest_metadata(self):
         repo = api.open_repository(Project(directory=self.project.path))
@@ -59,20 +65,20 @@ class TestDefaults(UserConfigTestCase):
 
     def test_abbreviated_command_uses_its_section(self):
         self.write_config("history-list: {show-metadata: true, format: csv}\n")
-        self.cli("run")
+        self.use_a_run()
         code, out, _ = self.cli("hist", "li")
         self.assertEqual(0, code)
         self.assertTrue(out.startswith('"Run ID",') and '"Metadata"' in out.splitlines()[0], out)
 
     def test_home_dot_file_is_read_too(self):
         self.write_config("failing: {list: true}\n", relpath=".testr.yaml")
-        self.cli("run")
+        self.use_a_run()
         _, out, _ = self.cli("failing")
         self.assertEqual(SAMPLE_FAILURES, out.split())
 
     def test_explicit_user_config_file(self):
         path = self.write_config("failing: {list: true}\n", relpath="elsewhere.yaml")
-        self.cli("run")
+        self.use_a_run()
         _, out, _ = self.cli("--user-config", path, "failing")
         self.assertEqual(SAMPLE_FAILURES, out.split())
 
@@ -94,7 +100,8 @@ class TestErrors(UserConfigTestCase):
 
     def test_wrong_type(self):
         path = self.write_config("run:\n  concurrency: four\n")
-        code, _, err = self.cli("run")
+        code, _, err = run_cli(self.project.path, "run",
+                               env={"HOME": self.home, "XDG_CONFIG_HOME": ""})
         self.assertEqual(3, code)
         self.assertEqual(f"testr: {path}: run.concurrency: expected an integer, "
                          "got 'four'\n", err)

@@ -8,7 +8,8 @@ built-in runner and command mode where the behaviour applies to both.
 import testtools
 
 from tests.cli.test_run import stored_events, totals
-from tests.fixtures import SampleProject, run_testrepo
+from tests.fixtures import SampleProject
+from tests.harness import testr
 
 # 12 ordinary tests around the faulty one, so that a crash mid-partition
 # has tests queued behind it.
@@ -80,7 +81,7 @@ class FaultContract:
         self.project = self.useFixture(SampleProject(config=self.config, tests=CRASH_TESTS))
 
     def cli(self, *args):
-        return run_testrepo(self.project.path, *args)
+        return testr(self.project.path, *args)
 
     def assert_all_accounted(self, events, expected_failures):
         failed = sorted(result_ids(events, ("fail",)))

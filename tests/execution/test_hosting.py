@@ -20,6 +20,7 @@ import testtools
 
 from tests.cli.test_run import stored_events, totals
 from tests.fixtures import SampleProject, run_testrepo, testrepo_env
+from tests.harness import run_cli
 
 PROCESS_TESTS = '''\
 import concurrent.futures
@@ -258,14 +259,14 @@ class TestScenarioIds(HostingTestCase):
                                         env={"SCENARIO_LIMIT": "2"})
         self.assertEqual(1, code, out + err)
         self.assertEqual((4, 1, 0), totals(out))
-        _, failing, _ = run_testrepo(self.project.path, "failing", "--list")
+        _, failing, _ = run_cli(self.project.path, "failing", "--list")
         self.assertEqual(["sample.test_sample.TestScenarios.test_value(two)"],
                          failing.split())
         code, out, err = run_testrepo(self.project.path, "run", "--failing")
         self.assertEqual(0, code, out + err)
         # The listed test behind the failing scenario ran again, every scenario.
         self.assertEqual((2, 0, 0), totals(out))
-        _, failing, _ = run_testrepo(self.project.path, "failing", "--list")
+        _, failing, _ = run_cli(self.project.path, "failing", "--list")
         self.assertEqual("", failing.strip())
 
 

@@ -17,6 +17,7 @@ from testrepo import api
 from testrepo.options import Project
 from tests.cli.test_run import totals
 from tests.fixtures import SampleProject, TESTR_CONF, run_testrepo, testrepo_env
+from tests.harness import run_cli
 
 CLAIM_TESTS = '''\
 import os
@@ -164,7 +165,7 @@ class TestInstances(testtools.TestCase):
 
     def test_execute_without_provision_is_a_config_error(self):
         self.project.write(".testr.conf", TESTR_CONF + "instance_execute=$COMMAND\n")
-        code, _, err = run_testrepo(self.project.path, "run")
+        code, _, err = run_cli(self.project.path, "run")
         self.assertEqual(3, code)
         self.assertEqual(["testr: .testr.conf: [DEFAULT] instance_execute: needs "
                           "instance_provision to create the instances it runs in"],

@@ -5,6 +5,7 @@ import testtools
 
 from tests.cli.test_run import stored_events, totals
 from tests.fixtures import SampleProject, run_testrepo
+from tests.harness import run_cli
 
 RETRY_TESTS = '''\
 import os
@@ -47,7 +48,7 @@ class RetryContract:
                     and e[2] in ("success", "fail")]
         self.assertEqual(["fail", "success"], attempts)
         self.assertEqual("1", run.record.metadata["flaky"])
-        _, failing, _ = run_testrepo(self.project.path, "failing", "--list")
+        _, failing, _ = run_cli(self.project.path, "failing", "--list")
         self.assertEqual("", failing)
 
     def test_a_test_that_keeps_failing_is_tried_n_plus_one_times(self):

@@ -19,6 +19,7 @@ from testrepo.errors import RepositoryCorrupt, RepositoryError
 from testrepo.repository import initialise_repository, open_repository
 from tests.databases import postgresql_admin_url, postgresql_url, sqlite_url
 from tests.fixtures import SampleProject, run_testrepo
+from tests.harness import run_cli
 
 UTC = datetime.timezone.utc
 T0 = datetime.datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
@@ -194,7 +195,7 @@ class TestPostgreSQL(SQLBackendBehaviour, testtools.TestCase):
         self.assertIn("`testr --repo-url %s load %s`" % (self.url, kept), message)
         self.rename_database(name + "_away", name)
         project = self.useFixture(SampleProject())
-        code, out, err = run_testrepo(project.path, "--repo-url", self.url, "load", kept)
+        code, out, err = run_cli(project.path, "--repo-url", self.url, "load", kept)
         self.assertEqual(0, code, err)
         self.assertEqual([("pkg.T.test_ok", "success")], final_results(
             self.repository().get_run(0).stream().read()))
@@ -233,7 +234,7 @@ class TestUnreachableDatabase(testtools.TestCase):
         project = self.useFixture(SampleProject())
         url = "postgresql://ci:s3cret@127.0.0.1:1/results"
         for command in (["last"], ["run"], ["history", "list"]):
-            code, out, err = run_testrepo(project.path, "--repo-url", url, *command)
+            code, out, err = run_cli(project.path, "--repo-url", url, *command)
             self.assertEqual(4, code, (command, out, err))
             self.assertEqual(1, len(err.strip().splitlines()), err)
             self.assertIn("testr: Cannot reach the repository database "
@@ -243,8 +244,7 @@ class TestUnreachableDatabase(testtools.TestCase):
 
     def test_a_malformed_url_is_a_clear_error(self):
         project = self.useFixture(SampleProject())
-        code, out, err = run_testrepo(project.path, "--repo-url", "postgresql://u:pw@[::1",
-                                      "last")
+        code, out, err = run_cli(project.path, "--repo-url", "postgresql://u:pw@[::1", "last")
         self.assertEqual(4, code, err)
         self.assertIn("postgresql://USER@HOST/DATABASE", err)
         self.assertIn("postgresql://u:***@[::1", err)
@@ -261,7 +261,7 @@ class TestSQLiteFileProblems(testtools.TestCase):
                  (("--repo-url", "sqlite:///a-directory", "init"),
                   "testr: Cannot use the SQLite database sqlite:///a-directory")]
         for args, expected in cases:
-            code, out, err = run_testrepo(project.path, *args)
+            code, out, err = run_cli(project.path, *args)
             self.assertEqual(4, code, err)
             self.assertEqual(1, len(err.strip().splitlines()), err)
             self.assertIn(expected, err)
