@@ -10,7 +10,6 @@ start) finds whatever survived a run in ``/proc``.
 """
 
 import os
-import resource
 import signal
 import subprocess
 import sys
