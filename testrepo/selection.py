@@ -116,7 +116,7 @@ def listed_failing(test_ids: Sequence[str], failing: FrozenSet[str]) -> FrozenSe
     return failing | behind if behind else failing
 
 
-def with_variant_durations(test_ids: Sequence[str], durations: Mapping[str, float],
+def with_variant_durations(test_ids: Optional[Sequence[str]], durations: Mapping[str, float],
                            stored: Callable[[], Mapping[str, float]]) -> Dict[str, float]:
     """``durations`` plus, for each listed test without one, the summed
     durations of its run-time variants: ``pkg.T.test_a`` runs (and is
@@ -124,6 +124,8 @@ def with_variant_durations(test_ids: Sequence[str], durations: Mapping[str, floa
     scheduler must see the whole cost of handing it out.  ``stored()``
     returns every stored duration; it is called only when a listed test
     has none of its own."""
+    if not test_ids:  # None: command mode runs the whole suite unlisted
+        return dict(durations)
     missing = set(test_ids).difference(durations)
     if not missing:
         return dict(durations)

@@ -223,3 +223,7 @@ class TestVariantDurations(TestCase):
             raise AssertionError("read every stored duration")
         self.assertEqual({"p.T.test_b": 1.0},
                          with_variant_durations(["p.T.test_b"], {"p.T.test_b": 1.0}, refuse))
+
+    def test_an_unlisted_run_keeps_the_durations_it_has(self):
+        # Command mode without a listing passes no ids (None).
+        self.assertEqual({}, with_variant_durations(None, {}, lambda: self.STORED))
