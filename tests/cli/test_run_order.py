@@ -75,6 +75,17 @@ def worker_sequences(project):
     return sequences
 
 
+def run_with_history(testcase, project, test_ids, seconds, slow_seconds):
+    """Store a run timing every test at ``seconds`` but SLOW at
+    ``slow_seconds``, then ``testr run --concurrency 2``; returns its output."""
+    history = [Result(test_id, duration=seconds) for test_id in test_ids if test_id != SLOW]
+    code, out, err = load_run(project, history + [Result(SLOW, duration=slow_seconds)])
+    testcase.assertEqual(0, code, out + err)
+    code, out, err = testr(project.path, "run", "--concurrency", "2")
+    testcase.assertEqual(0, code, out + err)
+    return out
+
+
 class TestListingOrderWithHistory(testtools.TestCase):
 
     def test_each_worker_runs_in_listing_order_and_order_dependent_tests_pass(self):
@@ -82,11 +93,7 @@ class TestListingOrderWithHistory(testtools.TestCase):
         test_ids = listed_ids(project)
         # History: the polluting test, listed last, is by far the slowest,
         # so a longest-first queue would start a worker with it.
-        history = [Result(test_id, duration=0.01) for test_id in test_ids if test_id != SLOW]
-        code, out, err = load_run(project, history + [Result(SLOW, duration=5.0)])
-        self.assertEqual(0, code, out + err)
-        code, out, err = testr(project.path, "run", "--concurrency", "2")
-        self.assertEqual(0, code, out + err)
+        out = run_with_history(self, project, test_ids, 0.01, 5.0)
         self.assertIn("Totals: 19 passed, 0 failed, 0 skipped", out)
         sequences = worker_sequences(project)
         self.assertEqual({"worker-0", "worker-1"}, set(sequences))
@@ -149,11 +156,7 @@ class TestStepBackInAFreshProcess(testtools.TestCase):
             "{methods}", "".join(RECORDING_METHOD.format(n=n) for n in range(20))))
         project.write("sample/test_z.py", RECORDING_POLLUTER)
         test_ids = listed_ids(project)
-        history = [Result(test_id, duration=0.2) for test_id in test_ids if test_id != SLOW]
-        code, out, err = load_run(project, history + [Result(SLOW, duration=4.0)])
-        self.assertEqual(0, code, out + err)
-        code, out, err = testr(project.path, "run", "--concurrency", "2")
-        self.assertEqual(0, code, out + err)
+        out = run_with_history(self, project, test_ids, 0.2, 4.0)
         self.assertIn("Totals: 21 passed, 0 failed, 0 skipped", out)
         processes = {}
         with open(f"{project.path}/ran.log") as log:
