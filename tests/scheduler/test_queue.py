@@ -210,6 +210,25 @@ class TestOrdering(testtools.TestCase):
         rest = sum(iter(lambda: queue.next_batch(1), []), [])
         self.assertEqual(sorted(test_ids), sorted(stuck + taken + rest))
 
+    def test_the_shared_tail_absorbs_durations_that_changed(self):
+        # The history says 1 s a test; this run, worker 0's tests take
+        # 1.1 s and worker 1's 0.9 s (a loaded machine, say).  Planned
+        # without a tail, worker 1 would run dry 4 s early with all that is
+        # left listed before its last test: a step back and a fresh
+        # process.  The shared tail lets it go on forward instead.
+        test_ids = [f"m.T.t{n:02d}" for n in range(40)]
+        clock = FakeClock()
+        queue = WorkQueue.build(test_ids, 2, dict.fromkeys(test_ids, 1.0), clock=clock)
+        real = {t: 1.1 if n % 2 == 0 else 0.9 for n, t in enumerate(test_ids)}
+        processes = []
+        sequences = simulate(queue, real, 2, clock, processes=processes)
+        self.assertEqual(sorted(test_ids), sorted(sum(sequences, [])))
+        self.assertEqual(2, len(processes))  # no worker started over
+        for sequence in sequences:
+            self.assertTrue(rises(sequence, test_ids), sequence)
+        finished = [sum(real[t] for t in sequence) for sequence in sequences]
+        self.assertLess(abs(finished[0] - finished[1]), 2.0, finished)
+
     def test_no_seam_for_a_gain_below_the_threshold(self):
         # Worker 0 finishes its plan first; what worker 1 has left is
         # listed before worker 0's last test and too small to be worth a
