@@ -79,6 +79,10 @@ class TestProcesses(unittest.TestCase):
     def test_reads_stdin(self):
         self.assertEqual("", sys.stdin.read())
 
+    def test_command_line_is_subunit_runs(self):
+        # As under stestr's python -m subunit.run: no protocol flags.
+        self.assertEqual(["run.py"], [os.path.basename(arg) for arg in sys.argv])
+
     def test_prints(self):
         print("to stdout", flush=True)
         sys.stdout.buffer.write(b"binary\\n")
@@ -205,12 +209,12 @@ class TestProcesses(HostingTestCase):
     def test_every_way_of_starting_processes_passes_and_leaves_nothing(self):
         code, out, err = self.run_suite(PROCESS_TESTS, "--concurrency", "2")
         self.assertEqual(0, code, out + err)
-        self.assertEqual((10, 0, 0), totals(out))
+        self.assertEqual((11, 0, 0), totals(out))
 
     def test_serial_run_also_passes(self):
         code, out, err = self.run_suite(PROCESS_TESTS, "--serial")
         self.assertEqual(0, code, out + err)
-        self.assertEqual((10, 0, 0), totals(out))
+        self.assertEqual((11, 0, 0), totals(out))
 
     def test_output_of_a_test_is_its_own(self):
         code, out, err = self.run_suite(PROCESS_TESTS, "--serial", "test_prints")
