@@ -70,4 +70,8 @@ def builtin_argv(context: RunContext, plan: RunPlan) -> List[str]:
     argv = commands.builtin_argv(context.config, context.options.test_args)
     if plan.load_name:
         argv += ["--load-name", direct.dotted_name(plan.load_name)]
+    elif context.config.runner != "pytest" and (plan.workers or 1) <= usable_cpus():
+        # The workers that do not list import the suite while worker 0 lists
+        # it; with more workers than CPUs that would slow the listing down.
+        argv.append("--warm")
     return argv

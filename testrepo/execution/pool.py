@@ -48,7 +48,8 @@ _TIMEOUT_MARK = b"Timeout ("
 class WorkerPool:
     """Built-in workers, started before the tests are selected.
 
-    ``start()`` launches them (they discover the suite in parallel);
+    ``start()`` launches them (worker 0 discovers the suite, the others
+    import its modules meanwhile with ``--warm``);
     ``listing()`` returns the ids worker 0 discovered, so no separate
     listing process is needed; ``run(work, sink)`` hands out ``work`` and
     feeds ``sink`` (``add_outcome``/``add_output``) on the calling thread;

@@ -38,8 +38,10 @@ from __future__ import annotations
 import argparse
 import importlib
 import importlib.util
+import fnmatch
 import json
 import os
+import select
 import signal
 import sys
 import unittest
@@ -236,6 +238,9 @@ def parse_args(argv):
     parser.add_argument("--load-name", action="append", default=[], metavar="NAME",
                         help="Load these dotted names instead of discovering "
                              "(run --no-discover).")
+    parser.add_argument("--warm", action="store_true",
+                        help="A worker that does not list imports the suite's test "
+                             "modules until its first batch arrives.")
     return parser.parse_args(argv)
 
 
@@ -250,6 +255,49 @@ def load_named(names, top_dir):
                 continue  # its traceback is in loader.errors
             tests.setdefault(test.id(), test)
     return tests, list(loader.errors)
+
+
+def test_module_names(test_path, top_dir):
+    """Dotted names of the modules discovery imports below ``test_path``
+    (``test*.py`` files in packages), in its order; none if ``test_path``
+    is not below ``top_dir``."""
+    start, top = os.path.abspath(test_path), os.path.abspath(top_dir)
+    if os.path.commonpath([start, top]) != top or not os.path.isdir(start):
+        return []
+
+    def walk(directory):
+        for name in sorted(os.listdir(directory)):
+            path = os.path.join(directory, name)
+            if fnmatch.fnmatch(name, "test*.py") and name[:-3].isidentifier():
+                yield os.path.relpath(path[:-3], top).replace(os.sep, ".")
+            elif name.isidentifier() and os.path.isfile(os.path.join(path, "__init__.py")):
+                yield from walk(path)
+    return list(walk(start))
+
+
+def warm_up(module_names, batch_pending):
+    """Import ``module_names`` in order until ``batch_pending()``.
+
+    A worker that does not list makes each test from its id when the test
+    arrives, so it would import the suite only after worker 0 has listed it,
+    while the run waits.  Until its first batch it has nothing else to do:
+    it imports what it will need then, as stestr's workers all discover.
+    Import errors are left to the test that needs the module (see
+    :class:`LazyTests`)."""
+    for name in module_names:
+        if batch_pending():
+            return
+        try:
+            importlib.import_module(name)
+        except Exception:  # noqa: BLE001 - reported when a test needs it
+            pass
+
+
+def batch_pending(batches):
+    """Whether the parent has sent a batch (or closed the pipe); only
+    before the first read, while nothing sits in ``batches``' buffer."""
+    fd = batches.fileno()
+    return lambda: bool(select.select([fd], [], [], 0)[0])
 
 
 def private_stdout():
@@ -350,6 +398,8 @@ def main(argv=None):
     if not args.send_ids:
         # Nobody needs this worker's listing: load the tests it is sent.
         protocol.write_ready(out, [], False)
+        if args.warm and not args.load_name:
+            warm_up(test_module_names(args.test_path, top_dir), batch_pending(batches))
         find = LazyTests(load).find
     else:
         tests, import_errors = load()

@@ -13,10 +13,11 @@ import subprocess
 import sys
 import tempfile
 
+import fixtures
 import testtools
 
 from testrepo import subunit_v2
-from testrepo.execution import protocol
+from testrepo.execution import protocol, worker
 from testrepo.execution.frame_result import StatusPackets
 from tests.cli.test_run import stored_events, totals
 from tests.fixtures import SampleProject, run_testrepo, testrepo_env
@@ -196,6 +197,47 @@ class TestLazyLoading(testtools.TestCase):
         code, results, err = run_worker(self.project.path, [[test_id]])
         self.assertEqual(0, code, err)
         self.assertEqual([(test_id, "fail")], results)
+
+
+class TestWarmUp(testtools.TestCase):
+    """A worker that does not list imports the suite's modules, in
+    discovery's order, until its first batch arrives (``--warm``)."""
+
+    def setUp(self):
+        super().setUp()
+        self.project = self.useFixture(SampleProject(config="stestr", tests=PLAIN))
+        self.project.write("sample/test_marked.py", MARKED)
+        self.project.write("sample/sub/__init__.py", "")
+        self.project.write("sample/sub/test_deep.py", PLAIN)
+        self.project.write("sample/nopackage/test_skipped.py", PLAIN)
+        self.project.write("sample/test-not-a-module.py", PLAIN)
+        self.mark = os.path.join(self.project.path, "sample", "imported.mark")
+
+    def test_module_names_in_discovery_order(self):
+        names = worker.test_module_names(os.path.join(self.project.path, "sample"),
+                                         self.project.path)
+        self.assertEqual(["sample.sub.test_deep", "sample.test_marked",
+                          "sample.test_sample"], names)
+        self.assertEqual([], worker.test_module_names(self.project.path,
+                                                      os.path.join(self.project.path, "sample")))
+
+    def test_imports_until_a_batch_is_pending(self):
+        self.useFixture(fixtures.MonkeyPatch("sys.path", [self.project.path] + sys.path))
+        self.addCleanup(lambda: [sys.modules.pop(name) for name in list(sys.modules)
+                                 if name == "sample" or name.startswith("sample.")])
+        asked = []
+        worker.warm_up(["sample.test_marked", "sample.missing", "sample.test_sample"],
+                       lambda: asked.append(1) or len(asked) > 2)
+        self.assertTrue(os.path.exists(self.mark))
+        self.assertIn("sample.test_marked", sys.modules)
+        self.assertNotIn("sample.test_sample", sys.modules)  # the batch came first
+
+    def test_a_batch_already_sent_is_not_kept_waiting(self):
+        code, results, err = run_worker(
+            self.project.path, [["sample.test_sample.TestPlain.test_one"]], "--warm")
+        self.assertEqual(0, code, err)
+        self.assertEqual([("sample.test_sample.TestPlain.test_one", "success")], results)
+        self.assertFalse(os.path.exists(self.mark))
 
 
 class TestLazyWorkersInRuns(testtools.TestCase):
