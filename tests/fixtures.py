@@ -140,6 +140,27 @@ def once_per_process(make):
     return once
 
 
+def start_together(commands, env=None):
+    """Start a process for each argv in ``commands`` (stdout and stderr
+    piped) and let them go on at the same moment: each prints one line
+    when it is ready and then reads stdin to its end, which comes for all
+    of them (one pipe) when every process has printed its line.  For tests
+    of processes that contend for something, whatever each one's import
+    time."""
+    go_read, go_write = os.pipe()
+    try:
+        processes = [subprocess.Popen(argv, env=env, stdin=go_read, stdout=subprocess.PIPE,
+                                      stderr=subprocess.PIPE) for argv in commands]
+    finally:
+        os.close(go_read)
+    try:
+        for process in processes:
+            process.stdout.readline()  # "" if it died first: its exit code says why
+    finally:
+        os.close(go_write)
+    return processes
+
+
 def check_exit(expected, result, args):
     """Raise AssertionError unless ``result`` (a CLI answer) exited
     ``expected``: for preparing runs outside a test's own assertions."""
