@@ -140,6 +140,53 @@ def once_per_process(make):
     return once
 
 
+def start_together(commands, env=None):
+    """Start a process for each argv in ``commands`` (stdout and stderr
+    piped) and let them go on at the same moment: each prints one line
+    when it is ready and then reads stdin to its end, which comes for all
+    of them (one pipe) when every process has printed its line.  For tests
+    of processes that contend for something, whatever each one's import
+    time."""
+    go_read, go_write = os.pipe()
+    try:
+        processes = [subprocess.Popen(argv, env=env, stdin=go_read, stdout=subprocess.PIPE,
+                                      stderr=subprocess.PIPE) for argv in commands]
+    finally:
+        os.close(go_read)
+    try:
+        for process in processes:
+            process.stdout.readline()  # "" if it died first: its exit code says why
+    finally:
+        os.close(go_write)
+    return processes
+
+
+# The runs of sample_history(): (host, job, whether the `fixed` file exists)
+# per run, so test_fail fails, passes, fails, passes, passes, fails: 4 flips,
+# so it is flaky; test_error fails in every run (broken, not flaky).
+HISTORY_RUNS = [("ci-a", "unit", False), ("ci-a", "unit", True), ("ci-b", "unit", False),
+                ("ci-b", "lint", True), ("ci-a", "unit", True), ("ci-b", "unit", False)]
+
+
+@once_per_process
+def sample_history():
+    """The sample project with the runs of HISTORY_RUNS (real `testr run`s
+    with --metadata host=... job=...) in its file repository, made once
+    per test process: tests that change it work on a copy
+    (:class:`ProjectCopy`), tests of another backend export it there."""
+    project = SampleProject()
+    project.setUp()
+    fixed = os.path.join(project.path, "fixed")
+    for host, job, is_fixed in HISTORY_RUNS:
+        if is_fixed and not os.path.exists(fixed):
+            project.write("fixed", "")
+        elif not is_fixed and os.path.exists(fixed):
+            os.unlink(fixed)
+        args = ("run", "--metadata", f"host={host}", "--metadata", f"job={job}")
+        check_exit(1, run_testrepo(project.path, *args), args)
+    return project
+
+
 def check_exit(expected, result, args):
     """Raise AssertionError unless ``result`` (a CLI answer) exited
     ``expected``: for preparing runs outside a test's own assertions."""

@@ -17,7 +17,7 @@ from testtools.testresult.doubles import StreamResult
 
 from tests.databases import PostgreSQLDatabase, postgresql_admin_url
 from tests.fixtures import (SAMPLE_FAILURES, TESTR_CONF, SampleProject, once_per_process,
-                            run_testrepo)
+                            run_testrepo, sample_history)
 from tests.harness import testr
 from tests.streams import Result, load_run
 
@@ -114,8 +114,16 @@ class BackendCommands:
         self.assertIn("alpha is broken", shown)
         self.assertEqual(7, len(self.final_results(self.subunit("last", "--subunit"))))
 
+    def load_sample_run(self):
+        """Store a plain run of the sample (two failures) with `testr load`:
+        the stream of sample_history()'s last run."""
+        code, stream, err = testr(sample_history().path, "last", "--subunit", binary=True)
+        self.assertEqual(1, code, err)
+        code, out, err = testr(self.project.path, "load", "--force-init", "--quiet", stdin=stream)
+        self.assertEqual(1, code, out + err)
+
     def test_failing_rerun_and_fix(self):
-        self.cli("run", expect=1)
+        self.load_sample_run()
         self.project.write("fixed", "")
         out = self.cli("run", "--failing", expect=1)
         self.assertIn("Totals: 1 passed, 1 failed, 0 skipped", out)
@@ -123,36 +131,31 @@ class BackendCommands:
                          self.cli("failing", "--list", expect=1).split())
 
     def test_load_combine_and_remove(self):
-        self.cli("run", expect=1)
-        stream = self.subunit("last", "--subunit")
-        code, out, err = testr(self.project.path, "load", stdin=stream)
-        self.assertEqual(1, code, err)
+        self.load_sample_run()
+        self.load_sample_run()
         self.assertEqual([0, 1], [run["Run ID"] for run in self.history()])
         self.cli("history", "remove", "0")
         self.cli("run", "--combine", expect=1)
         self.assertEqual([1], [run["Run ID"] for run in self.history()])
         # Run 1 now holds both attempts of every test (each counts once).
         self.assertEqual(14, len(self.final_results(self.subunit("last", "--subunit"))))
-        self.cli("run", expect=1)
+        self.load_sample_run()
         # Ids are never reused, whatever was removed.
         self.assertEqual([1, 2], [run["Run ID"] for run in self.history()])
 
     def test_compare_and_flaky_across_hosts(self):
-        # Three hosts share the repository; test_fail flips between them.
-        self.cli("run", "--metadata", "host=node-a", "--metadata", "job=unit", expect=1)
-        self.project.write("fixed", "")
-        self.cli("run", "--metadata", "host=node-b", "--metadata", "job=unit", expect=1)
-        os.unlink(os.path.join(self.project.path, "fixed"))
-        self.cli("run", "--metadata", "host=node-c", "--metadata", "job=unit", expect=1)
-        comparison = json.loads(self.cli("compare", "0", "1", "-f", "json"))
+        # Two hosts share the repository; test_fail flips between runs
+        # (sample_history(), exported here).
+        self.cli("--repo-url", "file:" + sample_history().repository_path(), "export", self.url)
+        comparison = json.loads(self.cli("compare", "2", "4", "-f", "json"))
         self.assertEqual(["sample.test_sample.TestAlpha.test_fail"], comparison["fixed"])
-        self.assertEqual(("node-a", "node-b", "unit"), (
+        self.assertEqual(("ci-b", "ci-a", "unit"), (
             comparison["old"]["host"], comparison["new"]["host"], comparison["new"]["job"]))
-        self.assertIn("host node-b, job unit", self.cli("compare", "0", "1"))
+        self.assertIn("host ci-a, job unit", self.cli("compare", "2", "4"))
         flaky = json.loads(self.cli("flaky", "-f", "json"))
         self.assertEqual(["sample.test_sample.TestAlpha.test_fail"],
                          [row["Test id"] for row in flaky])
-        self.assertEqual((3, 2), (flaky[0]["Runs"], flaky[0]["Flips"]))
+        self.assertEqual((6, 4), (flaky[0]["Runs"], flaky[0]["Flips"]))
 
     def test_scheduling_uses_timings_another_machine_recorded(self):
         # "Host A" (another checkout using the same repository) recorded

@@ -12,18 +12,13 @@ import testtools
 
 from tests.cli.test_report import find_chromium, run_chromium
 from tests.databases import PostgreSQLDatabase, postgresql_admin_url, sqlite_url
-from tests.fixtures import ProjectCopy, SampleProject, check_exit, once_per_process
+from tests.fixtures import ProjectCopy, SampleProject, check_exit, sample_history
 from tests.harness import testr
 from tests.png import colour_counts, read_png
 from tests.streams import EPOCH, Result, failure, load_run
 
 FAILED_RED = (0xb7, 0x1c, 0x1c)
 SAMPLE = "sample.test_sample."
-# (host, job, whether the `fixed` file exists) per run: test_fail then
-# fails, passes, fails, passes, passes, fails: 4 flips, so it is flaky;
-# test_error fails in every run (broken, not flaky).
-RUNS = [("ci-a", "unit", False), ("ci-a", "unit", True), ("ci-b", "unit", False),
-        ("ci-b", "lint", True), ("ci-a", "unit", True), ("ci-b", "unit", False)]
 
 
 def table_rows(document, table_id):
@@ -36,33 +31,11 @@ def table_rows(document, table_id):
             for test_id, cells in rows]
 
 
-def make_history(project, repo_args=()):
-    """Store the runs of RUNS in ``project`` with `testr run`."""
-    for host, job, fixed in RUNS:
-        path = os.path.join(project.path, "fixed")
-        if fixed and not os.path.exists(path):
-            project.write("fixed", "")
-        elif not fixed and os.path.exists(path):
-            os.unlink(path)
-        args = (*repo_args, "run", "--metadata", f"host={host}", "--metadata", f"job={job}")
-        check_exit(1, testr(project.path, *args), args)
-    return project
-
-
-@once_per_process
-def file_history():
-    """A sample project with the runs of RUNS in its file repository,
-    made once per test process: each test works on a copy."""
-    project = SampleProject()
-    project.setUp()
-    return make_history(project)
-
-
 class TestHistoryReport(testtools.TestCase):
 
     def setUp(self):
         super().setUp()
-        self.project = self.useFixture(ProjectCopy(file_history().path))
+        self.project = self.useFixture(ProjectCopy(sample_history().path))
 
     def cli(self, *args):
         return testr(self.project.path, *args)
@@ -184,21 +157,22 @@ class TestSlowerTests(testtools.TestCase):
 
 
 class SameReportOnEveryBackend:
-    """The tables of a file repository's report, and of the same runs in
-    another backend, are the same."""
+    """The tables of a file repository's report, and of the same runs
+    exported to another backend, are the same.  (Each backend stores the
+    runs of a real `testr run` in tests/cli/test_backends.py.)"""
 
     def repo_url(self):
         raise NotImplementedError(self.repo_url)
 
     def test_same_tables_as_the_file_backend(self):
-        file_project = self.useFixture(ProjectCopy(file_history().path))
+        project = self.useFixture(ProjectCopy(sample_history().path))
         url = self.repo_url()
-        other_project = make_history(self.useFixture(SampleProject()), ("--repo-url", url))
+        check_exit(0, testr(project.path, "export", url), ("export", url))
         documents = []
-        for project, args in ((file_project, ()), (other_project, ("--repo-url", url))):
-            code, out, err = testr(project.path, *args, "report", "--history",
-                                          "--html", "h.html")
-            self.assertEqual(0, code, err)
+        for args in ((), ("--repo-url", url)):
+            code, out, err = testr(project.path, *args, "report", "--history", "--html", "h.html")
+            self.assertEqual((0, "Wrote the HTML history of runs 0 to 5 (6 runs) to h.html\n"),
+                             (code, out), err)
             with open(os.path.join(project.path, "h.html"), encoding="utf-8") as handle:
                 documents.append(handle.read())
         for table_id in ("failing-tests", "flaky-tests"):

@@ -23,6 +23,7 @@ from testrepo.repository import (
     open_repository,
     repository_path,
 )
+from tests.fixtures import start_together
 from tests.repository.test_contract import parsed, replayed, run_test
 
 PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -238,23 +239,22 @@ class TestCrashesAndConcurrency(FileRepositoryTestCase):
 
     def test_concurrent_inserts_from_processes_get_distinct_ids(self):
         initialise_repository(self.path)
-        go = os.path.join(self.root, "go")
-        writers = [python("""
-            import os, sys, time
+        writers = start_together([[sys.executable, "-c", textwrap.dedent("""
+            import sys
             from testrepo.repository import open_repository
             from tests.repository.test_contract import run_test
-            path, writer, go = sys.argv[1:]
+            path, writer = sys.argv[1:]
             repo = open_repository(path)
-            while not os.path.exists(go):  # start together, to contend for the lock
-                time.sleep(0.005)
+            print("ready", flush=True)
+            sys.stdin.read()  # all start writing together, to contend for the lock
             for n in range(5):
                 inserter = repo.insert(metadata={"writer": writer, "n": str(n)})
                 inserter.startTestRun()
                 run_test(inserter, "w%s.t%d" % (writer, n), "fail")
                 inserter.stopTestRun()
                 print(inserter.run_id)
-            """, self.path, str(writer), go) for writer in range(4)]
-        open(go, "w").close()
+            """), self.path, str(writer)] for writer in range(4)],
+            env=dict(os.environ, PYTHONPATH=PROJECT_ROOT))
         printed = []
         for process in writers:
             out, err = process.communicate(timeout=120)
