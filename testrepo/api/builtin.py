@@ -47,7 +47,8 @@ def run_builtin(context: RunContext, plan: RunPlan) -> RunOutcome:
             retry.retry_failures(sink, inserter, test_ids, context.options.retry,
                                  lambda failed, into: _rerun(context, plan, failed, into))
 
-        outcome = stream_run(inserter, context.output, context.out, feed)
+        with fleet.storing_node_run(context):
+            outcome = stream_run(inserter, context.output, context.out, feed)
     finally:
         workers.close()
     return outcome if context.build is None else fleet.finish_queue(context, outcome)

@@ -92,7 +92,8 @@ def join(context, selected: Sequence[str], workers: int) -> Optional[Build]:
         return None
     if not joined.planned:
         context.say(f"Joined build {key}: {joined.items} item(s) in its queue.\n")
-    build = Build(key, queue.node, queue, LeasedWork(queue, build_queue.poll_seconds(queue.ttl)))
+    work = LeasedWork(queue, build_queue.poll_seconds(queue.ttl), patience=queue.ttl)
+    build = Build(key, queue.node, queue, work)
     threading.Thread(target=build.renew_leases, daemon=True).start()
     return build
 

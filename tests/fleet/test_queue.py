@@ -58,7 +58,7 @@ class QueueNodes:
         for name in ("started.fifo", "go.fifo"):
             os.mkfifo(os.path.join(self.fifos, name))
 
-    def node(self, *args, block=False):
+    def node(self, *args, block=False, stderr=subprocess.STDOUT):
         """A node: `testr run --queue KEY` in a fresh copy of the project;
         ``block``: test_a0_block waits (True: on ``self.fifos``, or on the
         fifos in the directory ``block``)."""
@@ -69,7 +69,7 @@ class QueueNodes:
         return subprocess.Popen(
             [sys.executable, "-m", "testrepo", "-r", self.url, "run", "--queue", "K1",
              "--lease-ttl", TTL, *args], cwd=copy, env=env, stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+            stderr=stderr, stdin=subprocess.DEVNULL, start_new_session=True)
 
     def wait_started(self) -> int:
         """The blocking test's worker pid, once it runs."""
