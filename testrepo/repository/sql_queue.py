@@ -187,17 +187,15 @@ class BuildQueue:
                           "position = ANY(:ran)", ran=list(ran))
             self._run(conn, "UPDATE testrepo_queue_nodes SET seen = now() WHERE "
                       "build_key = :key AND node = :node")
-            remaining = self._run(conn, "SELECT coalesce(sum(estimate), 0) FROM "
-                                  f"testrepo_queue_items WHERE build_key = :key AND {_LEASABLE}"
-                                  ).scalar()
+            remaining, longest = self._run(
+                conn, f"SELECT coalesce(sum(estimate) FILTER (WHERE {_LEASABLE}), 0), "
+                "coalesce(max(estimate), 0) FROM testrepo_queue_items WHERE build_key = :key"
+            ).one()
             workers = self._run(conn, "SELECT coalesce(sum(workers), 1) FROM "
                                 "testrepo_queue_nodes WHERE build_key = :key AND NOT finished "
                                 "AND seen > now() - make_interval(secs => :ttl)").scalar()
-            front = self._run(conn, "SELECT position, test_ids, estimate, timed FROM "
-                              f"testrepo_queue_items WHERE build_key = :key AND {_LEASABLE} "
-                              "ORDER BY position LIMIT 400 FOR UPDATE SKIP LOCKED").all()
-            target = build_queue.lease_target(remaining, workers)
-            taken = front[:build_queue.lease_count([(row[2], row[3]) for row in front], target)]
+            target = build_queue.lease_target(remaining, workers, longest)
+            taken = self._lock_front(conn, target)
             if taken:
                 self._run(conn, "UPDATE testrepo_queue_items SET state = 'leased', owner = :node, "
                           "expires = now() + make_interval(secs => :ttl), leases = leases + 1 "
@@ -207,6 +205,23 @@ class BuildQueue:
                                     "build_key = :key AND state IN ('todo', 'leased')").scalar()
         return [Item(row[0], tuple(row[1].split("\n")), row[2], row[3]) for row in taken], \
             outstanding
+
+    def _lock_front(self, conn, target: float):
+        """The rows of the next lease, locked.  How many is worked out from
+        the front unlocked, then only that many are locked (SKIP LOCKED):
+        locking the whole front would leave a node leasing at the same
+        moment with nothing, and its worker idle for a poll."""
+        front = self._run(conn, "SELECT estimate, timed FROM testrepo_queue_items WHERE "
+                          f"build_key = :key AND {_LEASABLE} ORDER BY position LIMIT 400").all()
+        count = build_queue.lease_count([tuple(row) for row in front], target)
+        if not count:
+            return []
+        rows = self._run(conn, "SELECT position, test_ids, estimate, timed FROM "
+                         f"testrepo_queue_items WHERE build_key = :key AND {_LEASABLE} "
+                         "ORDER BY position LIMIT :count FOR UPDATE SKIP LOCKED",
+                         count=count).all()
+        # Other nodes may hold the front: these rows are further back.
+        return rows[:build_queue.lease_count([(row[2], row[3]) for row in rows], target)]
 
     def heartbeat(self) -> None:
         """This node is alive: its leases last another TTL."""
