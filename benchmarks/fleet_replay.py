@@ -114,6 +114,7 @@ def queue_build(test_ids, estimates, actual, workers, starts, speeds, args) -> d
     """The queue: every worker of every node leases from one list."""
     items = build_queue.plan_items(test_ids, estimates)
     remaining = sum(item.estimate for item in items)
+    longest = max((item.estimate for item in items), default=0.0)
     front, leases, empty, work = 0, 0, 0, 0.0
     nodes = len(starts)
     free = [(starts[n], n, w) for n in range(nodes) for w in range(workers)]
@@ -127,7 +128,7 @@ def queue_build(test_ids, estimates, actual, workers, starts, speeds, args) -> d
             finish[node] = max(finish[node], now)
             continue
         fleet = workers * sum(1 for start in joined if start <= now)
-        target = build_queue.lease_target(remaining, fleet)
+        target = build_queue.lease_target(remaining, fleet, longest)
         count = build_queue.lease_count([(i.estimate, i.timed) for i in items[front:front + 400]],
                                         target)
         taken, front = items[front:front + count], front + count

@@ -10,7 +10,7 @@ from typing import List
 
 from testrepo import retry
 from testrepo.api import fleet
-from testrepo.api.execute import RunContext
+from testrepo.api.execute import RunContext, test_timeout
 from testrepo.api.project import RunOutcome
 from testrepo.api.run import usable_cpus
 from testrepo.api.stream import stream_run
@@ -18,14 +18,27 @@ from testrepo.execution import commands, direct, pool
 from testrepo.plan import RunPlan
 
 
-def run_builtin(context: RunContext, plan: RunPlan) -> RunOutcome:
-    """Workers start at once and discover the suite while worker 0's
-    listing is filtered; then they pull batches."""
-    workers = pool.WorkerPool(builtin_argv(context, plan), context.project.directory,
-                              plan.workers or 1, context.timeout,
-                              context.options.max_restarts, isolated=plan.isolated)
+def start_workers(project, config, options, plan: RunPlan) -> pool.WorkerPool:
+    """The plan's workers, started: they discover the suite while the
+    caller opens the repository and worker 0's listing is filtered."""
+    workers = pool.WorkerPool(builtin_argv(config, options, plan), project.directory,
+                              plan.workers or 1, test_timeout(options, config),
+                              options.max_restarts,
+                              isolated=plan.isolated)
     try:
         workers.start()
+    except BaseException:
+        workers.close()
+        raise
+    return workers
+
+
+def run_builtin(context: RunContext, plan: RunPlan, workers=None) -> RunOutcome:
+    """Run on ``workers`` (a started pool, closed here) or on workers
+    started now; they pull batches once the listing is selected."""
+    if workers is None:
+        workers = start_workers(context.project, context.config, context.options, plan)
+    try:
         test_ids = context.select(workers.listing())
         if context.options.queue:
             test_ids = fleet.join_queue(context, test_ids, plan.workers_for(test_ids))
@@ -47,7 +60,8 @@ def run_builtin(context: RunContext, plan: RunPlan) -> RunOutcome:
             retry.retry_failures(sink, inserter, test_ids, context.options.retry,
                                  lambda failed, into: _rerun(context, plan, failed, into))
 
-        outcome = stream_run(inserter, context.output, context.out, feed)
+        with fleet.storing_node_run(context):
+            outcome = stream_run(inserter, context.output, context.out, feed)
     finally:
         workers.close()
     return outcome if context.build is None else fleet.finish_queue(context, outcome)
@@ -55,7 +69,8 @@ def run_builtin(context: RunContext, plan: RunPlan) -> RunOutcome:
 
 def _rerun(context: RunContext, plan: RunPlan, test_ids: List[str], sink) -> None:
     """``--retry``: ``test_ids`` again, in a pool of fresh workers."""
-    fresh = pool.WorkerPool(builtin_argv(context, plan), context.project.directory,
+    fresh = pool.WorkerPool(builtin_argv(context.config, context.options, plan),
+                            context.project.directory,
                             min(usable_cpus(), len(test_ids)), context.timeout,
                             context.options.max_restarts)
     try:
@@ -65,9 +80,9 @@ def _rerun(context: RunContext, plan: RunPlan, test_ids: List[str], sink) -> Non
         fresh.close()
 
 
-def builtin_argv(context: RunContext, plan: RunPlan) -> List[str]:
+def builtin_argv(config, options, plan: RunPlan) -> List[str]:
     """The worker's command line; --no-discover names its one test."""
-    argv = commands.builtin_argv(context.config, context.options.test_args)
+    argv = commands.builtin_argv(config, options.test_args)
     if plan.load_name:
         argv += ["--load-name", direct.dotted_name(plan.load_name)]
     elif context.config.runner != "pytest" and (plan.workers or 1) <= usable_cpus():

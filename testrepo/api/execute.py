@@ -85,9 +85,12 @@ class RunContext:
 
     @property
     def timeout(self) -> Optional[float]:
-        if self.options.timeout is not None:
-            return self.options.timeout
-        return self.config.test_timeout
+        return test_timeout(self.options, self.config)
+
+
+def test_timeout(options: RunOptions, config) -> Optional[float]:
+    """--timeout, else the config's test_timeout."""
+    return options.timeout if options.timeout is not None else config.test_timeout
 
 
 def select(selection: Selection, failing_ids, directory: str, listed: Sequence[str]) -> List[str]:
@@ -103,40 +106,60 @@ def select(selection: Selection, failing_ids, directory: str, listed: Sequence[s
 
 def run_ordinary(project: Project, selection: Selection, options: RunOptions,
                  output: OutputOptions, out: TextIO) -> RunOutcome:
-    """A run that no wrapping mode replaces: plan it, carry the plan out."""
+    """A run that no wrapping mode replaces: plan it, carry the plan out.
+    The built-in runner's workers start first: they discover the suite
+    while the repository (a database's driver, its connection) opens."""
     config = load_config(project)
+    options, shard = _resolve_shard(selection, options)
+    plan = make_plan(project, config, selection, options)
+    workers = None
+    if not (plan.command_mode or plan.runner == "pytest" or selection.failing):
+        from testrepo.api import builtin
+
+        workers = builtin.start_workers(project, config, options, plan)
     try:
-        repo = open_repository(project, create=True, out=None if output.subunit else out)
+        repo = _open_for_run(project, options, output, out)
+        failing_ids = repo.failing_ids() if selection.failing else None
+        context = RunContext(project, config, repo, selection, options, output, out,
+                             failing_ids, shard=shard)
+        if selection.failing and not failing_ids:
+            context.say("No failing tests to run.\n")
+            return RunOutcome(None, None, EXIT_SUCCESS)
+    except BaseException:
+        if workers is not None:
+            workers.close()
+        raise
+    return carry_out(context, plan, workers)
+
+
+def _open_for_run(project: Project, options: RunOptions, output: OutputOptions, out: TextIO):
+    try:
+        return open_repository(project, create=True, out=None if output.subunit else out)
     except errors.RepositoryError as err:
         from testrepo.api import fleet
 
-        repo = fleet.detached_repository(project, options, err)
-    failing_ids = repo.failing_ids() if selection.failing else None
-    context = RunContext(project, config, repo, selection, options, output, out, failing_ids)
-    _resolve_shard(context)
-    if selection.failing and not failing_ids:
-        context.say("No failing tests to run.\n")
-        return RunOutcome(None, None, EXIT_SUCCESS)
-    plan = make_plan(context)
-    return carry_out(context, plan)
+        return fleet.detached_repository(project, options, err)
 
 
-def _resolve_shard(context: RunContext) -> None:
-    """``--shard`` or the CI's variables; a shard from the environment
-    becomes the options' so that the plan's conflicts see it."""
+def _resolve_shard(selection: Selection, options: RunOptions):
+    """``--shard`` or the CI's variables: the options (a shard from the
+    environment becomes theirs, so that the plan's conflicts see it) and
+    the shard (None for one node)."""
     from testrepo.api import fleet
 
-    context.shard = fleet.resolve_shard(context.options.shard)
-    if context.shard is not None and context.options.shard is None:
-        context.options = dataclasses.replace(context.options, shard=str(context.shard))
-        run_plan.check_options(context.selection, context.options)
+    shard = fleet.resolve_shard(options.shard)
+    if shard is not None and options.shard is None:
+        options = dataclasses.replace(options, shard=str(shard))
+        run_plan.check_options(selection, options)
+    return options, shard
 
 
-def make_plan(context: RunContext) -> run_plan.RunPlan:
+def make_plan(project: Project, config, selection: Selection,
+              options: RunOptions) -> run_plan.RunPlan:
     """The I/O a plan needs (test_path checked, concurrency resolved, the
     worker file read), then :func:`testrepo.plan.plan_run`."""
-    config, options, directory = context.config, context.options, context.project.directory
-    run_plan.check_config(config, context.selection, options)
+    directory = project.directory
+    run_plan.check_config(config, selection, options)
     if not config.command_mode:
         test_path = os.path.join(directory, config.test_path or ".")
         if not os.path.isdir(test_path):
@@ -147,11 +170,12 @@ def make_plan(context: RunContext) -> run_plan.RunPlan:
     entries = None
     if options.worker_file:
         entries = worker_file.read_worker_file(options.worker_file, directory)
-    return run_plan.plan_run(config, options, context.selection, concurrency, entries)
+    return run_plan.plan_run(config, options, selection, concurrency, entries)
 
 
-def carry_out(context: RunContext, plan: run_plan.RunPlan) -> RunOutcome:
-    """Run ``plan`` with the executor it names."""
+def carry_out(context: RunContext, plan: run_plan.RunPlan, workers=None) -> RunOutcome:
+    """Run ``plan`` with the executor it names (the built-in runner's on
+    ``workers`` if they were started already)."""
     if plan.command_mode:
         from testrepo.api import command
 
@@ -164,7 +188,7 @@ def carry_out(context: RunContext, plan: run_plan.RunPlan) -> RunOutcome:
         return pytest_runner.run_pytest(context, plan)
     from testrepo.api import builtin
 
-    return builtin.run_builtin(context, plan)
+    return builtin.run_builtin(context, plan, workers)
 
 
 def _mode_metadata(options: RunOptions) -> Dict[str, str]:

@@ -8,6 +8,7 @@ tests."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 from typing import List, Optional, Sequence
@@ -87,6 +88,22 @@ def join_queue(context, selected: Sequence[str], workers: int) -> Optional[List[
     context.say(f"--queue {key}: the database cannot be used ({failed}); running static "
                 f"shard {context.shard} instead, without durations.\n")
     return cut_shard(context, selected, durations={})
+
+
+@contextlib.contextmanager
+def storing_node_run(context):
+    """Around storing a run: for a --queue node whose run the database did
+    not take (its stream is kept, the error says where), also say what
+    becomes of the build."""
+    try:
+        yield
+    except errors.RepositoryError as err:
+        if context.build is None:
+            raise
+        key = context.build.key
+        raise errors.RepositoryError(
+            f"{err} Build {key}: its other nodes (or `testr run --queue {key}` again) run "
+            "this node's tests again once its leases lapse.") from None
 
 
 def finish_queue(context, outcome: RunOutcome) -> RunOutcome:

@@ -8,6 +8,11 @@ on its later results, so the run says it ran twice; tests whose results
 no node stored (a node died after running them and nobody was left) are
 failed as not run.  Then the node runs are removed: ``last``,
 ``failing``, ``compare``, the reports and JUnit see the whole build.
+
+The build's run is stored in one transaction and the node runs removed
+in another: a node that takes the merge over from a merger that died
+(:mod:`testrepo.repository.sql_queue`) finds the run stored or not, and
+the node runs all there or all gone, and finishes what is left.
 """
 
 from __future__ import annotations
@@ -17,8 +22,9 @@ from typing import List, Set
 
 from testrepo import subunit_v2
 from testrepo.api.project import RunOutcome
-from testrepo.api.stream import stream_run
+from testrepo.api.stream import run_exit_code, stream_run
 from testrepo.options import OutputOptions
+from testrepo.reports import trace
 from testrepo.results.filters import StreamFilter
 from testrepo.results.outcome import synthetic_outcome
 
@@ -41,14 +47,43 @@ class NodeTagger(StreamFilter):
         self.target.status(test_id=test_id, test_tags=tags, **event)
 
 
-def merge(context, build, answer) -> RunOutcome:
-    """Store the build's run from the node runs ``answer.run_ids``."""
-    repo = context.repo
+def merge(repo, key: str, answer, filter_tags, output: OutputOptions, out) -> RunOutcome:
+    """Store build ``key``'s run from the node runs ``answer.run_ids`` (a
+    :class:`testrepo.repository.sql_queue.Finish`), or, if a merger that
+    died stored it already (``answer.merged``), only remove them."""
+    say = _say(output, out)
+    if answer.taken_from is not None:
+        say(f"Build {key}: its merging node {answer.taken_from} fell silent; this node takes "
+            "the merge over.\n")
+    if answer.merged is None:
+        outcome = _replay(repo, key, answer, filter_tags, output, out)
+    else:
+        record = repo.get_run(answer.merged).record
+        say(f"Build {key}: its run {answer.merged} was stored already; removing the node "
+            "runs.\n")
+        if not output.subunit:
+            trace.write_summary(out, record)
+        outcome = RunOutcome(answer.merged, record, run_exit_code(record))
+    # A merger that died while removing them removed all or none (one
+    # transaction); one that died after it, all.
+    stored = set(repo.run_ids())
+    repo.remove_runs([run_id for run_id in answer.run_ids if run_id in stored])
+    return outcome
+
+
+def _say(output: OutputOptions, out):
+    def say(text: str) -> None:
+        if not output.subunit:
+            out.write(text)
+    return say
+
+
+def _replay(repo, key, answer, filter_tags, output, out) -> RunOutcome:
     streams = [repo.get_run(run_id).stream().read() for run_id in answer.run_ids]
-    metadata = {"queue": build.key, "queue_nodes": str(len(streams))}
-    partial = context.options.partial or context.selection.restricted
-    inserter = repo.insert(partial=partial, metadata=metadata)
-    inserter.hide_tags(context.config.filter_tags)
+    metadata = {"queue": key, "queue_nodes": str(len(streams))}
+    inserter = repo.insert(partial=answer.partial, metadata=metadata)
+    inserter.hide_tags(filter_tags)
+    inserter.spool_as_copy()  # made again from the node runs if this node dies
     duplicates: List[str] = []
     possible = set(answer.duplicates)
 
@@ -64,20 +99,18 @@ def merge(context, build, answer) -> RunOutcome:
         for test_id in answer.lost:
             if test_id not in earlier:
                 sink.add_outcome(synthetic_outcome(
-                    test_id, 0, f"{test_id} was not run in build {build.key}: the node that "
+                    test_id, 0, f"{test_id} was not run in build {key}: the node that "
                     "leased it stopped before storing its results, after every other node "
                     "had finished"))
 
-    context.say(f"Build {build.key}: merging {len(streams)} node run(s) into one.\n")
-    quiet = OutputOptions(quiet=True, color=context.output.color)
+    say = _say(output, out)
+    say(f"Build {key}: merging {len(streams)} node run(s) into one.\n")
+    quiet = OutputOptions(quiet=True, color=output.color)
     # With --subunit the node's stream went to stdout; the build's summary
     # must not follow it there.
-    out = io.StringIO() if context.output.subunit else context.out
-    outcome = stream_run(inserter, quiet, out, feed)
+    outcome = stream_run(inserter, quiet, io.StringIO() if output.subunit else out, feed)
     if duplicates:
-        context.say(f"{len(duplicates)} test(s) ran on two nodes (a node's leases lapsed "
-                    "while it still ran them); their later results are tagged "
-                    f"'duplicate': {', '.join(duplicates[:5])}"
-                    f"{' ...' if len(duplicates) > 5 else ''}\n")
-    repo.remove_runs(answer.run_ids)
+        say(f"{len(duplicates)} test(s) ran on two nodes (a node's leases lapsed while it "
+            "still ran them); their later results are tagged 'duplicate': "
+            f"{', '.join(duplicates[:5])}{' ...' if len(duplicates) > 5 else ''}\n")
     return outcome

@@ -14,6 +14,7 @@ build's run and removes them and the queue's rows.
 from __future__ import annotations
 
 import dataclasses
+import io
 import os
 import socket
 import threading
@@ -51,6 +52,16 @@ class Build:
                 pass
 
 
+# How long a ``testr last`` that took over a dead merger's merge holds it
+# (it renews nothing: the merge takes seconds).
+ORPHAN_MERGE_TTL = 60.0
+
+
+def node_name() -> str:
+    """This process, as the queue's rows name it: host, pid, a nonce."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
 def join(context, selected: Sequence[str], workers: int) -> Optional[Build]:
     """Join build ``context.options.queue`` (planning it if first); None
     when it is over already (said).  RepositoryError if the database
@@ -63,8 +74,7 @@ def join(context, selected: Sequence[str], workers: int) -> Optional[Build]:
         raise errors.UsageError(
             f"--queue {key}: the repository {getattr(context.repo, 'path', '')} is not a "
             "PostgreSQL database; pass --repo-url postgresql://USER@HOST/DB (or use --shard)")
-    node = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
-    queue = BuildQueue(context.repo._db, key, node, context.options.lease_ttl)
+    queue = BuildQueue(context.repo._db, key, node_name(), context.options.lease_ttl)
     config = context.config
     group_of = scheduler.group_function(config.group_regex, config.parallel_class)
 
@@ -74,14 +84,16 @@ def join(context, selected: Sequence[str], workers: int) -> Optional[Build]:
         context.say(_plan_note(key, items, workers))
         return items
 
-    joined = queue.join(make_items, workers)
+    partial = bool(context.options.partial or context.selection.restricted)
+    joined = queue.join(make_items, workers, partial)
     if joined.state != "running":
         over = f"run {joined.run_id}" if joined.run_id is not None else "being merged"
         context.say(f"Build {key} is over ({over}); nothing left to run.\n")
         return None
     if not joined.planned:
         context.say(f"Joined build {key}: {joined.items} item(s) in its queue.\n")
-    build = Build(key, node, queue, LeasedWork(queue, build_queue.poll_seconds(queue.ttl)))
+    work = LeasedWork(queue, build_queue.poll_seconds(queue.ttl), patience=queue.ttl)
+    build = Build(key, queue.node, queue, work)
     threading.Thread(target=build.renew_leases, daemon=True).start()
     return build
 
@@ -102,21 +114,49 @@ def _plan_note(key: str, items, workers: int) -> str:
 
 def finish(context, build: Build, outcome: RunOutcome) -> RunOutcome:
     """This node's run is stored: wait for the others, then (the last
-    node) merge.  Returns this node's outcome, or the build's when merged."""
-    build.stop.set()
+    node, or the one that takes over from a merger that died) merge.
+    Returns this node's outcome, or the build's when merged.  The leases
+    and the merge lease are renewed until the end."""
     work = build.work
     if work.failure is not None:
         context.say(f"--queue {build.key}: the database failed during the run "
                     f"({work.failure}); this node stopped leasing.\n")
-    while True:
-        answer = build.queue.finish(outcome.run_id)
-        if answer.action == "leave":
-            return outcome
-        if answer.action == "merge":
-            break
-        work._wait(build_queue.poll_seconds(build.queue.ttl))
+    try:
+        while True:
+            answer = build.queue.finish(outcome.run_id)
+            if answer.action == "leave":
+                return outcome
+            if answer.action == "merge":
+                break
+            work._wait(build_queue.poll_seconds(build.queue.ttl))
+        from testrepo.api import queue_merge
+
+        merged = queue_merge.merge(context.repo, build.key, answer, context.config.filter_tags,
+                                   context.output, context.out)
+        build.queue.forget()
+    finally:
+        build.stop.set()
+    return merged
+
+
+def complete_orphaned(repo, filter_tags, output, out) -> None:
+    """Merge the builds in ``repo`` whose merging node died with nobody
+    left waiting to take over (``testr last`` does, before it shows the
+    latest run)."""
+    from testrepo.repository.sql import SQLRepository
+    from testrepo.repository.sql_queue import BuildQueue
+
+    if not isinstance(repo, SQLRepository) or repo._db.sqlite:
+        return
     from testrepo.api import queue_merge
 
-    merged = queue_merge.merge(context, build, answer)
-    build.queue.forget()
-    return merged
+    for key in BuildQueue.orphaned_merges(repo._db):
+        queue = BuildQueue(repo._db, key, node_name(), ORPHAN_MERGE_TTL)
+        answer = queue.take_over_merge()
+        if answer is None:
+            continue  # another process took it first
+        merged = queue_merge.merge(repo, key, answer, filter_tags, output, io.StringIO())
+        queue.forget()
+        if not output.subunit:
+            out.write(f"Build {key}: its merging node {answer.taken_from} fell silent; its "
+                      f"node runs are merged now, into run {merged.run_id}.\n")

@@ -9,7 +9,8 @@ import shutil
 from typing import Dict, List, Optional, Sequence, TextIO, Tuple
 
 from testrepo import history as run_history
-from testrepo.api.project import RunOutcome, open_repository
+from testrepo import repository
+from testrepo.api.project import RunOutcome, filter_tags, open_repository, repository_url
 from testrepo.errors import EXIT_SUCCESS, EXIT_TESTS_FAILED
 from testrepo.options import OutputOptions, Project
 from testrepo.reports import trace
@@ -32,8 +33,14 @@ def _show_run(run, output: OutputOptions, out: TextIO) -> int:
 
 
 def last(project: Project, output: OutputOptions, out: TextIO) -> RunOutcome:
-    """Show the latest run: its failures and summary (exit 1 if it failed)."""
+    """Show the latest run: its failures and summary (exit 1 if it failed);
+    first merge a ``--queue`` build whose merging node died."""
     repo = open_repository(project, out=None if output.subunit else out)
+    if repository.is_sql_url(repository_url(project)):
+        # A --queue build whose merging node died: its run is made first.
+        from testrepo.api import queue_mode
+
+        queue_mode.complete_orphaned(repo, filter_tags(project), output, out)
     run = repo.get_run(repo.latest_id())
     return RunOutcome(run.run_id, run.record, _show_run(run, output, out))
 

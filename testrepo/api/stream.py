@@ -46,10 +46,10 @@ def stream_run(inserter, output, out, feed) -> RunOutcome:
         if record.total == 0:
             out.write("No tests were run.\n")
         trace.write_summary(out, record, time.monotonic() - started, pipeline.balance)
-    return RunOutcome(inserter.run_id, record, _exit_code(record, interrupted))
+    return RunOutcome(inserter.run_id, record, run_exit_code(record, interrupted))
 
 
-def _exit_code(record, interrupted: bool) -> int:
+def run_exit_code(record, interrupted: bool = False) -> int:
     """130 if interrupted; 1 if anything failed or nothing ran at all (a
     gate must not pass on an empty run); else 0."""
     if interrupted:

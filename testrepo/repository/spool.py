@@ -10,7 +10,11 @@ and store the file only when the run ends. So:
   stores it as an interrupted, partial run (``recover_spooled``);
 * a run the database could not take is kept, renamed ``unsent-*`` so it is
   not taken for a killed testr's (``keep_unsent``), for a later ``testr
-  load``.
+  load``;
+* a run that is only a copy of runs stored already (a ``--queue``
+  build's merge of its node runs) is spooled as ``copy-<pid>-*``: if its
+  writer dies, the next testr deletes the file, as the build's run is
+  made again from the stored node runs.
 """
 
 from __future__ import annotations
@@ -55,6 +59,13 @@ class SpoolingInserter(Inserter):
         self._repository = repository
         self._file = None
         self.temp_path = None
+        self._kind = "run"
+
+    def spool_as_copy(self):
+        """This run copies stored runs: if the process dies, its temp file
+        is deleted, not recovered (the module docstring).  Before
+        ``startTestRun``."""
+        self._kind = "copy"
 
     def _begin(self):
         tmp_dir = self._repository.spool_dir
@@ -63,7 +74,7 @@ class SpoolingInserter(Inserter):
             # The pid in the name tells recover_orphans whether the writer
             # is still alive.
             fd, self.temp_path = tempfile.mkstemp(
-                prefix="run-%d-" % os.getpid(), suffix=".subunit", dir=tmp_dir)
+                prefix="%s-%d-" % (self._kind, os.getpid()), suffix=".subunit", dir=tmp_dir)
         except OSError as err:
             raise storage_error("create a temporary run file in", tmp_dir, err) from err
         self._file = os.fdopen(fd, "wb")
@@ -111,7 +122,7 @@ def recover_spooled(repository: "Repository", spool_dir: str) -> List[RunRecord]
             continue  # another process claimed it first
         with open(claimed, "rb") as stream:
             data = stream.read()
-        if data.strip():
+        if data.strip() and not _COPY_NAME.search(name):
             recovered.append(_store_recovered(repository, data, pid))
         # Only once stored: if we die first, the claimed file (named for
         # this process) is an orphan again for the next testr.
@@ -129,7 +140,9 @@ def _store_recovered(repository, data: bytes, pid: int) -> RunRecord:
     return inserter.record
 
 
-_ORPHAN_NAME = re.compile(r"^run-(\d+)-.*\.subunit$")
+_ORPHAN_NAME = re.compile(r"^(?:run|copy)-(\d+)-.*\.subunit$")
+# A copy's file, also once claimed by a testr that died before deleting it.
+_COPY_NAME = re.compile(r"(?:^|-claimed-)copy-\d+-")
 
 
 def _orphans(tmp_dir):
@@ -181,9 +194,9 @@ def keep_unsent(temp_path: str) -> str:
     longer an orphan ``run-<pid>-*`` file: the next testr would otherwise
     store it by itself as an interrupted run, and the ``testr load`` the
     error message suggests would find it gone."""
-    name = os.path.basename(temp_path)  # run-<pid>-<unique>.subunit
+    name = os.path.basename(temp_path)  # run-<pid>-<unique>.subunit (or copy-)
     kept = os.path.join(os.path.dirname(temp_path), "unsent-%s-%s" % (
-        time.strftime("%Y%m%dT%H%M%S"), name[len("run-"):]))
+        time.strftime("%Y%m%dT%H%M%S"), name.split("-", 1)[1]))
     try:
         os.replace(temp_path, kept)
     except OSError:

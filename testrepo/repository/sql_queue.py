@@ -6,8 +6,11 @@ hold only builds in progress, so the repository's schema version is not
 involved):
 
 * ``testrepo_queue_builds``: one row per build key in progress; its
-  ``state`` is ``running``, then ``merging`` once one node has been
-  chosen to make the nodes' runs into one;
+  ``state`` is ``running``, then ``merging`` once one node (``merger``)
+  has been chosen to make the nodes' runs into one; the merger holds
+  that job as a lease too (``merge_expires``, renewed with its
+  heartbeat): if it dies, a node still waiting for the build, or the
+  next ``testr last``, takes the merge over;
 * ``testrepo_queue_items``: the build's items (:mod:`testrepo.scheduler.
   build_queue`), each ``todo``, ``leased`` (being run by ``owner`` until
   ``expires``), ``ran`` (run, results not stored yet) or ``done`` (stored
@@ -51,6 +54,12 @@ _TABLES = (
         node TEXT NOT NULL, workers INTEGER NOT NULL, seen TIMESTAMPTZ NOT NULL,
         finished BOOLEAN NOT NULL DEFAULT false, run_id INTEGER,
         PRIMARY KEY (build_key, node))""",
+    # The merge's columns came after the first release of the queue; an
+    # ALTER TABLE takes the table's exclusive lock, so only when missing.
+    """DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_attribute WHERE attname = 'merger'
+        AND attrelid = 'testrepo_queue_builds'::regclass) THEN
+        ALTER TABLE testrepo_queue_builds ADD COLUMN merger TEXT,
+        ADD COLUMN merge_expires TIMESTAMPTZ, ADD COLUMN partial BOOLEAN; END IF; END $$""",
 )
 # One advisory lock key for creating the tables (two nodes' first joins).
 _CREATE_LOCK_KEY = 0x7465737471  # "testq"
@@ -76,13 +85,18 @@ class Joined:
 @dataclasses.dataclass(frozen=True)
 class Finish:
     """A finished node's answer: ``merge`` the node runs ``run_ids`` (it is
-    the last; ``lost`` names tests nobody stored), ``wait`` for other nodes
-    still running, or ``leave`` (another node merges)."""
+    the last, or takes the merge over from ``taken_from``, a merger that
+    fell silent; ``merged`` is the build's run if that one stored it
+    already; ``lost`` names tests nobody stored), ``wait`` for other nodes
+    still running or merging, or ``leave`` (the build is merged)."""
 
     action: str
     run_ids: Tuple[int, ...] = ()
     lost: Tuple[str, ...] = ()
     duplicates: Tuple[str, ...] = ()
+    merged: Optional[int] = None
+    taken_from: Optional[str] = None
+    partial: bool = False
 
 
 class BuildQueue:
@@ -108,8 +122,10 @@ class BuildQueue:
         return conn.execute(sa.text(sql), dict(key=self.key, node=self.node, ttl=self.ttl,
                                                **params))
 
-    def join(self, make_items: Callable[[], Sequence[Item]], workers: int) -> Joined:
-        """Join the build, planning its queue if this node is the first."""
+    def join(self, make_items: Callable[[], Sequence[Item]], workers: int,
+             partial: bool = False) -> Joined:
+        """Join the build, planning its queue if this node is the first
+        (``partial``: the build's run will be partial, not the whole suite)."""
         with self._transaction() as conn:
             conn.execute(sa.text("SELECT pg_advisory_xact_lock(:lock)"),
                          {"lock": _CREATE_LOCK_KEY})
@@ -121,9 +137,10 @@ class BuildQueue:
                               "WHERE build_key = :key").scalar()
             if state is None and (run_id := self._complete_run(conn)) is not None:
                 return Joined(False, 0, "complete", run_id)
-            planned = self._run(conn, "INSERT INTO testrepo_queue_builds (build_key, state) "
-                                "VALUES (:key, 'running') ON CONFLICT DO NOTHING "
-                                "RETURNING build_key").first() is not None
+            planned = self._run(conn, "INSERT INTO testrepo_queue_builds (build_key, state, "
+                                "partial) VALUES (:key, 'running', :partial) ON CONFLICT DO "
+                                "NOTHING RETURNING build_key", partial=partial
+                                ).first() is not None
             if planned:
                 state = "running"
                 self._insert_items(conn, make_items())
@@ -170,17 +187,15 @@ class BuildQueue:
                           "position = ANY(:ran)", ran=list(ran))
             self._run(conn, "UPDATE testrepo_queue_nodes SET seen = now() WHERE "
                       "build_key = :key AND node = :node")
-            remaining = self._run(conn, "SELECT coalesce(sum(estimate), 0) FROM "
-                                  f"testrepo_queue_items WHERE build_key = :key AND {_LEASABLE}"
-                                  ).scalar()
+            remaining, longest = self._run(
+                conn, f"SELECT coalesce(sum(estimate) FILTER (WHERE {_LEASABLE}), 0), "
+                "coalesce(max(estimate), 0) FROM testrepo_queue_items WHERE build_key = :key"
+            ).one()
             workers = self._run(conn, "SELECT coalesce(sum(workers), 1) FROM "
                                 "testrepo_queue_nodes WHERE build_key = :key AND NOT finished "
                                 "AND seen > now() - make_interval(secs => :ttl)").scalar()
-            front = self._run(conn, "SELECT position, test_ids, estimate, timed FROM "
-                              f"testrepo_queue_items WHERE build_key = :key AND {_LEASABLE} "
-                              "ORDER BY position LIMIT 400 FOR UPDATE SKIP LOCKED").all()
-            target = build_queue.lease_target(remaining, workers)
-            taken = front[:build_queue.lease_count([(row[2], row[3]) for row in front], target)]
+            target = build_queue.lease_target(remaining, workers, longest)
+            taken = self._lock_front(conn, target)
             if taken:
                 self._run(conn, "UPDATE testrepo_queue_items SET state = 'leased', owner = :node, "
                           "expires = now() + make_interval(secs => :ttl), leases = leases + 1 "
@@ -191,6 +206,23 @@ class BuildQueue:
         return [Item(row[0], tuple(row[1].split("\n")), row[2], row[3]) for row in taken], \
             outstanding
 
+    def _lock_front(self, conn, target: float):
+        """The rows of the next lease, locked.  How many is worked out from
+        the front unlocked, then only that many are locked (SKIP LOCKED):
+        locking the whole front would leave a node leasing at the same
+        moment with nothing, and its worker idle for a poll."""
+        front = self._run(conn, "SELECT estimate, timed FROM testrepo_queue_items WHERE "
+                          f"build_key = :key AND {_LEASABLE} ORDER BY position LIMIT 400").all()
+        count = build_queue.lease_count([tuple(row) for row in front], target)
+        if not count:
+            return []
+        rows = self._run(conn, "SELECT position, test_ids, estimate, timed FROM "
+                         f"testrepo_queue_items WHERE build_key = :key AND {_LEASABLE} "
+                         "ORDER BY position LIMIT :count FOR UPDATE SKIP LOCKED",
+                         count=count).all()
+        # Other nodes may hold the front: these rows are further back.
+        return rows[:build_queue.lease_count([(row[2], row[3]) for row in rows], target)]
+
     def heartbeat(self) -> None:
         """This node is alive: its leases last another TTL."""
         with self._transaction() as conn:
@@ -199,16 +231,22 @@ class BuildQueue:
                       "AND state IN ('leased', 'ran')")
             self._run(conn, "UPDATE testrepo_queue_nodes SET seen = now() WHERE "
                       "build_key = :key AND node = :node")
+            self._run(conn, "UPDATE testrepo_queue_builds SET merge_expires = now() + "
+                      "make_interval(secs => :ttl) WHERE build_key = :key AND merger = :node")
 
     def finish(self, run_id: Optional[int]) -> Finish:
         """This node stored its run ``run_id``: its items are done (leased
         ones it never ran go back); merge if every other node is finished or
-        silent for the TTL."""
+        silent for the TTL.  While another node merges, wait; take the
+        merge over if that node falls silent for the TTL."""
         with self._transaction() as conn:
-            state = self._run(conn, "SELECT state FROM testrepo_queue_builds WHERE "
-                              "build_key = :key FOR UPDATE").scalar()
-            if state != "running":
+            build = self._run(conn, "SELECT state, merger, merge_expires IS NULL OR "
+                              "merge_expires < now() FROM testrepo_queue_builds WHERE "
+                              "build_key = :key FOR UPDATE").first()
+            if build is None:
                 return Finish("leave")
+            if build[0] != "running":
+                return self._take_over(conn, build[1]) if build[2] else Finish("wait")
             self._run(conn, "UPDATE testrepo_queue_items SET state = 'done' WHERE "
                       "build_key = :key AND owner = :node AND state = 'ran'")
             self._run(conn, "UPDATE testrepo_queue_items SET state = 'todo', owner = NULL "
@@ -220,11 +258,21 @@ class BuildQueue:
                                 "make_interval(secs => :ttl)").scalar()
             if running:
                 return Finish("wait")
-            return self._elect_merger(conn)
+            return self._take_over(conn, None)
 
-    def _elect_merger(self, conn) -> Finish:
-        self._run(conn, "UPDATE testrepo_queue_builds SET state = 'merging' "
-                  "WHERE build_key = :key")
+    def take_over_merge(self) -> Optional[Finish]:
+        """The merge of this build, if its merger fell silent for its TTL
+        (``testr last`` finishing a build nobody waits for); else None."""
+        with self._transaction() as conn:
+            build = self._run(conn, "SELECT merger FROM testrepo_queue_builds WHERE "
+                              "build_key = :key AND state = 'merging' AND (merge_expires IS "
+                              "NULL OR merge_expires < now()) FOR UPDATE SKIP LOCKED").first()
+            return None if build is None else self._take_over(conn, build[0])
+
+    def _take_over(self, conn, previous: Optional[str]) -> Finish:
+        """This node merges (``previous``: the merger it replaces)."""
+        self._run(conn, "UPDATE testrepo_queue_builds SET state = 'merging', merger = :node, "
+                  "merge_expires = now() + make_interval(secs => :ttl) WHERE build_key = :key")
         run_ids = self._run(conn, "SELECT run_id FROM testrepo_queue_nodes WHERE "
                             "build_key = :key AND finished AND run_id IS NOT NULL "
                             "ORDER BY run_id").scalars().all()
@@ -233,7 +281,24 @@ class BuildQueue:
                          ).scalars().all()
         twice = self._run(conn, "SELECT test_ids FROM testrepo_queue_items WHERE "
                           "build_key = :key AND leases > 1 ORDER BY position").scalars().all()
-        return Finish("merge", tuple(run_ids), _ids(lost), _ids(twice))
+        partial = self._run(conn, "SELECT coalesce(partial, false) FROM testrepo_queue_builds "
+                            "WHERE build_key = :key").scalar()
+        return Finish("merge", tuple(run_ids), _ids(lost), _ids(twice),
+                      self._complete_run(conn), previous, bool(partial))
+
+    @staticmethod
+    def orphaned_merges(db) -> List[str]:
+        """The keys of builds whose merger fell silent for its TTL (none
+        if no build ever used the queue here)."""
+        with db._translated():
+            with db.engine.begin() as conn:
+                if conn.execute(sa.text("SELECT to_regclass('testrepo_queue_builds')")
+                                ).scalar() is None:
+                    return []
+                return list(conn.execute(sa.text(
+                    "SELECT build_key FROM testrepo_queue_builds WHERE state = 'merging' AND "
+                    "(merge_expires IS NULL OR merge_expires < now()) ORDER BY created")
+                ).scalars())
 
     def forget(self) -> None:
         """The build is merged: its rows go."""

@@ -15,8 +15,14 @@ how much of it one lease takes.  Pure: the rows live in PostgreSQL
   fleet's workers (guided self-scheduling, as the single-machine queue
   does), never less than ``LEASE_MIN_SECONDS`` (a lease is a database
   transaction; tiny ones at 100 nodes would be hundreds a second) and
-  never more than ``LEASE_MAX_SECONDS`` (what a dying node takes with it).
-  At least one item.
+  never more than ``LEASE_MAX_SECONDS`` (what a dying node takes with it),
+  and never more than the build's longest item (no lease then takes
+  longer than the lower bound's longest-item term).  That last bound
+  matters at the start: the first node plans and leases before the
+  others have joined, so the fleet it divides by is itself alone, and a
+  lease sized for one node gave one worker the three longest tests in a
+  row (a 4-node build then took twice its lower bound).  At least one
+  item.
 """
 
 from __future__ import annotations
@@ -74,9 +80,11 @@ def plan_items(test_ids: Sequence[str], durations: Mapping[str, float],
     return [Item(position, unit[4], unit[3], unit[0]) for position, unit in enumerate(units)]
 
 
-def lease_target(remaining_seconds: float, workers: int) -> float:
-    """Seconds of estimated work one lease should take (module docstring)."""
-    guided = remaining_seconds / (2 * max(1, workers))
+def lease_target(remaining_seconds: float, workers: int,
+                 longest_seconds: float = LEASE_MAX_SECONDS) -> float:
+    """Seconds of estimated work one lease should take (module docstring;
+    ``longest_seconds``: the build's longest item)."""
+    guided = min(remaining_seconds / (2 * max(1, workers)), longest_seconds)
     return min(LEASE_MAX_SECONDS, max(LEASE_MIN_SECONDS, guided))
 
 

@@ -13,8 +13,11 @@ leased from the build's queue (``leaser``: a
   node holds anything (then it gets nothing for now and asks when that
   batch ends): a node that died loses its leases after the TTL, and
   someone must be there to take them.
-* If the database fails during the run, the node stops leasing: what
-  it holds still runs, and the error is kept in ``failure``.
+* If a lease fails (the database is down or unreachable), it is tried
+  again every poll for ``patience`` seconds (the lease TTL: as long as
+  the node's leases last; a dropped connection or a restarted server
+  costs nothing); then the node stops leasing: what it holds still
+  runs, and the error is kept in ``failure``.
 """
 
 from __future__ import annotations
@@ -29,11 +32,15 @@ from testrepo.errors import RepositoryError
 class LeasedWork:
     """Batches leased from a build's queue (see the module docstring)."""
 
-    def __init__(self, leaser, poll_seconds: float,
-                 wait: Callable[[float], None] = time.sleep):
+    def __init__(self, leaser, poll_seconds: float, patience: float = 0.0,
+                 wait: Callable[[float], None] = time.sleep,
+                 clock: Callable[[], float] = time.monotonic):
         self._leaser = leaser
         self._poll = poll_seconds
+        self._patience = patience
         self._wait = wait
+        self._clock = clock
+        self._failing_since: Optional[float] = None
         self._held: Dict[int, List[int]] = {}  # worker -> positions of its items
         self._ran: List[int] = []  # positions run, not yet reported
         self._put_back: Deque[str] = collections.deque()
@@ -70,8 +77,10 @@ class LeasedWork:
             try:
                 items, self._outstanding = self._leaser.lease(self._ran)
             except RepositoryError as err:
-                self.failure, self._outstanding = err, 0
-                break
+                if self._give_up(err):
+                    break
+                continue
+            self._failing_since = None
             self._ran = []
             if items:
                 self.leases += 1
@@ -83,3 +92,15 @@ class LeasedWork:
                 break
             self._wait(self._poll)
         return []
+
+    def _give_up(self, err: RepositoryError) -> bool:
+        """After a failed lease: wait a poll and say False (try again), or,
+        failing for ``patience`` seconds, keep ``err`` and say True."""
+        now = self._clock()
+        if self._failing_since is None:
+            self._failing_since = now
+        if now - self._failing_since >= self._patience:
+            self.failure, self._outstanding = err, 0
+            return True
+        self._wait(self._poll)
+        return False

@@ -21,6 +21,10 @@ class TestBuildQueue(testtools.TestCase):
         self.assertEqual(build_queue.LEASE_MIN_SECONDS, build_queue.lease_target(3.0, 8))
         self.assertEqual(build_queue.LEASE_MAX_SECONDS, build_queue.lease_target(1e6, 8))
         self.assertEqual(10.0, build_queue.lease_target(160.0, 8))
+        # One node alone so far (the others have yet to join): no lease
+        # holds more than the build's longest item.
+        self.assertEqual(28.8, build_queue.lease_target(240.0, 2, 28.8))
+        self.assertEqual(1, build_queue.lease_count([(28.8, True), (19.2, True)], 28.8))
         timed = [(4.0, True)] * 5
         self.assertEqual(2, build_queue.lease_count(timed, 9.0))
         self.assertEqual(1, build_queue.lease_count([(30.0, True), (1.0, True)], 9.0))

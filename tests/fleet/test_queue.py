@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 
 import fixtures
 import testtools
@@ -42,25 +43,33 @@ ALL_IDS = sorted(["sample.test_sample.TestA0.test_a0_block"] + [
 TTL = "2"
 
 
-class TestQueue(testtools.TestCase):
+class QueueNodes:
+    """Node processes of build K1 on a fresh PostgreSQL database; a mixin
+    for testtools.TestCase."""
 
     def setUp(self):
         super().setUp()
         self.url = postgresql_url(self)
         self.project = self.useFixture(SampleProject(config="stestr", tests=FLEET_TESTS))
         self.fifos = self.useFixture(fixtures.TempDir()).path
+        # The nodes' spool (one machine's): a killed node's must not reach
+        # the next test that gets the same database (URL) to use.
+        self.spool = {"TESTREPO_SPOOL_DIR": self.useFixture(fixtures.TempDir()).path}
         for name in ("started.fifo", "go.fifo"):
             os.mkfifo(os.path.join(self.fifos, name))
 
-    def node(self, *args, block=False):
-        """A node: `testr run --queue KEY` in a fresh copy of the project."""
+    def node(self, *args, block=False, stderr=subprocess.STDOUT):
+        """A node: `testr run --queue KEY` in a fresh copy of the project;
+        ``block``: test_a0_block waits (True: on ``self.fifos``, or on the
+        fifos in the directory ``block``)."""
         copy = os.path.join(self.useFixture(fixtures.TempDir()).path, "node")
         subprocess.run(["cp", "-r", self.project.path, copy], check=True)
-        env = testrepo_env({"FLEET_BLOCK": self.fifos} if block else {})
+        fifos = self.fifos if block is True else block
+        env = testrepo_env(dict(self.spool, **({"FLEET_BLOCK": fifos} if block else {})))
         return subprocess.Popen(
             [sys.executable, "-m", "testrepo", "-r", self.url, "run", "--queue", "K1",
              "--lease-ttl", TTL, *args], cwd=copy, env=env, stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+            stderr=stderr, stdin=subprocess.DEVNULL, start_new_session=True)
 
     def wait_started(self) -> int:
         """The blocking test's worker pid, once it runs."""
@@ -70,7 +79,7 @@ class TestQueue(testtools.TestCase):
     def finished(self, *nodes):
         outputs = []
         for node in nodes:
-            out = node.communicate(timeout=120)[0].decode()
+            out = node.communicate(timeout=40)[0].decode()
             outputs.append(out)
             self.assertEqual(0, node.returncode, out)
         return outputs
@@ -90,12 +99,39 @@ class TestQueue(testtools.TestCase):
         self.assertEqual(0, left, "queue rows are removed when the build ends")
         return repo
 
+    def until(self, query, what, **params):
+        """Ask ``query`` until it returns a row (for a minute); the row."""
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            rows = self.sql(query, **params)
+            if rows:
+                return rows[0]
+            time.sleep(0.05)
+        self.fail(f"gave up waiting for {what}")
+
+    def sql(self, statement, **params):
+        """``statement``'s rows (if it returns any), in a transaction of
+        its own."""
+        import sqlalchemy as sa
+
+        repo = repository.open_repository(self.url)
+        try:
+            with repo._db.engine.begin() as conn:
+                result = conn.execute(sa.text(statement), params)
+                return result.all() if result.returns_rows else []
+        finally:
+            repo.close()
+
+
+class TestQueue(QueueNodes, testtools.TestCase):
+
     def test_three_nodes_one_build(self):
         nodes = [self.node("-j", "2") for _ in range(3)]
         outputs = self.finished(*nodes)
         self.assertEqual(1, sum("Planned build K1" in out for out in outputs))
         repo = self.assert_one_complete_run(outputs)
-        code, out, err = testr(self.project.path, "-r", self.url, "run", "--queue", "K1")
+        code, out, err = testr(self.project.path, "-r", self.url, "run", "--queue", "K1",
+                               env=self.spool)
         self.assertEqual((0, f"Build K1 is over (run {repo.latest_id()}); nothing left to "
                              "run.\n"), (code, out))
 
@@ -108,7 +144,7 @@ class TestQueue(testtools.TestCase):
         self.assertIn(b"Joined build K1", others[0].stdout.readline())
         os.killpg(worker, signal.SIGKILL)
         os.killpg(doomed.pid, signal.SIGKILL)
-        doomed.wait()
+        doomed.communicate()
         outputs = self.finished(*others)
         self.assert_one_complete_run(outputs)
 

@@ -1,0 +1,170 @@
+"""The end of a --queue build with a real PostgreSQL and real node
+processes: the merging node SIGKILLed (another node, or the next `testr
+last`, takes the merge over) and a test run on two nodes (tagged
+duplicate)."""
+
+import os
+import signal
+
+import fixtures
+import testtools
+
+from testrepo import repository, subunit_v2
+from testrepo.repository.sql_queue import BuildQueue
+from testrepo.scheduler.build_queue import plan_items
+from tests.fleet.test_queue import ALL_IDS, QueueNodes
+from tests.harness import testr
+
+BLOCK_ID = "sample.test_sample.TestA0.test_a0_block"
+# A trigger that makes the merging node wait, at the step under test, for
+# an advisory lock the test holds: the node is then killed at that step.
+_PAUSE = """CREATE FUNCTION testrepo_test_pause() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN PERFORM pg_advisory_xact_lock(4242); RETURN NULL; END $$;
+CREATE TRIGGER testrepo_test_pause {when} FOR EACH ROW {condition}
+EXECUTE FUNCTION testrepo_test_pause()"""
+# The build's run being stored (only it has queue_nodes), or the node
+# runs being removed after it was stored.
+STORING = dict(when="AFTER INSERT ON run_metadata", condition="WHEN (NEW.key = 'queue_nodes')")
+REMOVING = dict(when="AFTER DELETE ON runs", condition="")
+
+
+class TestMergingNodeDies(QueueNodes, testtools.TestCase):
+
+    def pause_merging_at(self, step):
+        """A connection holding the lock the trigger for ``step`` waits on
+        (a session lock: closing the pooled connection would keep it)."""
+        import sqlalchemy as sa
+
+        repo = repository.initialise_repository(self.url)
+        self.addCleanup(repo.close)
+        self.sql(_PAUSE.format(**step))
+        holder = repo._db.engine.connect()
+        holder.execute(sa.text("SELECT pg_advisory_lock(4242)"))
+        return holder
+
+    def kill_merger_at(self, step):
+        """Two nodes of build K1; the one elected to merge is SIGKILLed at
+        ``step``; the other node's output."""
+        import sqlalchemy as sa
+
+        holder = self.pause_merging_at(step)
+        first = self.node("-j", "1", block=True)
+        self.wait_started()
+        other = self.node("-j", "2")
+        self.assertIn(b"Joined build K1", other.stdout.readline())
+        with open(os.path.join(self.fifos, "go.fifo"), "w") as go:
+            go.write("go")
+        self.until("SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted",
+                   "the merging node to reach the step")
+        merger = self.until("SELECT merger FROM testrepo_queue_builds", "a merger")[0]
+        nodes = {first.pid: first, other.pid: other}
+        doomed = nodes.pop(int(merger.split(":")[1]))
+        os.killpg(doomed.pid, signal.SIGKILL)
+        doomed.communicate()
+        holder.execute(sa.text("SELECT pg_advisory_unlock(4242)"))
+        holder.close()
+        survivor = nodes.popitem()[1]
+        return self.finished(survivor)[0]
+
+    def test_killed_while_storing_the_build_run(self):
+        out = self.kill_merger_at(STORING)
+        self.assertIn("fell silent; this node takes the merge over", out)
+        self.assertIn("merging 2 node run(s) into one", out)
+        self.assert_one_complete_run([out])
+        # The dead merger's temp file of the build's run is not recovered
+        # as a run of its own.
+        code, out, err = testr(self.project.path, "-r", self.url, "last", env=self.spool)
+        self.assertNotIn("Recovered run", out)
+        self.assertEqual([], [name for _, _, names in os.walk(self.spool["TESTREPO_SPOOL_DIR"])
+                              for name in names])
+        self.assertIn("(run id %d)" % (self.sql("SELECT max(run_id) FROM runs")[0][0]), out)
+        self.assertEqual(1, self.sql("SELECT count(*) FROM runs")[0][0])
+
+    def test_killed_while_removing_the_node_runs(self):
+        out = self.kill_merger_at(REMOVING)
+        self.assertIn("fell silent; this node takes the merge over", out)
+        self.assertRegex(out, r"its run \d+ was stored already; removing the node runs")
+        self.assertNotIn("merging 2 node run(s)", out)
+        self.assertEqual(0, sum("merging" in line for line in out.splitlines()
+                                if "takes the merge over" not in line))
+        repo = repository.open_repository(self.url)
+        self.addCleanup(repo.close)
+        self.assertEqual(1, len(repo.run_ids()), "the node runs are removed")
+        self.assertEqual(len(ALL_IDS), repo.get_run(repo.latest_id()).record.total)
+        self.assertEqual([], self.sql("SELECT * FROM testrepo_queue_builds"))
+
+    def test_last_merges_a_build_nobody_waits_for(self):
+        """One node stored its run, was elected and died (its merge lease,
+        TTL 0, is over at once): `testr last` makes the build's run."""
+        repo = repository.initialise_repository(self.url)
+        self.addCleanup(repo.close)
+        queue = BuildQueue(repo._db, "K1", "gone:1:a", 60)
+        queue.join(lambda: plan_items(ALL_IDS, {}), 1)
+        ran = []
+        while True:
+            items, _ = queue.lease(ran)
+            if not items:
+                break
+            ran = [item.position for item in items]
+        inserter = repo.insert(partial=True, metadata={"queue": "K1", "queue_node": "gone:1:a"})
+        inserter.startTestRun()
+        for test_id in ALL_IDS:
+            inserter.status(test_id=test_id, test_status="success")
+        inserter.stopTestRun()
+        dying = BuildQueue(repo._db, "K1", "gone:1:a", 0)
+        self.assertEqual("merge", dying.finish(inserter.run_id).action)
+        code, out, err = testr(self.project.path, "-r", self.url, "last", env=self.spool)
+        self.assertEqual(0, code, out + err)
+        self.assertIn("Build K1: its merging node gone:1:a fell silent", out, out + err)
+        self.assertEqual(1, len(repo.run_ids()), out)
+        record = repo.get_run(repo.latest_id()).record
+        self.assertEqual(("K1", "1", len(ALL_IDS)), (
+            record.metadata["queue"], record.metadata["queue_nodes"], record.total))
+        self.assertIn(f"Ran: {len(ALL_IDS)} tests", out)
+        self.assertEqual([], self.sql("SELECT * FROM testrepo_queue_builds"))
+
+
+class TestDuplicates(QueueNodes, testtools.TestCase):
+
+    def test_a_test_run_on_two_nodes_is_tagged_duplicate(self):
+        """Node 1 is stopped (SIGSTOP) while it runs the blocking test, so
+        its lease lapses and node 2 leases the test again; node 1 then
+        goes on and both finish it: one result is tagged duplicate."""
+        second_fifos = self.useFixture(fixtures.TempDir()).path
+        for name in ("started.fifo", "go.fifo"):
+            os.mkfifo(os.path.join(second_fifos, name))
+        first = self.node("-j", "1", block=True)
+        self.wait_started()
+        os.kill(first.pid, signal.SIGSTOP)
+        second = self.node("-j", "2", block=second_fifos)
+        with open(os.path.join(second_fifos, "started.fifo")) as started:
+            started.read()  # node 2 runs the test node 1 still holds
+        resumed_at = self.sql("SELECT now()")[0][0]
+        os.kill(first.pid, signal.SIGCONT)
+        self.until(
+            "SELECT 1 FROM testrepo_queue_nodes WHERE node LIKE :pid AND seen > :at",
+            "node 1's heartbeat", pid=f"%:{first.pid}:%", at=resumed_at)
+        for fifos in (self.fifos, second_fifos):
+            with open(os.path.join(fifos, "go.fifo"), "w") as go:
+                go.write("go")
+        outputs = self.finished(first, second)
+        merger = next(out for out in outputs if "merging" in out)
+        repo = repository.open_repository(self.url)
+        self.addCleanup(repo.close)
+        self.assertEqual(1, len(repo.run_ids()))
+        results = {}
+        with repo.get_run(repo.latest_id()).stream() as stream:
+            for event in subunit_v2.iter_events(stream.read()):
+                if event.test_id and event.status == "success":
+                    results.setdefault(event.test_id, []).append(set(event.tags or ()))
+        twice = sorted(test_id for test_id, tags in results.items() if len(tags) > 1)
+        # Node 1 also runs what it had leased with the blocking test.
+        self.assertIn(BLOCK_ID, twice)
+        self.assertIn(f"{len(twice)} test(s) ran on two nodes", merger)
+        self.assertIn(f"tagged 'duplicate': {BLOCK_ID}", merger)
+        for test_id in twice:
+            tags = results[test_id]
+            self.assertEqual([False, True], ["duplicate" in t for t in tags], test_id)
+            self.assertEqual(2, len({tag for t in tags for tag in t if tag.startswith("node-")}))
+        self.assertEqual(ALL_IDS, sorted(results))
+        self.assertEqual(len(ALL_IDS), repo.get_run(repo.latest_id()).record.total)
