@@ -301,17 +301,19 @@ def sh(cmd, **kw):
 
 # ---------------------------------------------------------------- install
 
-def pins_digest(suites, testrepo):
-    text = "\n".join([STESTR_PIN, testrepo] + [
+def pins_digest(suites, testrepo, tools):
+    text = "\n".join(list(tools) + [testrepo] + [
         s["pin"] + ":" + ",".join(s["deps"]) for s in suites])
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def install(args, suites):
+def install(args, suites, tools=(STESTR_PIN,)):
+    """The side venv with ``tools`` (pinned requirements) and every suite's
+    pin and deps; each pinned sdist unpacked under WORKDIR/src."""
     venv = args.venv
     py = os.path.join(venv, "bin", "python")
     marker = os.path.join(venv, ".corpus-pins")
-    digest = pins_digest(suites, args.testrepo)
+    digest = pins_digest(suites, args.testrepo, tools)
     if args.skip_install:
         if not os.path.exists(py):
             sys.exit(f"--skip-install: no venv at {venv}")
@@ -320,7 +322,7 @@ def install(args, suites):
     else:
         if not os.path.exists(py):
             sh([sys.executable, "-m", "venv", venv])
-        reqs = [STESTR_PIN]
+        reqs = list(tools)
         for s in suites:
             reqs.append(s["pin"])
             reqs.extend(s["deps"])
