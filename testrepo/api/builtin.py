@@ -6,7 +6,7 @@ checks pytest first); the pool treats both alike."""
 
 from __future__ import annotations
 
-from typing import List
+from typing import List, Optional
 
 from testrepo import retry
 from testrepo.api import fleet
@@ -14,7 +14,7 @@ from testrepo.api.execute import RunContext
 from testrepo.api.project import RunOutcome
 from testrepo.api.run import usable_cpus
 from testrepo.api.stream import stream_run
-from testrepo.execution import commands, direct, pool
+from testrepo.execution import commands, direct, failure_limit, pool
 from testrepo.plan import RunPlan
 
 
@@ -43,7 +43,13 @@ def run_builtin(context: RunContext, plan: RunPlan) -> RunOutcome:
 
         def feed(sink):
             sink.expect(test_ids, durations)
-            workers.run(work, sink)
+            limit = _failure_limit(context, test_ids)
+            if limit is None:
+                workers.run(work, sink)
+            else:
+                workers.run(limit.work(work), limit.sink(sink))
+                if limit.note():
+                    sink.note(limit.note())
             retry.retry_failures(sink, inserter, test_ids, context.options.retry,
                                  lambda failed, into: _rerun(context, plan, failed, into))
 
@@ -63,6 +69,15 @@ def _rerun(context: RunContext, plan: RunPlan, test_ids: List[str], sink) -> Non
         fresh.run(plan.retry_work(test_ids), sink)
     finally:
         fresh.close()
+
+
+def _failure_limit(context: RunContext,
+                   test_ids: List[str]) -> Optional[failure_limit.FailureLimit]:
+    """pytest's ``-x``/``--maxfail`` after ``--``, for the whole run."""
+    if context.config.runner != "pytest":
+        return None
+    maxfail = failure_limit.maxfail_of(context.options.test_args)
+    return failure_limit.FailureLimit(maxfail, test_ids) if maxfail else None
 
 
 def builtin_argv(context: RunContext, plan: RunPlan) -> List[str]:

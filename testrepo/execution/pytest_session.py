@@ -218,6 +218,10 @@ class WorkerPlugin:
                 if item is None:
                     self._missing(test_id)
                     continue
+                if session.shouldfail or session.shouldstop:
+                    # Its own -x/--maxfail: the run stops (failure_limit).
+                    protocol.write_handed_done(self._out, test_id)
+                    continue
                 nextitem = _next_item(batch, position)
                 if nextitem is None:
                     following = self._read_batch(session, wait=False)
