@@ -22,11 +22,9 @@ benchmarks/README.rst.
 import argparse
 import json
 import os
-import platform
 import shutil
 import subprocess
 import sys
-import time
 
 import real_suites as corpus
 
@@ -278,93 +276,59 @@ def print_report(results, out=sys.stdout):
                       file=out)
 
 
+def _ratios(t, other):
+    """testr's first and history wall over ``other``'s, "0.91 / 0.80"."""
+    base = _wall(other)
+    return " / ".join(corpus.fmt(t[k] / base if t[k] and base else None)
+                      for k in ("wall_first", "wall_history"))
+
+
 def markdown(results):
     """An RST table for doc/pytest.rst."""
     header = ("suite", "ids", "testr = serial", "xdist = serial",
-              "wall s testr first / history", "xdist", "serial",
-              "testr/xdist", "testr/serial", "peak RSS MB testr/xdist/serial")
+              "testr s first / history", "xdist s", "serial s",
+              "testr / xdist", "testr / serial", "RSS MB testr / xdist / serial")
     rows = []
     for r in results:
         t, x, s = (r["tools"][k] for k in TOOLS)
-        best = t["wall_history"] or t["wall_first"]
         rows.append((
             r["pin"], str(s["n_ids"]),
             f"{corpus.fmt(r['testr']['pct'], '{:.2f}%')}",
             f"{corpus.fmt(r['xdist']['pct'], '{:.2f}%')}",
             f"{corpus.fmt(t['wall_first'])} / {corpus.fmt(t['wall_history'])}",
             corpus.fmt(_wall(x)), corpus.fmt(_wall(s)),
-            corpus.fmt(best / _wall(x) if best and _wall(x) else None),
-            corpus.fmt(best / _wall(s) if best and _wall(s) else None),
+            _ratios(t, x), _ratios(t, s),
             f"{t['maxrss_mb']:.0f} / {x['maxrss_mb']:.0f} / "
             f"{s['maxrss_mb']:.0f}"))
     widths = [max(len(h), *(len(row[i]) for row in rows))
               for i, h in enumerate(header)]
-    rule = "  ".join("=" * w for w in widths)
-    lines = [rule, "  ".join(h.ljust(w) for h, w in zip(header, widths)), rule]
-    lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths)) for row in rows]
-    return "\n".join(lines + [rule])
+
+    def line(cells):
+        return "  ".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip()
+
+    rule = line(["=" * w for w in widths])
+    return "\n".join([rule, line(header), rule, *map(line, rows), rule])
 
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--only", help="comma-separated suite names")
-    ap.add_argument("--reps", type=int, default=2,
-                    help="repetitions of (first run, second run) per tool "
-                         "(default 2)")
-    ap.add_argument("--timeout", type=float, default=300,
-                    help="wall-time limit of one run, seconds; a run killed "
-                         "at it counts as a hang (default 300)")
-    ap.add_argument("--workdir", default=os.path.join(corpus.TMP,
-                                                      "corpus-pytest-work"))
-    ap.add_argument("--venv", default=os.path.join(corpus.TMP,
-                                                   "corpus-pytest-venv"))
-    ap.add_argument("--skip-install", action="store_true",
-                    help="use --venv as it is (no pip install)")
-    ap.add_argument("--testrepo", default=os.path.dirname(HERE),
-                    help="testrepo checkout to install editable "
-                         "(default: the one holding this script)")
-    ap.add_argument("--json", metavar="FILE", help="write the results here")
+    corpus.add_corpus_arguments(ap, "corpus-pytest")
     ap.add_argument("--table", action="store_true",
                     help="also print an RST table for doc/pytest.rst")
-    ap.add_argument("--max-diffs", type=int, default=8,
-                    help="differing ids per suite and tool to rerun alone "
-                         "(default 8)")
-    ap.add_argument("--list", action="store_true",
-                    help="list the suites and exit")
     args = ap.parse_args(argv)
-    args.workdir = os.path.abspath(args.workdir)
-    args.venv = os.path.abspath(args.venv)
     if args.list:
         for s in SUITES:
             print(s["pin"])
         return 0
-    suites = SUITES
-    if args.only:
-        want = args.only.split(",")
-        unknown = set(want) - {s["name"] for s in SUITES}
-        if unknown:
-            sys.exit(f"unknown suite(s): {', '.join(sorted(unknown))}")
-        suites = [s for s in SUITES if s["name"] in want]
+    suites = corpus.selected_suites(args, SUITES)
     py, freeze = corpus.install(
         args, suites if args.skip_install else SUITES, TOOL_PINS)
-    started = time.time()
-    results = []
-    for suite in suites:
-        results.append(run_suite(args, py, suite))
-        print_report(results[-1:], out=sys.stderr)
-    print_report(results)
+    results = corpus.run_corpus(args, py, freeze, suites, run_suite,
+                                print_report, {"tools": list(TOOL_PINS)})
     if args.table:
         print()
         print(markdown(results))
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump({"started": started, "host": platform.node(),
-                       "cpus": os.cpu_count(), "reps": args.reps,
-                       "timeout": args.timeout, "tools": TOOL_PINS,
-                       "freeze": freeze.splitlines(),
-                       "results": results}, f, indent=1)
     return 0
-
 
 if __name__ == "__main__":
     sys.exit(main())
