@@ -301,17 +301,19 @@ def sh(cmd, **kw):
 
 # ---------------------------------------------------------------- install
 
-def pins_digest(suites, testrepo):
-    text = "\n".join([STESTR_PIN, testrepo] + [
+def pins_digest(suites, testrepo, tools):
+    text = "\n".join(list(tools) + [testrepo] + [
         s["pin"] + ":" + ",".join(s["deps"]) for s in suites])
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def install(args, suites):
+def install(args, suites, tools=(STESTR_PIN,)):
+    """The side venv with ``tools`` (pinned requirements) and every suite's
+    pin and deps; each pinned sdist unpacked under WORKDIR/src."""
     venv = args.venv
     py = os.path.join(venv, "bin", "python")
     marker = os.path.join(venv, ".corpus-pins")
-    digest = pins_digest(suites, args.testrepo)
+    digest = pins_digest(suites, args.testrepo, tools)
     if args.skip_install:
         if not os.path.exists(py):
             sys.exit(f"--skip-install: no venv at {venv}")
@@ -320,7 +322,7 @@ def install(args, suites):
     else:
         if not os.path.exists(py):
             sh([sys.executable, "-m", "venv", venv])
-        reqs = [STESTR_PIN]
+        reqs = list(tools)
         for s in suites:
             reqs.append(s["pin"])
             reqs.extend(s["deps"])
@@ -798,8 +800,9 @@ def markdown(results):
     return "\n".join(lines)
 
 
-def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def add_corpus_arguments(ap, name):
+    """The options both corpora take; ``name`` names the default
+    workdir and venv under $TMPDIR (``NAME-work``, ``NAME-venv``)."""
     ap.add_argument("--only", help="comma-separated suite names")
     ap.add_argument("--reps", type=int, default=2,
                     help="repetitions of (first run, run with history) per "
@@ -807,49 +810,69 @@ def main(argv=None):
     ap.add_argument("--timeout", type=float, default=300,
                     help="wall-time limit of one run, seconds; a run killed "
                          "at it counts as a hang (default 300)")
-    ap.add_argument("--workdir", default=os.path.join(TMP, "corpus-work"))
-    ap.add_argument("--venv", default=os.path.join(TMP, "corpus-venv"))
+    ap.add_argument("--workdir", default=os.path.join(TMP, f"{name}-work"))
+    ap.add_argument("--venv", default=os.path.join(TMP, f"{name}-venv"))
     ap.add_argument("--skip-install", action="store_true",
                     help="use --venv as it is (no pip install)")
     ap.add_argument("--testrepo", default=os.path.dirname(HERE),
                     help="testrepo checkout to install editable "
                          "(default: the one holding this script)")
     ap.add_argument("--json", metavar="FILE", help="write the results here")
-    ap.add_argument("--markdown", action="store_true",
-                    help="also print a markdown table for doc/performance.rst")
     ap.add_argument("--max-diffs", type=int, default=8,
                     help="differing ids per suite to rerun alone (default 8)")
     ap.add_argument("--list", action="store_true",
                     help="list the suites and exit")
-    args = ap.parse_args(argv)
+
+
+def selected_suites(args, suites):
+    """The suites ``--only`` names (all without it); exits on an unknown
+    name.  Makes --workdir and --venv absolute."""
     args.workdir = os.path.abspath(args.workdir)
     args.venv = os.path.abspath(args.venv)
-    suites = SUITES
+    if not args.only:
+        return suites
+    want = args.only.split(",")
+    unknown = set(want) - {s["name"] for s in suites}
+    if unknown:
+        sys.exit(f"unknown suite(s): {', '.join(sorted(unknown))}")
+    return [s for s in suites if s["name"] in want]
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    add_corpus_arguments(ap, "corpus")
+    ap.add_argument("--markdown", action="store_true",
+                    help="also print a markdown table for doc/performance.rst")
+    args = ap.parse_args(argv)
     if args.list:
-        for s in suites:
+        for s in SUITES:
             print(s["pin"])
         return 0
-    if args.only:
-        want = args.only.split(",")
-        unknown = set(want) - {s["name"] for s in SUITES}
-        if unknown:
-            sys.exit(f"unknown suite(s): {', '.join(sorted(unknown))}")
-        suites = [s for s in SUITES if s["name"] in want]
+    suites = selected_suites(args, SUITES)
     py, freeze = install(args, suites if args.skip_install else SUITES)
-    results = []
-    started = time.time()
-    for suite in suites:
-        results.append(run_suite(args, py, suite))
-        print_report(results[-1:], out=sys.stderr)
-    print_report(results)
+    results = run_corpus(args, py, freeze, suites, run_suite, print_report,
+                         {"stestr": STESTR_PIN})
     if args.markdown:
         print()
         print(markdown(results))
+    return 0
+
+
+def run_corpus(args, py, freeze, suites, run_one, report, facts):
+    """Run each suite with ``run_one(args, py, suite)``, ``report`` each
+    result as it comes (stderr) and all at the end (stdout), write
+    ``--json`` with ``facts`` (the tools' pins) added; the results."""
+    results = []
+    started = time.time()
+    for suite in suites:
+        results.append(run_one(args, py, suite))
+        report(results[-1:], out=sys.stderr)
+    report(results)
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"started": started, "host": platform.node(),
                        "cpus": os.cpu_count(), "reps": args.reps,
-                       "timeout": args.timeout, "stestr": STESTR_PIN,
+                       "timeout": args.timeout, **facts,
                        "python": subprocess.run(
                            [py, "--version"], capture_output=True,
                            text=True).stdout.strip(),
@@ -859,8 +882,7 @@ def main(argv=None):
                            text=True).stdout.strip(),
                        "freeze": freeze.splitlines(),
                        "results": results}, f, indent=1)
-    return 0
-
+    return results
 
 if __name__ == "__main__":
     sys.exit(main())

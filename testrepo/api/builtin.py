@@ -6,7 +6,7 @@ checks pytest first); the pool treats both alike."""
 
 from __future__ import annotations
 
-from typing import List
+from typing import List, Optional
 
 from testrepo import retry
 from testrepo.api import fleet
@@ -14,7 +14,7 @@ from testrepo.api.execute import RunContext, test_timeout
 from testrepo.api.project import RunOutcome
 from testrepo.api.run import usable_cpus
 from testrepo.api.stream import stream_run
-from testrepo.execution import commands, direct, pool
+from testrepo.execution import commands, direct, failure_limit, pool
 from testrepo.plan import RunPlan
 
 
@@ -56,7 +56,13 @@ def run_builtin(context: RunContext, plan: RunPlan, workers=None) -> RunOutcome:
 
         def feed(sink):
             sink.expect(test_ids, durations)
-            workers.run(work, sink)
+            limit = _failure_limit(context, test_ids)
+            if limit is None:
+                workers.run(work, sink)
+            else:
+                workers.run(limit.work(work), limit.sink(sink))
+                if limit.note():
+                    sink.note(limit.note())
             retry.retry_failures(sink, inserter, test_ids, context.options.retry,
                                  lambda failed, into: _rerun(context, plan, failed, into))
 
@@ -80,12 +86,21 @@ def _rerun(context: RunContext, plan: RunPlan, test_ids: List[str], sink) -> Non
         fresh.close()
 
 
+def _failure_limit(context: RunContext,
+                   test_ids: List[str]) -> Optional[failure_limit.FailureLimit]:
+    """pytest's ``-x``/``--maxfail`` after ``--``, for the whole run."""
+    if context.config.runner != "pytest":
+        return None
+    maxfail = failure_limit.maxfail_of(context.options.test_args)
+    return failure_limit.FailureLimit(maxfail, test_ids) if maxfail else None
+
+
 def builtin_argv(config, options, plan: RunPlan) -> List[str]:
     """The worker's command line; --no-discover names its one test."""
     argv = commands.builtin_argv(config, options.test_args)
     if plan.load_name:
         argv += ["--load-name", direct.dotted_name(plan.load_name)]
-    elif context.config.runner != "pytest" and (plan.workers or 1) <= usable_cpus():
+    elif config.runner != "pytest" and (plan.workers or 1) <= usable_cpus():
         # The workers that do not list import the suite while worker 0 lists
         # it; with more workers than CPUs that would slow the listing down.
         argv.append("--warm")

@@ -72,6 +72,14 @@ class FrameResult(unittest.TestResult):
         """A test starts that is no unittest case (the pytest worker's)."""
         self._begin(test_id)
 
+    def rearm_timeout(self):
+        """Set the running test's timeout timer again, to what is left of
+        it: faulthandler has one timer, and a test's runner (pytest's
+        faulthandler plugin) may have replaced or cancelled it."""
+        if self._timeout and self._test_id is not None:
+            left = self._timeout - (time.time() - self._start)
+            faulthandler.dump_traceback_later(max(left, 0.001), exit=True, file=self._dump_file)
+
     def finish_test(self, test_id, status, details=(), output=()):
         """Its outcome; ``output``: (name, bytes) text its runner captured
         itself, shown before what reached file descriptors 1 and 2."""

@@ -175,10 +175,20 @@ class WorkerPlugin:
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_setup(self, item):
+        # pytest's faulthandler plugin has just armed faulthandler's one
+        # timer for faulthandler_timeout (no exit): --timeout's comes back.
+        self._result.rearm_timeout()
         if self._stale_stack:
             # The previous batch kept collectors this item may not share.
             self._stale_stack = False
             item.session._setupstate.teardown_exact(item)
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_exception_interact(self):
+        # pytest's faulthandler plugin cancels the timer when a test phase
+        # fails: the teardown that follows must still time out.
+        if self._result is not None:
+            self._result.rearm_timeout()
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtestloop(self, session):
@@ -207,6 +217,10 @@ class WorkerPlugin:
             for position, (test_id, item) in enumerate(batch):
                 if item is None:
                     self._missing(test_id)
+                    continue
+                if session.shouldfail or session.shouldstop:
+                    # Its own -x/--maxfail: the run stops (failure_limit).
+                    protocol.write_handed_done(self._out, test_id)
                     continue
                 nextitem = _next_item(batch, position)
                 if nextitem is None:

@@ -153,9 +153,12 @@ PLAIN_MODULES = 6
 class PytestProject(fixtures.Fixture):
     """A pytest project in a temp directory: ``pytest.ini`` (so it is
     found without any testr configuration), ``tests/conftest.py`` that logs
-    fixture and import events to ``log.jsonl``, and ``files``."""
+    fixture and import events to ``log.jsonl``, and ``files``.  The
+    default ini turns pytest-randomly off where it is installed: its
+    shuffled listing would make the first run's order random."""
 
-    def __init__(self, files=None, ini="[pytest]\nmarkers =\n    slow: slow tests\n"):
+    def __init__(self, files=None, ini=("[pytest]\naddopts = -p no:randomly\n"
+                                        "markers =\n    slow: slow tests\n")):
         super().__init__()
         self.files = files if files is not None else basic_files()
         self.ini = ini

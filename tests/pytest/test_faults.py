@@ -47,6 +47,54 @@ class TestCrashAndHang(testtools.TestCase):
         self.assertIn(b"time.sleep(600)", hang)  # the hung test's stack
 
 
+# pytest's faulthandler plugin re-arms faulthandler's one timer for each
+# test (faulthandler_timeout) and cancels it whenever a test fails: before
+# either, --timeout's timer must still be the one that fires.
+SLOW_AFTER_FAILURE = '''\
+import time
+
+import pytest
+
+
+@pytest.fixture
+def slow_teardown():
+    yield
+    time.sleep(20)
+
+
+def test_fails_then_hangs_in_teardown(slow_teardown):
+    assert False
+
+
+def test_hangs():
+    time.sleep(20)
+'''
+
+
+@needs_pytest
+class TestTimeoutAndPytestsFaulthandler(testtools.TestCase):
+
+    def assertTimedOut(self, project, test_id):
+        traceback = attachments(project.path, test_id)["traceback"]
+        self.assertIn(b"timed out after 2 s", traceback)
+        self.assertIn(b"time.sleep(20)", traceback)
+
+    def test_timeout_fires_with_faulthandler_timeout_configured(self):
+        project = self.useFixture(PytestProject({"tests/test_slow.py": SLOW_AFTER_FAILURE},
+                                                ini="[pytest]\nfaulthandler_timeout = 100\n"))
+        code, out, err = testr(project.path, "run", "--concurrency", "2", "--timeout", "2",
+                               "--", "-k", "test_hangs")
+        self.assertEqual(1, code, out + err)
+        self.assertTimedOut(project, "tests/test_slow.py::test_hangs")
+
+    def test_timeout_covers_the_teardown_of_a_failed_test(self):
+        project = self.useFixture(PytestProject({"tests/test_slow.py": SLOW_AFTER_FAILURE}))
+        code, out, err = testr(project.path, "run", "--concurrency", "2", "--timeout", "2",
+                               "--", "-k", "teardown")
+        self.assertEqual(1, code, out + err)
+        self.assertTimedOut(project, "tests/test_slow.py::test_fails_then_hangs_in_teardown")
+
+
 @needs_pytest
 class TestBadInput(testtools.TestCase):
 
