@@ -398,8 +398,11 @@ def main(argv=None):
     if not args.send_ids:
         # Nobody needs this worker's listing: load the tests it is sent.
         protocol.write_ready(out, [], False)
-        if args.warm and not args.load_name:
-            warm_up(test_module_names(args.test_path, top_dir), batch_pending(batches))
+        pending = batch_pending(batches)
+        # A process started with its batch (a replacement, --isolated)
+        # does not even walk the tree.
+        if args.warm and not args.load_name and not pending():
+            warm_up(test_module_names(args.test_path, top_dir), pending)
         find = LazyTests(load).find
     else:
         tests, import_errors = load()
