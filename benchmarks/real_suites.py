@@ -331,6 +331,11 @@ def install(args, suites, tools=(STESTR_PIN,)):
         sh([py, "-m", "pip", "install", "-q", *reqs, "-e", args.testrepo])
         with open(marker, "w") as f:
             f.write(digest)
+    # stestr comes compiled from its wheel; testrepo is installed editable,
+    # and with PYTHONDONTWRITEBYTECODE set every testr process would compile
+    # it again.  Compiled, both tools start as a pip-installed tool does.
+    subprocess.run([py, "-m", "compileall", "-q", os.path.join(args.testrepo, "testrepo")],
+                   stdout=subprocess.DEVNULL, check=True)
     os.makedirs(args.workdir, exist_ok=True)
     freeze = subprocess.run([py, "-m", "pip", "freeze"], capture_output=True,
                             text=True).stdout
