@@ -155,6 +155,7 @@ class RunPlan:
     random_note: str = ""  # said with --random when the order cannot be kept
     provision: int = 0  # command mode: instances to provision (instance_* callouts)
     runner: str = "unittest"  # the built-in runner's workers: "unittest" or "pytest"
+    randomly_seed: Optional[int] = None  # runner = pytest: every worker's pytest-randomly seed
 
     def max_live(self, test_ids: Sequence[str]) -> Optional[int]:
         """Command mode --isolated: at most this many processes at once."""

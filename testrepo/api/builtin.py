@@ -98,6 +98,8 @@ def _failure_limit(context: RunContext,
 def builtin_argv(config, options, plan: RunPlan) -> List[str]:
     """The worker's command line; --no-discover names its one test."""
     argv = commands.builtin_argv(config, options.test_args)
+    if plan.randomly_seed is not None:
+        argv += ["--randomly-seed", str(plan.randomly_seed)]
     if plan.load_name:
         argv += ["--load-name", direct.dotted_name(plan.load_name)]
     elif config.runner != "pytest" and (plan.workers or 1) <= usable_cpus():

@@ -170,7 +170,22 @@ def make_plan(project: Project, config, selection: Selection,
     entries = None
     if options.worker_file:
         entries = worker_file.read_worker_file(options.worker_file, directory)
-    return run_plan.plan_run(config, options, selection, concurrency, entries)
+    plan = run_plan.plan_run(config, options, selection, concurrency, entries)
+    if plan.runner == "pytest" and not plan.command_mode:
+        plan = dataclasses.replace(plan, randomly_seed=_randomly_seed(options))
+    return plan
+
+
+def _randomly_seed(options: RunOptions) -> Optional[int]:
+    """The seed every pytest worker gives pytest-randomly (one per run, as
+    pytest-xdist's controller gives its workers): testr's ``--seed``, else
+    drawn; None when the arguments after ``--`` choose or disable it."""
+    for arg in options.test_args:
+        if arg.startswith("--randomly-seed") or arg.endswith("no:randomly"):
+            return None
+    if options.seed is not None:
+        return options.seed
+    return random.SystemRandom().randrange(2 ** 32)
 
 
 def carry_out(context: RunContext, plan: run_plan.RunPlan, workers=None) -> RunOutcome:

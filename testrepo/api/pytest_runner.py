@@ -20,6 +20,9 @@ from testrepo.plan import RunPlan
 
 def run_pytest(context: RunContext, plan: RunPlan) -> RunOutcome:
     check_pytest_installed()
+    if plan.randomly_seed is not None and importlib.util.find_spec("pytest_randomly"):
+        context.say(f"pytest-randomly: every worker uses seed {plan.randomly_seed} "
+                    f"(rerun: testr run -- --randomly-seed={plan.randomly_seed})\n")
     return run_builtin(context, plan)
 
 

@@ -303,3 +303,23 @@ def _next_item(batch, position: int):
         if item is not None:
             return item
     return None
+
+
+class SharedSeed:
+    """pytest-randomly draws a seed per pytest session, so each worker
+    would draw its own and a test's random values would depend on the
+    worker that ran it.  Under pytest-xdist the controller hands its seed
+    to every worker; here the parent does (``--randomly-seed`` of the
+    worker, :func:`testrepo.api.builtin.builtin_argv`): it is set before
+    pytest-randomly's ``pytest_configure`` reads it, unless the user chose
+    one (``-- --randomly-seed=N``).  Without pytest-randomly, nothing."""
+
+    def __init__(self, seed: int):
+        self.seed = seed
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_configure(self, config):
+        if not config.pluginmanager.hasplugin("randomly"):
+            return
+        if getattr(config.option, "randomly_seed", None) == "default":
+            config.option.randomly_seed = self.seed

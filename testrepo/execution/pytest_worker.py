@@ -35,6 +35,9 @@ def parse_args(argv):
     parser = argparse.ArgumentParser(prog="python -m testrepo.execution.pytest_worker")
     parser.add_argument("--pytest-args", default="[]", metavar="JSON",
                         help="pytest's own arguments, as a JSON list.")
+    parser.add_argument("--randomly-seed", type=int, default=None, metavar="N",
+                        help="The run's seed for pytest-randomly, the same in every "
+                             "worker (unless the pytest arguments choose one).")
     unittest_worker.add_protocol_arguments(parser)
     return parser.parse_args(argv)
 
@@ -49,12 +52,13 @@ def main(argv=None) -> int:
         sys.stderr.write(f"runner = pytest, but pytest cannot be imported by "
                          f"{sys.executable} ({err}); pip install 'testrepo[pytest]'\n")
         return EXIT_NOT_STARTED
-    from testrepo.execution.pytest_session import BatchLines, WorkerPlugin
+    from testrepo.execution.pytest_session import BatchLines, SharedSeed, WorkerPlugin
 
+    seeds = [] if args.randomly_seed is None else [SharedSeed(args.randomly_seed)]
     if args.list:
         listing = unittest_worker.private_stdout()
         plugin = WorkerPlugin(listing=listing, report=sys.stderr)
-        return _exit_code(plugin, pytest.main(pytest_args, plugins=[plugin]))
+        return _exit_code(plugin, pytest.main(pytest_args, plugins=[plugin, *seeds]))
     batches, out, report_fd = unittest_worker.open_control(args.control)
     capture = OutputCapture(report_fd)
     # Tests see the command line of a plain runner, not the protocol's.
@@ -62,7 +66,7 @@ def main(argv=None) -> int:
     result = FrameResult(out, args.worker, args.timeout, capture)
     plugin = WorkerPlugin(result, BatchLines(batches.fileno()), out,
                           send_ids=args.send_ids, report=capture.report)
-    code = _exit_code(plugin, pytest.main(pytest_args, plugins=[plugin]))
+    code = _exit_code(plugin, pytest.main(pytest_args, plugins=[plugin, *seeds]))
     capture.forward()
     return code
 

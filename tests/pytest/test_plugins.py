@@ -4,6 +4,7 @@ test skips, with the reason, when its plugin is not installed."""
 import importlib.util
 import json
 import os
+import re
 import subprocess
 import sys
 import unittest
@@ -100,6 +101,39 @@ class TestPytestRandomly(testtools.TestCase):
         self.assertEqual(0, serial.returncode, serial.stdout)
         self.assertEqual(first, self.values(project))
         self.assertEqual(6, len(set(first.values())))
+
+    def test_without_a_seed_every_worker_uses_the_one_the_run_prints(self):
+        project = self.useFixture(PytestProject(
+            {"tests/test_r.py": RANDOM_VALUES.replace("[name,", "[[name, os.getpid()],")},
+            ini="[pytest]\n"))
+        code, out, err = testr(project.path, "run", "--concurrency", "2")
+        self.assertEqual(0, code, out + err)
+        seed = re.search(r"pytest-randomly: every worker uses seed (\d+) "
+                         r"\(rerun: testr run -- --randomly-seed=\1\)", out).group(1)
+        with open(os.path.join(project.path, "values.jsonl"), encoding="utf-8") as lines:
+            ran = [json.loads(line) for line in lines]
+        os.unlink(os.path.join(project.path, "values.jsonl"))
+        self.assertEqual(2, len({pid for (_, pid), _ in ran}))  # both workers ran tests
+        serial = subprocess.run(
+            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+             f"--randomly-seed={seed}"], cwd=project.path, capture_output=True, text=True)
+        self.assertEqual(0, serial.returncode, serial.stdout)
+        serial_values = {name: value for (name, _), value in (
+            json.loads(line) for line in open(os.path.join(project.path, "values.jsonl"),
+                                              encoding="utf-8"))}
+        self.assertEqual(serial_values, {name: value for (name, _), value in ran})
+
+    def test_testrs_seed_is_the_workers_seed(self):
+        project = self.useFixture(PytestProject({"tests/test_r.py": RANDOM_VALUES},
+                                                ini="[pytest]\n"))
+        code, out, err = testr(project.path, "run", "--concurrency", "2", "--random",
+                               "--seed", "7")
+        self.assertEqual(0, code, out + err)
+        self.assertIn("pytest-randomly: every worker uses seed 7 ", out)
+        seeded = self.values(project)
+        self.assertEqual(0, testr(project.path, "run", "--concurrency", "2", "--",
+                                  "--randomly-seed=7")[0])
+        self.assertEqual(seeded, self.values(project))
 
 
 MOCKER = '''\
