@@ -18,6 +18,7 @@ import textwrap
 
 import fixtures
 
+import testrepo
 from testrepo.api import JOB_VARIABLES
 from testrepo.scheduler.shards import PROTOCOLS as SHARD_PROTOCOLS
 
@@ -225,7 +226,24 @@ def _remove_home(home, owner_pid):
         shutil.rmtree(home, ignore_errors=True)
 
 
+@functools.cache
+def _cache_testrepo_bytecode():
+    """Bring testrepo's own bytecode in its ``__pycache__`` directories up
+    to date, once per test process, as a first import would.
+
+    Every CLI and worker process the tests start imports testrepo afresh;
+    where PYTHONDONTWRITEBYTECODE is set (it is passed on to them) none of
+    them would write that bytecode, so each one would compile every
+    testrepo module it imports from source.  The generated suites in temp
+    directories still get none.  Quietly does nothing where the source
+    tree cannot be written."""
+    import compileall
+
+    compileall.compile_dir(os.path.dirname(testrepo.__file__), quiet=2)
+
+
 def testrepo_env(extra=None):
+    _cache_testrepo_bytecode()
     env = dict(os.environ)
     env["PYTHON"] = sys.executable
     env.pop("TESTR_CONFIG", None)
