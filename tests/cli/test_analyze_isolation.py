@@ -61,6 +61,19 @@ def serial_run(config):
     return project
 
 
+@once_per_process
+def analysed_test_5(config):
+    """A copy of serial_run(config) after `testr run --analyze-isolation
+    test_5`, made once per test process for the tests that read its
+    answer: ``answer`` is the analysis's, ``failing_before`` `testr failing
+    --list`'s answer before it."""
+    project = ProjectCopy(serial_run(config).path)
+    project.setUp()
+    project.failing_before = testr(project.path, "failing", "--list")
+    project.answer = testr(project.path, "run", "--analyze-isolation", "test_5")
+    return project
+
+
 class AnalysisContract:
     config = None
 
@@ -89,14 +102,14 @@ class AnalysisContract:
             "on worker 0: not reproducible"), report[3])
 
     def test_probes_are_not_stored(self):
-        _, before, _ = testr(self.project.path, "failing", "--list")
-        self.analysis("test_5")
-        _, after, _ = testr(self.project.path, "failing", "--list")
+        analysed = analysed_test_5(self.config)
+        _, before, _ = analysed.failing_before
+        _, after, _ = testr(analysed.path, "failing", "--list")
         self.assertEqual(before, after)
-        self.assertEqual([0], api.open_repository(Project(self.project.path)).run_ids())
+        self.assertEqual([0], api.open_repository(Project(analysed.path)).run_ids())
 
     def test_shows_each_probe(self):
-        _, out, _ = self.analysis("test_5")
+        _, out, _ = analysed_test_5(self.config).answer
         self.assertIn(f"{PREFIX}test_5_victim:\n  alone: passes\n"
                       "  after the 4 tests before it on worker 0: fails\n", out)
         self.assertIn(f"  after {PREFIX}test_4_last: fails\n", out)
