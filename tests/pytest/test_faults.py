@@ -9,6 +9,7 @@ import testtools
 from tests.cli.test_run import totals
 from tests.harness import testr
 from tests.pytest.suites import PytestProject, attachments, final_statuses, needs_pytest
+from tests.streams import Result, failure, load_run
 
 PLAIN = "".join(f"\n\ndef test_plain_{n}():\n    pass\n" for n in range(8))
 
@@ -132,11 +133,11 @@ class TestBadInput(testtools.TestCase):
         self.assertIn("pytest cannot be imported", err)
 
     def test_failing_test_that_no_longer_exists(self):
+        # The stored run: test_gone failed, in a module since removed.
         project = self.useFixture(PytestProject({
-            "tests/test_gone.py": "def test_gone():\n    assert False\n",
             "tests/test_ok.py": "def test_ok():\n    pass\n"}))
-        self.assertEqual(1, testr(project.path, "run")[0])
-        os.unlink(os.path.join(project.path, "tests", "test_gone.py"))
+        self.assertEqual(1, load_run(project, [failure("tests/test_gone.py::test_gone"),
+                                               Result("tests/test_ok.py::test_ok")])[0])
         code, out, err = testr(project.path, "run", "--failing")
         self.assertEqual(0, code, err)
         self.assertIn("None of the 1 failing test(s) is in the current test listing", out)
