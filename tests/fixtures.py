@@ -267,10 +267,28 @@ def run_testrepo(project_path, *args, stdin=None, env=None, binary=False):
     Returns ``(exit_code, stdout, stderr)`` as text (stdout as bytes when
     ``binary``).
     """
-    proc = subprocess.run(
+    process = start_testrepo(project_path, *args, stdin=stdin is not None, env=env)
+    return finish_testrepo(process, stdin=stdin, binary=binary)
+
+
+def start_testrepo(project_path, *args, stdin=False, env=None):
+    """Start ``python -m testrepo ARGS`` in ``project_path`` (stdin piped
+    if ``stdin``, else empty), for :func:`finish_testrepo`: several can run
+    at once."""
+    return subprocess.Popen(
         [sys.executable, "-m", "testrepo", *args], cwd=project_path,
-        input=stdin, capture_output=True, env=testrepo_env(env),
-        stdin=None if stdin is not None else subprocess.DEVNULL)
-    stdout = proc.stdout if binary else proc.stdout.decode("utf-8", "replace")
-    return (proc.returncode, stdout,
-            proc.stderr.decode("utf-8", "replace"))
+        stdin=subprocess.PIPE if stdin else subprocess.DEVNULL, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, env=testrepo_env(env))
+
+
+def finish_testrepo(process, stdin=None, binary=False):
+    """Send ``stdin`` to a started testrepo ``process`` and wait for it;
+    returns what :func:`run_testrepo` does."""
+    with process:
+        try:
+            stdout, stderr = process.communicate(stdin)
+        except BaseException:  # as subprocess.run: no process left behind
+            process.kill()
+            raise
+    return (process.returncode, stdout if binary else stdout.decode("utf-8", "replace"),
+            stderr.decode("utf-8", "replace"))
