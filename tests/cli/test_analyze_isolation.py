@@ -9,6 +9,7 @@ from testrepo import api
 from testrepo.options import Project
 from tests.fixtures import ProjectCopy, SampleProject, check_exit, once_per_process
 from tests.harness import run_cli, testr
+from tests.streams import Result, load_run
 
 # Run serially, in name order. test_5 fails after test_4, test_6 only after
 # test_1 and test_4 together, test_7 always, test_8 only the first time.
@@ -124,7 +125,8 @@ class AnalysisContract:
         self.project.write("sample/test_sample.py",
                            "import unittest\n\nclass T(unittest.TestCase):\n"
                            "    def test_ok(self):\n        pass\n")
-        testr(self.project.path, "run")
+        # Run 1: that test passed (stored with testr load).
+        self.assertEqual(0, load_run(self.project, [Result("sample.test_sample.T.test_ok")])[0])
         code, out, _ = self.analysis()
         self.assertEqual(0, code)
         self.assertIn("Run 1 has no failing test to analyze.", out)
