@@ -74,6 +74,10 @@ top_dir=./
 # Expected counts for SAMPLE_TESTS: 7 tests, 4 pass, 2 fail, 1 skip.
 SAMPLE_FAILURES = ["sample.test_sample.TestAlpha.test_error",
                    "sample.test_sample.TestAlpha.test_fail"]
+# TestBeta's tests, which all pass.
+SAMPLE_BETA = ["sample.test_sample.TestBeta.test_slow",
+               "sample.test_sample.TestBeta.test_pass_one",
+               "sample.test_sample.TestBeta.test_pass_two"]
 
 
 class SampleProject(fixtures.Fixture):

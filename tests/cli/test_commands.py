@@ -6,7 +6,7 @@ import sys
 
 import testtools
 
-from tests.fixtures import ProjectCopy, SampleProject, testrepo_env
+from tests.fixtures import SAMPLE_BETA, ProjectCopy, SampleProject, testrepo_env
 from tests.cli.test_run import run_once
 from tests.harness import run_cli, testr
 from tests.streams import Result, load_run
@@ -89,9 +89,7 @@ class TestRepositoryCommands(testtools.TestCase):
 
     def test_failing_with_no_failures_exits_0(self):
         # A stored run of TestBeta, which passes.
-        beta = [Result(f"sample.test_sample.TestBeta.test_{name}")
-                for name in ("slow", "pass_one", "pass_two")]
-        self.assertEqual(0, load_run(self.project, beta)[0])
+        self.assertEqual(0, load_run(self.project, [Result(t) for t in SAMPLE_BETA])[0])
         code, out, _ = self.cli("failing")
         self.assertEqual(0, code)
 

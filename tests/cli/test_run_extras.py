@@ -10,7 +10,7 @@ import testtools
 from testrepo import api
 from testrepo.options import Project
 from tests.cli.test_run import run_once, stored_events, totals
-from tests.fixtures import SAMPLE_FAILURES, ProjectCopy, SampleProject, testrepo_env
+from tests.fixtures import SAMPLE_BETA, SAMPLE_FAILURES, ProjectCopy, SampleProject, testrepo_env
 from tests.harness import run_cli, testr
 from tests.streams import Result, load_run
 
@@ -144,9 +144,7 @@ class TestLoadIntoRun(testtools.TestCase):
 
     def test_load_id_adds_the_stream_to_that_run(self):
         # Run 0: TestBeta's three tests passed; run 1: TestAlpha.test_pass.
-        beta = [Result(f"sample.test_sample.TestBeta.test_{name}")
-                for name in ("slow", "pass_one", "pass_two")]
-        self.assertEqual(0, load_run(self.project, beta)[0])
+        self.assertEqual(0, load_run(self.project, [Result(t) for t in SAMPLE_BETA])[0])
         self.assertEqual(0, load_run(self.project,
                                      [Result("sample.test_sample.TestAlpha.test_pass")])[0])
         code, out, err = testr(self.project.path, "load", "--id", "0",
