@@ -238,9 +238,11 @@ def _cache_testrepo_bytecode():
     Every CLI and worker process the tests start imports testrepo afresh;
     where PYTHONDONTWRITEBYTECODE is set (it is passed on to them) none of
     them would write that bytecode, so each one would compile every
-    testrepo module it imports from source.  The generated suites in temp
-    directories still get none.  Quietly does nothing where the source
-    tree cannot be written."""
+    testrepo module it imports from source.  `.ci/run` compiles testrepo
+    and the tests once after installing (then this finds nothing to do);
+    this covers the suite run any other way (``python -m unittest``,
+    ``testr run``).  The generated suites in temp directories still get
+    none.  Quietly does nothing where the source tree cannot be written."""
     import compileall
 
     compileall.compile_dir(os.path.dirname(testrepo.__file__), quiet=2)
