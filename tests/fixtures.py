@@ -18,6 +18,7 @@ import textwrap
 
 import fixtures
 
+import testrepo
 from testrepo.api import JOB_VARIABLES
 from testrepo.scheduler.shards import PROTOCOLS as SHARD_PROTOCOLS
 
@@ -73,6 +74,10 @@ top_dir=./
 # Expected counts for SAMPLE_TESTS: 7 tests, 4 pass, 2 fail, 1 skip.
 SAMPLE_FAILURES = ["sample.test_sample.TestAlpha.test_error",
                    "sample.test_sample.TestAlpha.test_fail"]
+# TestBeta's tests, which all pass.
+SAMPLE_BETA = ["sample.test_sample.TestBeta.test_slow",
+               "sample.test_sample.TestBeta.test_pass_one",
+               "sample.test_sample.TestBeta.test_pass_two"]
 
 
 class SampleProject(fixtures.Fixture):
@@ -225,7 +230,26 @@ def _remove_home(home, owner_pid):
         shutil.rmtree(home, ignore_errors=True)
 
 
+@functools.cache
+def _cache_testrepo_bytecode():
+    """Bring testrepo's own bytecode in its ``__pycache__`` directories up
+    to date, once per test process, as a first import would.
+
+    Every CLI and worker process the tests start imports testrepo afresh;
+    where PYTHONDONTWRITEBYTECODE is set (it is passed on to them) none of
+    them would write that bytecode, so each one would compile every
+    testrepo module it imports from source.  `.ci/run` compiles testrepo
+    and the tests once after installing (then this finds nothing to do);
+    this covers the suite run any other way (``python -m unittest``,
+    ``testr run``).  The generated suites in temp directories still get
+    none.  Quietly does nothing where the source tree cannot be written."""
+    import compileall
+
+    compileall.compile_dir(os.path.dirname(testrepo.__file__), quiet=2)
+
+
 def testrepo_env(extra=None):
+    _cache_testrepo_bytecode()
     env = dict(os.environ)
     env["PYTHON"] = sys.executable
     env.pop("TESTR_CONFIG", None)
@@ -249,10 +273,28 @@ def run_testrepo(project_path, *args, stdin=None, env=None, binary=False):
     Returns ``(exit_code, stdout, stderr)`` as text (stdout as bytes when
     ``binary``).
     """
-    proc = subprocess.run(
+    process = start_testrepo(project_path, *args, stdin=stdin is not None, env=env)
+    return finish_testrepo(process, stdin=stdin, binary=binary)
+
+
+def start_testrepo(project_path, *args, stdin=False, env=None):
+    """Start ``python -m testrepo ARGS`` in ``project_path`` (stdin piped
+    if ``stdin``, else empty), for :func:`finish_testrepo`: several can run
+    at once."""
+    return subprocess.Popen(
         [sys.executable, "-m", "testrepo", *args], cwd=project_path,
-        input=stdin, capture_output=True, env=testrepo_env(env),
-        stdin=None if stdin is not None else subprocess.DEVNULL)
-    stdout = proc.stdout if binary else proc.stdout.decode("utf-8", "replace")
-    return (proc.returncode, stdout,
-            proc.stderr.decode("utf-8", "replace"))
+        stdin=subprocess.PIPE if stdin else subprocess.DEVNULL, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, env=testrepo_env(env))
+
+
+def finish_testrepo(process, stdin=None, binary=False):
+    """Send ``stdin`` to a started testrepo ``process`` and wait for it;
+    returns what :func:`run_testrepo` does."""
+    with process:
+        try:
+            stdout, stderr = process.communicate(stdin)
+        except BaseException:  # as subprocess.run: no process left behind
+            process.kill()
+            raise
+    return (process.returncode, stdout if binary else stdout.decode("utf-8", "replace"),
+            stderr.decode("utf-8", "replace"))

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import collections
+import itertools
 import re
 import struct
 import zlib
@@ -17,14 +18,6 @@ def _chunks(data: bytes):
         offset += 12 + length
 
 
-def _paeth(a, b, c):
-    p = a + b - c
-    pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
-    if pa <= pb and pa <= pc:
-        return a
-    return b if pb <= pc else c
-
-
 def _add_bytes(x: bytes, y: bytes) -> bytes:
     """(x[i] + y[i]) mod 256 for every i, as one big-integer operation."""
     size = len(x)
@@ -33,18 +26,45 @@ def _add_bytes(x: bytes, y: bytes) -> bytes:
     return (((a & low) + (b & low)) ^ ((a ^ b) & high)).to_bytes(size, "big")
 
 
+def _unfilter_sub(out, bpp):
+    # Each channel is a running sum mod 256 of its bytes.
+    for channel in range(bpp):
+        sums = itertools.accumulate(out[channel::bpp])
+        out[channel::bpp] = bytes(map((0xFF).__and__, sums))
+
+
+def _unfilter_average(out, prior, bpp):
+    for i in range(len(out)):
+        left = out[i - bpp] if i >= bpp else 0
+        out[i] = (out[i] + ((left + prior[i]) >> 1)) & 0xFF
+
+
+def _unfilter_paeth(out, prior, bpp):
+    for i in range(bpp):  # no left neighbours: the predictor is the byte above
+        out[i] = (out[i] + prior[i]) & 0xFF
+    for i in range(bpp, len(out)):
+        a, b, c = out[i - bpp], prior[i], prior[i - bpp]
+        pa, pb, pc = abs(b - c), abs(a - c), abs(a + b - c - c)
+        if pa <= pb and pa <= pc:
+            out[i] = (out[i] + a) & 0xFF
+        elif pb <= pc:
+            out[i] = (out[i] + b) & 0xFF
+        else:
+            out[i] = (out[i] + c) & 0xFF
+
+
 def _unfilter(kind, line, prior, bpp):
-    if kind == 0:
-        return bytearray(line)
     if kind == 2:  # Up, the common case: bytewise add without a Python loop
         return bytearray(_add_bytes(line, prior))
     out = bytearray(line)
-    for i in range(len(out)):
-        a = out[i - bpp] if i >= bpp else 0
-        b = prior[i]
-        c = prior[i - bpp] if i >= bpp else 0
-        predictor = (0, a, b, (a + b) // 2, _paeth(a, b, c))[kind]
-        out[i] = (out[i] + predictor) & 0xFF
+    if kind == 1:
+        _unfilter_sub(out, bpp)
+    elif kind == 3:
+        _unfilter_average(out, prior, bpp)
+    elif kind == 4:
+        _unfilter_paeth(out, prior, bpp)
+    elif kind != 0:
+        raise ValueError(f"unknown PNG filter type {kind}")
     return out
 
 
@@ -68,9 +88,10 @@ def read_png(data: bytes):
     return width, height, bpp, rows
 
 
-def colour_counts(data: bytes) -> collections.Counter:
-    """How many pixels have each RGB colour."""
-    _, _, bpp, rows = read_png(data)
+def colour_counts(image) -> collections.Counter:
+    """How many pixels of ``image`` (what :func:`read_png` returns) have
+    each RGB colour."""
+    _, _, bpp, rows = image
     pixel = re.compile(b"(...)" + b"." * (bpp - 3), re.S)  # RGB, alpha dropped
     counts = collections.Counter()
     for row in rows:

@@ -9,7 +9,7 @@ import sys
 
 import testtools
 
-from tests.fixtures import SampleProject, run_testrepo
+from tests.fixtures import SampleProject, finish_testrepo, start_testrepo
 from tests.harness import ProcessNeeded, run_cli
 
 
@@ -34,13 +34,18 @@ class TestSameAnswersAsTheProcess(testtools.TestCase):
     )
 
     def test_cases(self):
+        # Every case's process runs while the harness answers the cases.
+        processes = []
         for args in self.CASES:
-            answers = []
-            for runner in (run_testrepo, run_cli):
-                project = self.useFixture(SampleProject(config="testr"))
-                code, out, err = runner(project.path, *args)
-                answers.append((code, out.replace(project.path, "PROJECT"),
-                                err.replace(project.path, "PROJECT")))
+            project = self.useFixture(SampleProject(config="testr"))
+            processes.append((project, start_testrepo(project.path, *args)))
+        for args, (project, process) in zip(self.CASES, processes):
+            answers = [(project, finish_testrepo(process))]
+            project = self.useFixture(SampleProject(config="testr"))
+            answers.append((project, run_cli(project.path, *args)))
+            answers = [(code, out.replace(project.path, "PROJECT"),
+                        err.replace(project.path, "PROJECT"))
+                       for project, (code, out, err) in answers]
             self.assertEqual(answers[0], answers[1], args)
 
     def test_stdin_and_binary_stdout(self):

@@ -9,6 +9,7 @@ from testrepo import api
 from testrepo.options import Project
 from tests.fixtures import ProjectCopy, SampleProject, check_exit, once_per_process
 from tests.harness import run_cli, testr
+from tests.streams import Result, load_run
 
 # Run serially, in name order. test_5 fails after test_4, test_6 only after
 # test_1 and test_4 together, test_7 always, test_8 only the first time.
@@ -61,6 +62,19 @@ def serial_run(config):
     return project
 
 
+@once_per_process
+def analysed_test_5(config):
+    """A copy of serial_run(config) after `testr run --analyze-isolation
+    test_5`, made once per test process for the tests that read its
+    answer: ``answer`` is the analysis's, ``failing_before`` `testr failing
+    --list`'s answer before it."""
+    project = ProjectCopy(serial_run(config).path)
+    project.setUp()
+    project.failing_before = testr(project.path, "failing", "--list")
+    project.answer = testr(project.path, "run", "--analyze-isolation", "test_5")
+    return project
+
+
 class AnalysisContract:
     config = None
 
@@ -89,14 +103,14 @@ class AnalysisContract:
             "on worker 0: not reproducible"), report[3])
 
     def test_probes_are_not_stored(self):
-        _, before, _ = testr(self.project.path, "failing", "--list")
-        self.analysis("test_5")
-        _, after, _ = testr(self.project.path, "failing", "--list")
+        analysed = analysed_test_5(self.config)
+        _, before, _ = analysed.failing_before
+        _, after, _ = testr(analysed.path, "failing", "--list")
         self.assertEqual(before, after)
-        self.assertEqual([0], api.open_repository(Project(self.project.path)).run_ids())
+        self.assertEqual([0], api.open_repository(Project(analysed.path)).run_ids())
 
     def test_shows_each_probe(self):
-        _, out, _ = self.analysis("test_5")
+        _, out, _ = analysed_test_5(self.config).answer
         self.assertIn(f"{PREFIX}test_5_victim:\n  alone: passes\n"
                       "  after the 4 tests before it on worker 0: fails\n", out)
         self.assertIn(f"  after {PREFIX}test_4_last: fails\n", out)
@@ -111,7 +125,8 @@ class AnalysisContract:
         self.project.write("sample/test_sample.py",
                            "import unittest\n\nclass T(unittest.TestCase):\n"
                            "    def test_ok(self):\n        pass\n")
-        testr(self.project.path, "run")
+        # Run 1: that test passed (stored with testr load).
+        self.assertEqual(0, load_run(self.project, [Result("sample.test_sample.T.test_ok")])[0])
         code, out, _ = self.analysis()
         self.assertEqual(0, code)
         self.assertIn("Run 1 has no failing test to analyze.", out)

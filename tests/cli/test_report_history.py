@@ -263,6 +263,7 @@ def screenshot(test, chromium, report):
                  "file://" + report)
     with open(shot, "rb") as handle:
         data = handle.read()
-    test.assertEqual((1000, 1400), read_png(data)[:2])
-    return colour_counts(data)
+    image = read_png(data)
+    test.assertEqual((1000, 1400), image[:2])
+    return colour_counts(image)
 

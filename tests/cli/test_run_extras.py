@@ -10,8 +10,9 @@ import testtools
 from testrepo import api
 from testrepo.options import Project
 from tests.cli.test_run import run_once, stored_events, totals
-from tests.fixtures import SAMPLE_FAILURES, ProjectCopy, SampleProject, testrepo_env
+from tests.fixtures import SAMPLE_BETA, SAMPLE_FAILURES, ProjectCopy, SampleProject, testrepo_env
 from tests.harness import run_cli, testr
+from tests.streams import Result, load_run
 
 DETAIL_TESTS = '''\
 import unittest
@@ -142,8 +143,10 @@ class TestLoadIntoRun(testtools.TestCase):
         return class_stream(self.project, test_class)
 
     def test_load_id_adds_the_stream_to_that_run(self):
-        testr(self.project.path, "run", "TestBeta")
-        testr(self.project.path, "run", "test_pass$")
+        # Run 0: TestBeta's three tests passed; run 1: TestAlpha.test_pass.
+        self.assertEqual(0, load_run(self.project, [Result(t) for t in SAMPLE_BETA])[0])
+        self.assertEqual(0, load_run(self.project,
+                                     [Result("sample.test_sample.TestAlpha.test_pass")])[0])
         code, out, err = testr(self.project.path, "load", "--id", "0",
                                       stdin=self.stream_of("TestAlpha"))
         self.assertEqual(1, code, out + err)

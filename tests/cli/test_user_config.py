@@ -56,7 +56,7 @@ class TestDefaults(UserConfigTestCase):
 
     def test_sections_apply_to_their_command_only(self):
         self.write_config("failing:\n  list: true\nhistory-list:\n  show-metadata: true\n")
-        self.cli("run")
+        self.use_a_run()
         code, out, _ = self.cli("failing")
         self.assertEqual((1, SAMPLE_FAILURES), (code, out.split()))
         code, out, _ = self.cli("history", "list", "-f", "json")

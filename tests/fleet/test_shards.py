@@ -10,7 +10,7 @@ import testtools
 from testrepo import api, errors
 from testrepo.options import Project
 from testrepo.scheduler import shards
-from tests.fixtures import SampleProject
+from tests.fixtures import SampleProject, finish_testrepo, start_testrepo
 from tests.harness import run_cli, testr
 
 IDS = [f"m.T{c}.test_{t}" for c in range(4) for t in range(5)]
@@ -91,13 +91,17 @@ class TestShardRuns(testtools.TestCase):
         return project
 
     def shard_runs(self, project, total, env_of=lambda k, n: None, args_of=None):
-        seen = []
+        # The nodes run at once, as CI nodes do.
+        nodes = []
         for k in range(1, total + 1):
             node = os.path.join(self.useFixture(fixtures.TempDir()).path, "node")
             shutil.copytree(project.path, node)
-            repo = api.open_repository(Project(directory=node))
             args = args_of(k, total) if args_of else ["--shard", f"{k}/{total}"]
-            code, out, err = testr(node, "run", *args, env=env_of(k, total))
+            nodes.append((node, start_testrepo(node, "run", *args, env=env_of(k, total))))
+        seen = []
+        for k, (node, process) in enumerate(nodes, 1):
+            code, out, err = finish_testrepo(process)
+            repo = api.open_repository(Project(directory=node))
             self.assertEqual(0, code, out + err)
             self.assertIn(f"Shard {k}/{total} (from ", out)
             run_id = repo.latest_id()

@@ -175,6 +175,7 @@ class PytestProject(fixtures.Fixture):
         os.makedirs(os.path.dirname(path), exist_ok=True)
         with open(path, "w", encoding="utf-8") as handle:
             handle.write(content)
+        return path
 
     def log(self):
         path = os.path.join(self.path, "log.jsonl")

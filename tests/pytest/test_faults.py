@@ -9,6 +9,7 @@ import testtools
 from tests.cli.test_run import totals
 from tests.harness import testr
 from tests.pytest.suites import PytestProject, attachments, final_statuses, needs_pytest
+from tests.streams import Result, failure, load_run
 
 PLAIN = "".join(f"\n\ndef test_plain_{n}():\n    pass\n" for n in range(8))
 
@@ -33,7 +34,7 @@ class TestCrashAndHang(testtools.TestCase):
 
     def test_crash_and_hang_are_failures_and_the_rest_runs(self):
         project = self.useFixture(PytestProject({"tests/test_crash.py": CRASHES}))
-        code, out, err = testr(project.path, "run", "--concurrency", "2", "--timeout", "2")
+        code, out, err = testr(project.path, "run", "--concurrency", "2", "--timeout", "1")
         self.assertEqual(1, code, err)
         statuses = final_statuses(project.path)
         expected = {f"tests/test_crash.py::test_plain_{n}": "success" for n in range(8)}
@@ -43,7 +44,7 @@ class TestCrashAndHang(testtools.TestCase):
         segv = attachments(project.path, "tests/test_crash.py::test_segv")["traceback"]
         self.assertIn(b"SIGSEGV", segv)
         hang = attachments(project.path, "tests/test_crash.py::test_hang")["traceback"]
-        self.assertIn(b"timed out after 2 s", hang)
+        self.assertIn(b"timed out after 1 s", hang)
         self.assertIn(b"time.sleep(600)", hang)  # the hung test's stack
 
 
@@ -76,20 +77,20 @@ class TestTimeoutAndPytestsFaulthandler(testtools.TestCase):
 
     def assertTimedOut(self, project, test_id):
         traceback = attachments(project.path, test_id)["traceback"]
-        self.assertIn(b"timed out after 2 s", traceback)
+        self.assertIn(b"timed out after 1 s", traceback)
         self.assertIn(b"time.sleep(20)", traceback)
 
     def test_timeout_fires_with_faulthandler_timeout_configured(self):
         project = self.useFixture(PytestProject({"tests/test_slow.py": SLOW_AFTER_FAILURE},
                                                 ini="[pytest]\nfaulthandler_timeout = 100\n"))
-        code, out, err = testr(project.path, "run", "--concurrency", "2", "--timeout", "2",
+        code, out, err = testr(project.path, "run", "--concurrency", "2", "--timeout", "1",
                                "--", "-k", "test_hangs")
         self.assertEqual(1, code, out + err)
         self.assertTimedOut(project, "tests/test_slow.py::test_hangs")
 
     def test_timeout_covers_the_teardown_of_a_failed_test(self):
         project = self.useFixture(PytestProject({"tests/test_slow.py": SLOW_AFTER_FAILURE}))
-        code, out, err = testr(project.path, "run", "--concurrency", "2", "--timeout", "2",
+        code, out, err = testr(project.path, "run", "--concurrency", "2", "--timeout", "1",
                                "--", "-k", "teardown")
         self.assertEqual(1, code, out + err)
         self.assertTimedOut(project, "tests/test_slow.py::test_fails_then_hangs_in_teardown")
@@ -132,11 +133,11 @@ class TestBadInput(testtools.TestCase):
         self.assertIn("pytest cannot be imported", err)
 
     def test_failing_test_that_no_longer_exists(self):
+        # The stored run: test_gone failed, in a module since removed.
         project = self.useFixture(PytestProject({
-            "tests/test_gone.py": "def test_gone():\n    assert False\n",
             "tests/test_ok.py": "def test_ok():\n    pass\n"}))
-        self.assertEqual(1, testr(project.path, "run")[0])
-        os.unlink(os.path.join(project.path, "tests", "test_gone.py"))
+        self.assertEqual(1, load_run(project, [failure("tests/test_gone.py::test_gone"),
+                                               Result("tests/test_ok.py::test_ok")])[0])
         code, out, err = testr(project.path, "run", "--failing")
         self.assertEqual(0, code, err)
         self.assertIn("None of the 1 failing test(s) is in the current test listing", out)
