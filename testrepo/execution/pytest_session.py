@@ -95,6 +95,10 @@ class WorkerPlugin:
         self._items: Dict[str, object] = {}
         self._files = set()
         self._directories: Dict[object, object] = {}
+        # What each directory node collected (the lazy workers'), and the
+        # paths of the files being collected now.
+        self._directory_reports: Dict[object, object] = {}
+        self._requested = frozenset()
         self._reports: List[object] = []
         self._collect_errors: List[str] = []
         self._stale_stack = False
@@ -145,6 +149,28 @@ class WorkerPlugin:
         if node is not None:
             self._directories.setdefault(path, node)
         return node
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_make_collect_report(self, collector):
+        # pytest collects every directory on the way to a file again at
+        # each collection, building a node for each of its files: a lazy
+        # worker that collects file by file would pay that again for every
+        # file.  The directory's first report serves, unless a file being
+        # collected now is not in it (a file outside python_files named
+        # by a node id).
+        report = self._directory_reports.get(collector)
+        if report is not None:
+            found = {child.path for child in report.result}
+            if all(path in found for path in self._requested if path.parent == collector.path):
+                return report
+        return None
+
+    @pytest.hookimpl(wrapper=True, specname="pytest_make_collect_report")
+    def pytest_make_collect_report_recorded(self, collector):  # named for pytest: pytest_*
+        report = yield
+        if self._lazy and isinstance(collector, pytest.Directory) and report.passed:
+            self._directory_reports[collector] = report
+        return report
 
     @pytest.hookimpl(wrapper=True)
     def pytest_collection_finish(self, session):
@@ -256,8 +282,10 @@ class WorkerPlugin:
         """Collect ``files`` (node id paths, relative to the rootdir)."""
         self._files.update(files)
         root = session.config.rootpath
+        paths = [root / path for path in files]
+        self._requested = frozenset(paths)
         try:
-            self._keep(session.perform_collect([str(root / path) for path in files]))
+            self._keep(session.perform_collect([str(path) for path in paths]))
         except pytest.UsageError as err:
             if len(files) == 1:
                 self._collect_errors.append(f"{files[0]}: {err}")
