@@ -22,7 +22,7 @@ from typing import Callable, List, Mapping, Optional, Sequence, Tuple
 from testrepo import errors
 from testrepo.execution import template
 from testrepo.options import RunOptions, Selection
-from testrepo.scheduler import pinned, queue, static, worker_file
+from testrepo.scheduler import file_queue, pinned, queue, static, worker_file
 
 # Metadata keys testrepo sets itself; --metadata may not override them.
 RESERVED_METADATA = ("concurrency", "seed", "isolated", "worker_file", "shard", "queue")
@@ -193,6 +193,10 @@ class RunPlan:
             return Schedule(worker_file.build_queue(assignment, self.worker_entries, durations,
                                                     group_of, rng),
                             worker_file.describe(assignment, self.worker_entries))
+        if self.runner == "pytest":
+            # Worker 0 has collected every file to list the suite.
+            return Schedule(file_queue.FileQueue.build(test_ids, workers, durations, group_of,
+                                                       rng, collector=0))
         return Schedule(queue.WorkQueue.build(test_ids, workers, durations, group_of, rng))
 
     def _partitions(self, test_ids, durations, group_of, rng) -> Schedule:
