@@ -34,7 +34,9 @@ from typing import Dict, List, Optional
 
 import pytest
 
-from testrepo.execution import protocol
+from testrepo.execution import protocol, pytest_fork
+from testrepo.execution import worker as unittest_worker
+from testrepo.execution.frame_result import FrameResult, OutputCapture
 from testrepo.execution.pytest_outcome import outcome_of
 
 EXIT_LISTING_FAILED = 3
@@ -67,6 +69,20 @@ class BatchLines:
         return line
 
 
+class Channel:
+    """A serving worker's ends of its pipes (``--control R,W,E``): its
+    batches, its frames (``out``) and the FrameResult that writes them, its
+    OutputCapture and its own output (``report``)."""
+
+    def __init__(self, control: str, worker: int, timeout: Optional[float]):
+        batches, self.out, report_fd = unittest_worker.open_control(control)
+        self._batches_file = batches  # owns the descriptor BatchLines reads
+        self.batches = BatchLines(batches.fileno())
+        self.capture = OutputCapture(report_fd)
+        self.report = self.capture.report
+        self.result = FrameResult(self.out, worker, timeout, self.capture)
+
+
 class _KeepCollectors:
     """Stands for a next item not known yet: pytest tears down the item's
     function fixtures and keeps its class, module and session set up."""
@@ -79,19 +95,22 @@ class _KeepCollectors:
 
 
 class WorkerPlugin:
-    """Listing (``lister``: the ids go to ``listing``, the parent's
-    ``--list``), or serving batches from ``batches`` as frames on
-    ``out`` through ``result`` (a FrameResult); ``report`` is the worker's
-    own output (collection errors)."""
+    """Listing (the ids go to ``listing``, the parent's ``--list``;
+    ``report`` is the worker's own output, for collection errors), or
+    serving the batches of ``channel``; ``send_ids``: this worker lists the
+    suite for the pool, then forks the workers of ``slots`` (see
+    :mod:`testrepo.execution.pytest_fork`)."""
 
-    def __init__(self, result=None, batches: Optional[BatchLines] = None, out=None,
-                 send_ids: bool = False, listing=None, report=None):
-        self._result = result
-        self._batches = batches
-        self._out = out
+    def __init__(self, channel: Optional[Channel] = None, send_ids: bool = False,
+                 listing=None, report=None, slots=(), timeout: Optional[float] = None):
+        self.channel = channel
         self._listing = listing
-        self._report = report
+        self._report = channel.report if channel is not None else report
+        self._send_ids = send_ids
         self._lazy = listing is None and not send_ids
+        self._slots = list(slots)
+        self._timeout = timeout
+        self._pid: Optional[int] = None  # said when ready: a forked worker's
         self._items: Dict[str, object] = {}
         self._files = set()
         self._directories: Dict[object, object] = {}
@@ -204,7 +223,7 @@ class WorkerPlugin:
     def pytest_runtest_setup(self, item):
         # pytest's faulthandler plugin has just armed faulthandler's one
         # timer for faulthandler_timeout (no exit): --timeout's comes back.
-        self._result.rearm_timeout()
+        self.channel.result.rearm_timeout()
         if self._stale_stack:
             # The previous batch kept collectors this item may not share.
             self._stale_stack = False
@@ -214,8 +233,8 @@ class WorkerPlugin:
     def pytest_exception_interact(self):
         # pytest's faulthandler plugin cancels the timer when a test phase
         # fails: the teardown that follows must still time out.
-        if self._result is not None:
-            self._result.rearm_timeout()
+        if self.channel is not None:
+            self.channel.result.rearm_timeout()
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtestloop(self, session):
@@ -231,9 +250,25 @@ class WorkerPlugin:
             self._listing.write("".join(test_id + "\n" for test_id in self._items).encode())
             self._listing.flush()
             return True
-        protocol.write_ready(self._out, list(self._items), not self._lazy)
+        if self._slots:
+            self._fork(session.config)
+        protocol.write_ready(self.channel.out, list(self._items), self._send_ids, self._pid)
         self._serve(session)
         return True
+
+    def _fork(self, config) -> None:
+        """Fork the slots' workers (:mod:`testrepo.execution.pytest_fork`);
+        in each, this plugin goes on as that worker, on its slot's pipes."""
+        slots, self._slots = self._slots, []
+        slot = pytest_fork.fork_slots(slots, config)
+        if slot is None:
+            return
+        index, fds = slot
+        self.channel.report.close()  # worker 0's; its pipes closed at the fork
+        self.channel = Channel(",".join(map(str, fds[:3])), index, self._timeout)
+        self._report = self.channel.report
+        self._send_ids = False
+        self._pid = os.getpid()
 
     # --- the batches -------------------------------------------------------
 
@@ -247,7 +282,7 @@ class WorkerPlugin:
                     continue
                 if session.shouldfail or session.shouldstop:
                     # Its own -x/--maxfail: the run stops (failure_limit).
-                    protocol.write_handed_done(self._out, test_id)
+                    protocol.write_handed_done(self.channel.out, test_id)
                     continue
                 nextitem = _next_item(batch, position)
                 if nextitem is None:
@@ -257,7 +292,7 @@ class WorkerPlugin:
                     if nextitem is None and following is not _EOF:
                         nextitem = _KeepCollectors(item)
                 self._run(item, nextitem)
-            protocol.write_batch_done(self._out)
+            protocol.write_batch_done(self.channel.out)
             if following is None:
                 following = self._read_batch(session, wait=True)
             batch = None if following is _EOF else following
@@ -267,7 +302,7 @@ class WorkerPlugin:
         """The next batch as (node id, item or None); None if ``wait`` is
         false and none has arrived; ``_EOF`` (``wait=False``) or None
         (``wait=True``) after the last."""
-        line = self._batches.next_line(wait)
+        line = self.channel.batches.next_line(wait)
         if line is _EOF:
             return _EOF if not wait else None
         if line is None:
@@ -301,17 +336,17 @@ class WorkerPlugin:
 
     def _run(self, item, nextitem) -> None:
         self._reports = []
-        self._result.begin_test(item.nodeid)
+        self.channel.result.begin_test(item.nodeid)
         item.config.hook.pytest_runtest_protocol(item=item, nextitem=nextitem)
         if isinstance(nextitem, _KeepCollectors):
             self._stale_stack = True
         status, details, output = outcome_of(self._reports)
         self._reports = []
-        self._result.finish_test(item.nodeid, status, details, output)
+        self.channel.result.finish_test(item.nodeid, status, details, output)
 
     def _missing(self, test_id: str) -> None:
         why = "\n".join(self._collect_errors) or "no such node id (renamed or removed?)"
-        self._result.finish_test(test_id, "fail", [(
+        self.channel.result.finish_test(test_id, "fail", [(
             "traceback", f"{test_id}: not collected by this worker:\n{why}")])
 
     def _finish(self, session) -> None:

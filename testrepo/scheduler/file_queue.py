@@ -91,16 +91,16 @@ class FileQueue:
 
     def __init__(self, test_ids: Sequence[str], blocks: Sequence[Block],
                  plans: Sequence[Sequence[Piece]], shared: Sequence[Piece], workers: int,
-                 unknown_estimate: Optional[float] = None, collector: Optional[int] = None):
+                 unknown_estimate: Optional[float] = None, collectors: Sequence[int] = ()):
         self._test_ids = list(test_ids)
         self._blocks: List[Block] = list(blocks)
         self._plans: List[Deque[Piece]] = [collections.deque(plan) for plan in plans]
         self._shared: Deque[Piece] = collections.deque(shared)
-        # The files each worker has collected: all of them for the worker
-        # that listed the suite (``collector``).
+        # The files each worker has collected: all of them for the workers
+        # that hold the whole collection (``collectors``).
         self._collected: List[Set[str]] = [set() for _ in self._plans]
         self._workers = max(1, workers)
-        self._ensure_plan(max(self._workers - 1, collector or 0))
+        self._ensure_plan(max([self._workers - 1, *collectors]))
         self._left = sum(len(piece.blocks) for piece in self._pieces())
         self._known_left = sum(blocks[b][0] for piece in self._pieces() for b in piece.blocks)
         self._unknown_left = sum(blocks[b][1] for piece in self._pieces() for b in piece.blocks)
@@ -111,22 +111,22 @@ class FileQueue:
         # test id -> (worker, file) of the piece it was handed out from.
         self._handed: Dict[str, Tuple[int, str]] = {}
         self._size = collections.Counter(map(file_of, self._test_ids))
-        if collector is not None:
+        for collector in collectors:
             self._collected[collector].update(self._size)
 
     @classmethod
     def build(cls, test_ids: Sequence[str], workers: int, durations: Mapping[str, float],
               group_of: Optional[GroupOf] = None, rng: Optional[random.Random] = None,
-              collector: Optional[int] = None) -> "FileQueue":
+              collectors: Sequence[int] = ()) -> "FileQueue":
         """Pieces in reference order (listing, or shuffled by ``rng``),
         planned for ``workers`` workers when ``durations`` know some;
-        ``collector``: the worker that has collected every file already."""
+        ``collectors``: the workers that have collected every file already."""
         workers = max(1, workers)
         known = known_durations(test_ids, durations)
         blocks, files = _blocks_by_file(test_ids, known, group_of, rng)
         if not known:
             pieces = [Piece(file, members) for file, members in files]
-            return cls(test_ids, blocks, [], pieces, workers, None, collector)
+            return cls(test_ids, blocks, [], pieces, workers, None, collectors)
         estimate = statistics.median(known.values())
         costs = [k + u * estimate for k, u, _ in blocks]
         limit = sum(costs) / workers
@@ -134,8 +134,8 @@ class FileQueue:
                   for piece in _cut(file, members, costs, limit)]
         sizes = collections.Counter(map(file_of, test_ids))
         plans = _longest_first_plans(pieces, costs, workers,
-                                     lambda f: COLLECT_SECONDS_PER_TEST * sizes[f], collector)
-        return cls(test_ids, blocks, plans, [], workers, estimate, collector)
+                                     lambda f: COLLECT_SECONDS_PER_TEST * sizes[f], collectors)
+        return cls(test_ids, blocks, plans, [], workers, estimate, collectors)
 
     def __len__(self) -> int:
         return self._left
@@ -355,7 +355,7 @@ def _cut(file: str, members: range, costs: List[float], limit: float) -> List[Pi
 
 def _longest_first_plans(pieces: List[Piece], costs: List[float], workers: int,
                          collect_cost: Callable[[str], float],
-                         collector: Optional[int]) -> List[List[Piece]]:
+                         collectors: Sequence[int]) -> List[List[Piece]]:
     """LPT: each piece, longest first (ties in reference order), into the
     plan where it would end first, counting what collecting its file costs
     a plan that has no piece of it yet (ties: fewer pieces, then the lower
@@ -364,17 +364,16 @@ def _longest_first_plans(pieces: List[Piece], costs: List[float], workers: int,
     order = sorted(range(len(pieces)), key=lambda p: (-work[p], pieces[p].rank))
     plans: List[List[Piece]] = [[] for _ in range(workers)]
     loads = [0.0] * workers
+    # A worker that holds the whole collection has every file already.
     files: List[Set[str]] = [set() for _ in range(workers)]
+    everything = set(collectors)
     for p in order:
         file = pieces[p].file
-
-        def end(worker: int) -> Tuple[float, int, int]:
-            new = worker != collector and file not in files[worker]
-            return (loads[worker] + work[p] + (collect_cost(file) if new else 0.0),
-                    len(plans[worker]), worker)
-
-        best = min(range(workers), key=end)
-        loads[best] = end(best)[0]
+        cost = collect_cost(file)
+        load, _, best = min(
+            (loads[w] + work[p] + (0.0 if w in everything or file in files[w] else cost),
+             len(plans[w]), w) for w in range(workers))
+        loads[best] = load
         plans[best].append(pieces[p])
         files[best].add(file)
     for plan in plans:

@@ -1,6 +1,8 @@
-"""How a pytest worker that did not list the suite collects: file by
-file, as its batches name them, without redoing pytest's walk of the
-directories each time."""
+"""How a pytest worker that did not list the suite, and was not forked
+from the one that did, collects: file by file, as its batches name them,
+without redoing pytest's walk of the directories each time.  The suites'
+conftest starts a thread, so that worker 0 does not fork
+(:mod:`testrepo.execution.pytest_fork`)."""
 
 import collections
 
@@ -17,8 +19,15 @@ def timed_module(count, seconds):
     return f"import time\n{tests}"
 
 
+NO_FORK = '''\
+import threading
+import time
+
+threading.Thread(target=time.sleep, args=(600,), daemon=True).start()
+'''
+
 # Logs every file pytest builds a node for, by process.
-COLLECT_LOG = '''\
+COLLECT_LOG = NO_FORK + '''
 import os
 
 LOG = os.path.join(os.path.dirname(__file__), "..", "collected.log")
@@ -54,7 +63,7 @@ class TestLazyCollection(testtools.TestCase):
         # check_c.py is collected only because it is named; worker 1 runs
         # test_b.py (its directory is then known) before it gets check_c.py.
         files = {"tests/test_a.py": timed_module(2, 0.5), "tests/test_b.py": timed_module(1, 0.0),
-                 "tests/check_c.py": timed_module(2, 0.0)}
+                 "tests/check_c.py": timed_module(2, 0.0), "tests/conftest.py": NO_FORK}
         project = self.useFixture(PytestProject(files=files))
         code, out, err = testr(project.path, "run", "--concurrency", "2", "--",
                                "tests/test_a.py", "tests/test_b.py", "tests/check_c.py")
