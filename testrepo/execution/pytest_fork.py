@@ -73,9 +73,12 @@ def fork_slots(slots: List[Slot], config) -> Optional[Slot]:
         sys.stdout.flush()
         sys.stderr.flush()
         for slot in slots:
-            if _fork_adopted():
-                forked = slot
-                break
+            try:
+                if _fork_adopted():
+                    forked = slot
+                    break
+            except OSError:
+                break  # no fork now (EAGAIN, ENOMEM): the rest start afresh
     for index, fds in slots:
         for fd in fds if forked is None or index != forked[0] else ():
             os.close(fd)
