@@ -4,11 +4,14 @@ pytest keeps its own session, fixtures, conftest files, plugins and
 reports; this plugin replaces only two steps of it:
 
 * collection: the listing worker (``--send-ids``, ``--list``) collects the
-  suite once, as pytest would.  The other workers collect nothing at the
-  start (pytest's collection runs over no paths) and later collect only
-  the files named by the node ids they are handed (``path::...``), each
-  file once, so a run's collection work stays close to one
-  ``pytest --collect-only`` whatever the number of workers;
+  suite once, as pytest would, and then forks the other workers
+  (``--fork-slots``, :mod:`testrepo.execution.pytest_fork`), which start
+  with every item collected.  A worker started as a process of its own
+  (no fork, or a replacement) collects nothing at the start (pytest's
+  collection runs over no paths) and later collects only the files named
+  by the node ids it is handed (``path::...``), each file once, so a run's
+  collection work stays close to one ``pytest --collect-only`` whatever
+  the number of workers;
 * the test loop (``pytest_runtestloop``): batches of node ids are read
   from the parent's pipe and each item runs through pytest's own
   ``pytest_runtest_protocol``; its reports become one frame
