@@ -10,6 +10,9 @@ import time
 import pytest
 
 _state = {"depth": 0, "cpu": 0.0}
+# A process forked after collecting (testrepo's forked pytest workers)
+# spent none of the collection CPU it inherited the count of.
+os.register_at_fork(after_in_child=lambda: _state.update(cpu=0.0))
 
 
 @contextlib.contextmanager

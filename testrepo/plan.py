@@ -22,7 +22,7 @@ from typing import Callable, List, Mapping, Optional, Sequence, Tuple
 from testrepo import errors
 from testrepo.execution import template
 from testrepo.options import RunOptions, Selection
-from testrepo.scheduler import pinned, queue, static, worker_file
+from testrepo.scheduler import file_queue, pinned, queue, static, worker_file
 
 # Metadata keys testrepo sets itself; --metadata may not override them.
 RESERVED_METADATA = ("concurrency", "seed", "isolated", "worker_file", "shard", "queue")
@@ -165,11 +165,12 @@ class RunPlan:
         return self.workers or max(1, len(test_ids))
 
     def schedule(self, test_ids: Optional[List[str]], durations: Mapping[str, float],
-                 group_of, rng) -> Schedule:
-        """The queue or partitions for the selected ``test_ids``."""
+                 group_of, rng, collectors: Sequence[int] = (0,)) -> Schedule:
+        """The queue or partitions for the selected ``test_ids``;
+        ``collectors``: the pytest workers that hold the whole collection."""
         if self.command_mode:
             return self._partitions(test_ids, durations, group_of, rng)
-        return self._queue(test_ids, durations, group_of, rng)
+        return self._queue(test_ids, durations, group_of, rng, collectors)
 
     def retry_work(self, test_ids: List[str]):
         """The work of a --retry pass over ``test_ids``: a queue over one
@@ -178,7 +179,7 @@ class RunPlan:
             return [test_ids]
         return queue.WorkQueue.build(test_ids, len(test_ids), {})
 
-    def _queue(self, test_ids, durations, group_of, rng) -> Schedule:
+    def _queue(self, test_ids, durations, group_of, rng, collectors) -> Schedule:
         workers = self.workers_for(test_ids)
         if self.isolated:
             ordered = list(test_ids)
@@ -194,6 +195,9 @@ class RunPlan:
             return Schedule(worker_file.build_queue(assignment, self.worker_entries, durations,
                                                     group_of, rng),
                             worker_file.describe(assignment, self.worker_entries))
+        if self.runner == "pytest":
+            return Schedule(file_queue.FileQueue.build(test_ids, workers, durations, group_of,
+                                                       rng, collectors))
         return Schedule(queue.WorkQueue.build(test_ids, workers, durations, group_of, rng))
 
     def _partitions(self, test_ids, durations, group_of, rng) -> Schedule:

@@ -6,6 +6,8 @@ checks pytest first); the pool treats both alike."""
 
 from __future__ import annotations
 
+import os
+import shlex
 from typing import List, Optional
 
 from testrepo import retry
@@ -21,10 +23,14 @@ from testrepo.plan import RunPlan
 def start_workers(project, config, options, plan: RunPlan) -> pool.WorkerPool:
     """The plan's workers, started: they discover the suite while the
     caller opens the repository and worker 0's listing is filtered."""
+    # pytest: worker 0 forks the others once it has collected the suite,
+    # unless $PYTHON wraps the interpreter (``coverage run -p``: a fork's
+    # coverage data would clash with its parent's).
+    forks = config.runner == "pytest" and len(shlex.split(os.environ.get("PYTHON", ""))) <= 1
     workers = pool.WorkerPool(builtin_argv(config, options, plan), project.directory,
                               plan.workers or 1, test_timeout(options, config),
                               options.max_restarts,
-                              isolated=plan.isolated)
+                              isolated=plan.isolated, forks=forks)
     try:
         workers.start()
     except BaseException:
@@ -49,7 +55,7 @@ def run_builtin(context: RunContext, plan: RunPlan, workers=None) -> RunOutcome:
         if not plan.workers:  # test_run_concurrency printed 0: one worker per test
             workers.grow(concurrency)
         inserter, rng, durations, group_of = context.begin(test_ids, concurrency)
-        schedule = plan.schedule(test_ids, durations, group_of, rng)
+        schedule = plan.schedule(test_ids, durations, group_of, rng, workers.full_collections())
         context.say(schedule.note)
 
         work = schedule.work if context.build is None else context.build.work

@@ -23,16 +23,19 @@ fresh worker takes over, up to ``max_restarts`` replacements in all.
 
 from __future__ import annotations
 
-import linecache
 import os
-import re
 import selectors
 import time
 from typing import Dict, List, Optional, Set
 
 from testrepo import errors
 from testrepo.execution import protocol, reaper
-from testrepo.execution.worker_process import Worker, describe_exit
+from testrepo.execution.worker_process import (
+    Worker,
+    crash_message,
+    describe_exit,
+    split_timeout,
+)
 from testrepo.results.outcome import TestOutcome, synthetic_outcome
 from testrepo.results.running import HEARTBEAT, RunningTest
 from testrepo.scheduler.protocol import WorkSource
@@ -40,16 +43,15 @@ from testrepo.scheduler.protocol import WorkSource
 _EOF = "eof"
 # What a selector key's data says is ready: (worker, one of these).
 _FRAMES, _EXITED, _WRITABLE = "frames", "exited", "writable"
-_READ_SIZE = 1 << 16
 _FAILED = "failed"
-_TIMEOUT_MARK = b"Timeout ("
 
 
 class WorkerPool:
     """Built-in workers, started before the tests are selected.
 
     ``start()`` launches them (worker 0 discovers the suite, the others
-    import its modules meanwhile with ``--warm``);
+    import its modules meanwhile with ``--warm``; with ``forks``, pytest's,
+    worker 0 forks the others once it has collected);
     ``listing()`` returns the ids worker 0 discovered, so no separate
     listing process is needed; ``run(work, sink)`` hands out ``work`` and
     feeds ``sink`` (``add_outcome``/``add_output``) on the calling thread;
@@ -58,10 +60,12 @@ class WorkerPool:
 
     def __init__(self, argv: List[str], cwd: str, workers: int,
                  timeout: Optional[float] = None, max_restarts: Optional[int] = None,
-                 isolated: bool = False):
+                 isolated: bool = False, forks: bool = False):
         self._argv = argv
         # --isolated: each worker process runs one batch (one test) and exits.
         self._isolated = isolated
+        # pytest: worker 0 forks the others once it has collected the suite.
+        self._forks = forks and workers > 1 and not isolated
         self._cwd = cwd
         self._count = max(1, workers)
         self._timeout = timeout
@@ -86,8 +90,19 @@ class WorkerPool:
 
     def start(self) -> None:
         self._subreaper = reaper.become_subreaper()
-        for index in range(self._count):
-            self._start(index, generation=0, send_ids=index == 0)
+        # Forked workers are adopted (re-parented to this subreaper).
+        self._forks = self._forks and self._subreaper
+        slots = [Worker(index, 0) for index in range(1, self._count)] if self._forks else []
+        self._start(0, generation=0, send_ids=True, slots=slots)
+        for slot in slots:
+            self._register(slot)
+        for index in range(1 + len(slots), self._count):
+            self._start(index, generation=0)
+
+    def full_collections(self) -> List[int]:
+        """The workers that hold the suite's whole collection: worker 0 and
+        those it forks (a slot it does not fork starts afresh)."""
+        return list(range(self._count)) if self._forks else [0]
 
     def grow(self, count: int) -> None:
         """Have ``count`` workers in all (``test_run_concurrency`` of 0: one
@@ -105,7 +120,7 @@ class WorkerPool:
                     self._failed_to_start(worker)
                 self._pending.append(item)
                 if kind == protocol.READY:
-                    worker.ready = True
+                    self._ready(worker, message)
                     if worker.index == 0:
                         self._listed = message[2]
         return self._listed
@@ -149,7 +164,8 @@ class WorkerPool:
 
     # --- workers ---------------------------------------------------------
 
-    def _start(self, index: int, generation: int, send_ids: bool = False) -> None:
+    def _start(self, index: int, generation: int, send_ids: bool = False,
+               slots: List[Worker] = ()) -> None:
         worker = Worker(index, generation)
         argv = self._argv + ["--worker", str(index)]
         if self._timeout:
@@ -157,20 +173,31 @@ class WorkerPool:
         if send_ids:
             argv.append("--send-ids")
         try:
-            worker.spawn(argv, self._cwd)
+            worker.spawn(argv, self._cwd, slots)
         except OSError as err:
             worker.release()
             raise errors.ExecutionError(f"cannot start a worker `{' '.join(argv)}`: {err}") from err
         self._pids.append(worker.process.pid)
-        self._workers[index] = worker
-        self._selector.register(worker.frames_fd, selectors.EVENT_READ, (worker, _FRAMES))
-        if worker.exit_fd >= 0:
-            self._selector.register(worker.exit_fd, selectors.EVENT_READ, (worker, _EXITED))
+        self._register(worker)
         held = self._held.pop(index, None)
         if held:
             self._send(worker, held)
         if self._work is not None:
             self._refill(worker)
+
+    def _register(self, worker: Worker) -> None:
+        self._workers[worker.index] = worker
+        self._selector.register(worker.frames_fd, selectors.EVENT_READ, (worker, _FRAMES))
+        self._watch_exit(worker)
+
+    def _watch_exit(self, worker: Worker) -> None:
+        if worker.exit_fd >= 0:
+            self._selector.register(worker.exit_fd, selectors.EVENT_READ, (worker, _EXITED))
+
+    def _ready(self, worker: Worker, message) -> None:
+        if worker.mark_ready(message):  # a forked worker, adopted
+            self._pids.append(worker.process.pid)
+            self._watch_exit(worker)
 
     def _failed_to_start(self, worker: Worker) -> None:
         stderr = worker.stderr_text().decode("utf-8", "replace").rstrip()
@@ -214,20 +241,15 @@ class WorkerPool:
     def _read(self, worker: Worker, items: List[tuple]) -> bool:
         """Read once from the frames pipe; False at its end."""
         try:
-            data = os.read(worker.frames_fd, _READ_SIZE)
+            messages = worker.read_messages()
         except BlockingIOError:
             return False
-        if not data:
-            self._end(worker, items)
-            return False
-        worker.unread += data
-        try:
-            messages, used = protocol.parse_messages(worker.unread)
         except protocol.ProtocolError as err:
             items.append((worker, _FAILED, str(err), b""))
-            worker.unread = b""
             return True
-        worker.unread = worker.unread[used:]
+        if messages is None:
+            self._end(worker, items)
+            return False
         items.extend((worker, *message) for message in messages)
         return True
 
@@ -248,7 +270,8 @@ class WorkerPool:
                     self._selector.unregister(fd)
                 except (KeyError, ValueError):
                     pass
-        worker.process.wait()
+        if worker.process is not None:
+            worker.process.wait()
         worker.close_pipes()
         items.append((worker, _EOF, None, b""))
 
@@ -373,7 +396,7 @@ class WorkerPool:
         elif kind == protocol.BATCH_DONE:
             self._batch_done(worker)
         elif kind == protocol.READY:
-            worker.ready = True
+            self._ready(worker, message)
         elif kind == _FAILED:
             self._sink.add_output(worker.index, "stderr", message.encode("utf-8"))
             worker.kill()
@@ -401,6 +424,15 @@ class WorkerPool:
         self._finish_if_stalled()
 
     def _end_of(self, worker: Worker) -> None:
+        if worker.process is None:
+            # A slot worker 0 did not fork (threads running, coverage, or it
+            # died first): a fresh process takes its place and its tests.
+            worker.release()
+            if self._work is not None:
+                self._work.put_back(list(worker.assigned))
+            if self._work is None or len(self._work):
+                self._start(worker.index, worker.generation)
+            return
         returncode = worker.process.returncode
         stderr = worker.stderr_text()
         worker.release()
@@ -415,12 +447,9 @@ class WorkerPool:
 
     def _kill_leftovers(self, worker: Worker) -> None:
         """Kill what the worker's tests left running, and say so."""
-        left = reaper.kill_session(worker.process.pid)
-        if left:
-            after = f" after {worker.last_test}" if worker.last_test else ""
-            self._sink.add_output(worker.index, "stderr", (
-                f"testr: worker {worker.index} left {len(left)} process(es) running{after}, "
-                f"killed: {', '.join(left)}\n").encode("utf-8"))
+        said = worker.kill_leftovers()
+        if said:
+            self._sink.add_output(worker.index, "stderr", said.encode("utf-8"))
 
     def _recover(self, worker: Worker, returncode: int, stderr: bytes) -> None:
         """A worker ended holding work: fail the test it was running, put
@@ -432,25 +461,19 @@ class WorkerPool:
                 f"worker {worker.index} {describe_exit(returncode)} before it was ready; "
                 "see its output above")
         crashed = pending.pop(0) if pending else None
-        timed_out, output = _split_timeout(stderr)
+        timed_out, output = split_timeout(stderr)
         if output.strip():
             self._sink.add_output(worker.index, "stderr", output)
         if crashed is not None:
             self._sink.add_outcome(synthetic_outcome(
-                crashed, worker.index, self._crash_message(worker, crashed, returncode, timed_out)))
+                crashed, worker.index,
+                crash_message(worker, crashed, returncode, timed_out, self._timeout)))
         elif returncode:
             self._sink.add_outcome(synthetic_outcome(
                 "process-returncode", worker.index,
                 f"worker {worker.index} {describe_exit(returncode)}"))
         self._work.put_back(pending + self._held.pop(worker.index, []))
         self._replace(worker)
-
-    def _crash_message(self, worker, test_id, returncode, timed_out) -> str:
-        if timed_out is not None:
-            dump = with_source_lines(timed_out.decode("utf-8", "replace"))
-            return (f"{test_id} timed out after {self._timeout:g} s on worker "
-                    f"{worker.index}; its traceback:\n{dump}")
-        return f"worker {worker.index} {describe_exit(returncode)} while running {test_id}"
 
     def _replace(self, worker: Worker) -> None:
         if not len(self._work):
@@ -473,27 +496,3 @@ class WorkerPool:
                     f"{test_id} was not run: workers crashed {self._restarts + 1} times, "
                     f"more than the limit of {self._max_restarts} restarts"))
 
-
-_FRAME = re.compile(r'^(\s*)File "([^"]+)", line (\d+) in ')
-
-
-def with_source_lines(dump: str) -> str:
-    """faulthandler prints ``File "x.py", line 58 in test_hang`` only; add
-    each line's source text, as a normal traceback would show."""
-    lines = []
-    for line in dump.splitlines():
-        lines.append(line)
-        match = _FRAME.match(line)
-        if match:
-            source = linecache.getline(match.group(2), int(match.group(3))).strip()
-            if source:
-                lines.append(f"{match.group(1)}    {source}")
-    return "\n".join(lines)
-
-
-def _split_timeout(stderr: bytes):
-    """(faulthandler's timeout dump or None, the output before it)."""
-    at = stderr.rfind(_TIMEOUT_MARK)
-    if at < 0 or (at and stderr[at - 1:at] != b"\n"):
-        return None, stderr
-    return stderr[at:], stderr[:at]

@@ -10,7 +10,8 @@ Worker → parent: messages, each one of
 * ``["r", N, ids]`` and a newline: discovery done, N tests found; the
   worker is ready.  ``ids`` is the list of test ids in discovery order if
   the worker was started with ``--send-ids`` (so the parent needs no
-  listing process), else ``null``.
+  listing process), else ``null``.  A worker another worker forked (the
+  pytest worker's ``--fork-slots``) adds its pid: ``["r", N, null, pid]``.
 * a test frame, one per finished test: ``T``, then a fixed binary header
   (:data:`_FRAME_HEADER`: status code as in subunit v2, ``has_details``,
   start and stop as epoch seconds in doubles, the lengths of the test id
@@ -36,7 +37,7 @@ from __future__ import annotations
 
 import json
 import struct
-from typing import BinaryIO, List, Tuple
+from typing import BinaryIO, List, Optional, Tuple
 
 from testrepo.subunit_v2 import STATUS_CODES, STATUS_NAMES
 
@@ -52,8 +53,11 @@ _FRAME_START = len(_FRAME_MARK) + _FRAME_HEADER.size
 _TEST_MARK = _FRAME_MARK[0]
 
 
-def write_ready(out: BinaryIO, test_ids: List[str], send_ids: bool) -> None:
+def write_ready(out: BinaryIO, test_ids: List[str], send_ids: bool,
+                pid: Optional[int] = None) -> None:
     message = [READY, len(test_ids), test_ids if send_ids else None]
+    if pid is not None:
+        message.append(pid)
     out.write(json.dumps(message).encode("utf-8") + b"\n")
     out.flush()
 

@@ -4,11 +4,14 @@ pytest keeps its own session, fixtures, conftest files, plugins and
 reports; this plugin replaces only two steps of it:
 
 * collection: the listing worker (``--send-ids``, ``--list``) collects the
-  suite once, as pytest would.  The other workers collect nothing at the
-  start (pytest's collection runs over no paths) and later collect only
-  the files named by the node ids they are handed (``path::...``), each
-  file once, so a run's collection work stays close to one
-  ``pytest --collect-only`` whatever the number of workers;
+  suite once, as pytest would, and then forks the other workers
+  (``--fork-slots``, :mod:`testrepo.execution.pytest_fork`), which start
+  with every item collected.  A worker started as a process of its own
+  (no fork, or a replacement) collects nothing at the start (pytest's
+  collection runs over no paths) and later collects only the files named
+  by the node ids it is handed (``path::...``), each file once, so a run's
+  collection work stays close to one ``pytest --collect-only`` whatever
+  the number of workers;
 * the test loop (``pytest_runtestloop``): batches of node ids are read
   from the parent's pipe and each item runs through pytest's own
   ``pytest_runtest_protocol``; its reports become one frame
@@ -34,7 +37,9 @@ from typing import Dict, List, Optional
 
 import pytest
 
-from testrepo.execution import protocol
+from testrepo.execution import protocol, pytest_fork
+from testrepo.execution import worker as unittest_worker
+from testrepo.execution.frame_result import FrameResult, OutputCapture
 from testrepo.execution.pytest_outcome import outcome_of
 
 EXIT_LISTING_FAILED = 3
@@ -67,6 +72,20 @@ class BatchLines:
         return line
 
 
+class Channel:
+    """A serving worker's ends of its pipes (``--control R,W,E``): its
+    batches, its frames (``out``) and the FrameResult that writes them, its
+    OutputCapture and its own output (``report``)."""
+
+    def __init__(self, control: str, worker: int, timeout: Optional[float]):
+        batches, self.out, report_fd = unittest_worker.open_control(control)
+        self._batches_file = batches  # owns the descriptor BatchLines reads
+        self.batches = BatchLines(batches.fileno())
+        self.capture = OutputCapture(report_fd)
+        self.report = self.capture.report
+        self.result = FrameResult(self.out, worker, timeout, self.capture)
+
+
 class _KeepCollectors:
     """Stands for a next item not known yet: pytest tears down the item's
     function fixtures and keeps its class, module and session set up."""
@@ -79,22 +98,29 @@ class _KeepCollectors:
 
 
 class WorkerPlugin:
-    """Listing (``lister``: the ids go to ``listing``, the parent's
-    ``--list``), or serving batches from ``batches`` as frames on
-    ``out`` through ``result`` (a FrameResult); ``report`` is the worker's
-    own output (collection errors)."""
+    """Listing (the ids go to ``listing``, the parent's ``--list``;
+    ``report`` is the worker's own output, for collection errors), or
+    serving the batches of ``channel``; ``send_ids``: this worker lists the
+    suite for the pool, then forks the workers of ``slots`` (see
+    :mod:`testrepo.execution.pytest_fork`)."""
 
-    def __init__(self, result=None, batches: Optional[BatchLines] = None, out=None,
-                 send_ids: bool = False, listing=None, report=None):
-        self._result = result
-        self._batches = batches
-        self._out = out
+    def __init__(self, channel: Optional[Channel] = None, send_ids: bool = False,
+                 listing=None, report=None, slots=(), timeout: Optional[float] = None):
+        self.channel = channel
         self._listing = listing
-        self._report = report
+        self._report = channel.report if channel is not None else report
+        self._send_ids = send_ids
         self._lazy = listing is None and not send_ids
+        self._slots = list(slots)
+        self._timeout = timeout
+        self._pid: Optional[int] = None  # said when ready: a forked worker's
         self._items: Dict[str, object] = {}
         self._files = set()
         self._directories: Dict[object, object] = {}
+        # What each directory node collected (the lazy workers'), and the
+        # paths of the files being collected now.
+        self._directory_reports: Dict[object, object] = {}
+        self._requested = frozenset()
         self._reports: List[object] = []
         self._collect_errors: List[str] = []
         self._stale_stack = False
@@ -119,6 +145,7 @@ class WorkerPlugin:
             from _pytest._io import TerminalWriter
 
             reporter._tw = TerminalWriter(open(os.devnull, "w", encoding="utf-8"))
+            _silence_per_test_hooks(config.pluginmanager, reporter)
 
     @pytest.hookimpl(wrapper=True, tryfirst=True)
     def pytest_collection(self, session):
@@ -145,6 +172,28 @@ class WorkerPlugin:
         if node is not None:
             self._directories.setdefault(path, node)
         return node
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_make_collect_report(self, collector):
+        # pytest collects every directory on the way to a file again at
+        # each collection, building a node for each of its files: a lazy
+        # worker that collects file by file would pay that again for every
+        # file.  The directory's first report serves, unless a file being
+        # collected now is not in it (a file outside python_files named
+        # by a node id).
+        report = self._directory_reports.get(collector)
+        if report is not None:
+            found = {child.path for child in report.result}
+            if all(path in found for path in self._requested if path.parent == collector.path):
+                return report
+        return None
+
+    @pytest.hookimpl(wrapper=True, specname="pytest_make_collect_report")
+    def pytest_make_collect_report_recorded(self, collector):  # named for pytest: pytest_*
+        report = yield
+        if self._lazy and isinstance(collector, pytest.Directory) and report.passed:
+            self._directory_reports[collector] = report
+        return report
 
     @pytest.hookimpl(wrapper=True)
     def pytest_collection_finish(self, session):
@@ -177,7 +226,7 @@ class WorkerPlugin:
     def pytest_runtest_setup(self, item):
         # pytest's faulthandler plugin has just armed faulthandler's one
         # timer for faulthandler_timeout (no exit): --timeout's comes back.
-        self._result.rearm_timeout()
+        self.channel.result.rearm_timeout()
         if self._stale_stack:
             # The previous batch kept collectors this item may not share.
             self._stale_stack = False
@@ -187,8 +236,8 @@ class WorkerPlugin:
     def pytest_exception_interact(self):
         # pytest's faulthandler plugin cancels the timer when a test phase
         # fails: the teardown that follows must still time out.
-        if self._result is not None:
-            self._result.rearm_timeout()
+        if self.channel is not None:
+            self.channel.result.rearm_timeout()
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtestloop(self, session):
@@ -204,9 +253,25 @@ class WorkerPlugin:
             self._listing.write("".join(test_id + "\n" for test_id in self._items).encode())
             self._listing.flush()
             return True
-        protocol.write_ready(self._out, list(self._items), not self._lazy)
+        if self._slots:
+            self._fork(session.config)
+        protocol.write_ready(self.channel.out, list(self._items), self._send_ids, self._pid)
         self._serve(session)
         return True
+
+    def _fork(self, config) -> None:
+        """Fork the slots' workers (:mod:`testrepo.execution.pytest_fork`);
+        in each, this plugin goes on as that worker, on its slot's pipes."""
+        slots, self._slots = self._slots, []
+        slot = pytest_fork.fork_slots(slots, config)
+        if slot is None:
+            return
+        index, fds = slot
+        self.channel.report.close()  # worker 0's; its pipes closed at the fork
+        self.channel = Channel(",".join(map(str, fds[:3])), index, self._timeout)
+        self._report = self.channel.report
+        self._send_ids = False
+        self._pid = os.getpid()
 
     # --- the batches -------------------------------------------------------
 
@@ -220,7 +285,7 @@ class WorkerPlugin:
                     continue
                 if session.shouldfail or session.shouldstop:
                     # Its own -x/--maxfail: the run stops (failure_limit).
-                    protocol.write_handed_done(self._out, test_id)
+                    protocol.write_handed_done(self.channel.out, test_id)
                     continue
                 nextitem = _next_item(batch, position)
                 if nextitem is None:
@@ -230,7 +295,7 @@ class WorkerPlugin:
                     if nextitem is None and following is not _EOF:
                         nextitem = _KeepCollectors(item)
                 self._run(item, nextitem)
-            protocol.write_batch_done(self._out)
+            protocol.write_batch_done(self.channel.out)
             if following is None:
                 following = self._read_batch(session, wait=True)
             batch = None if following is _EOF else following
@@ -240,7 +305,7 @@ class WorkerPlugin:
         """The next batch as (node id, item or None); None if ``wait`` is
         false and none has arrived; ``_EOF`` (``wait=False``) or None
         (``wait=True``) after the last."""
-        line = self._batches.next_line(wait)
+        line = self.channel.batches.next_line(wait)
         if line is _EOF:
             return _EOF if not wait else None
         if line is None:
@@ -256,8 +321,10 @@ class WorkerPlugin:
         """Collect ``files`` (node id paths, relative to the rootdir)."""
         self._files.update(files)
         root = session.config.rootpath
+        paths = [root / path for path in files]
+        self._requested = frozenset(paths)
         try:
-            self._keep(session.perform_collect([str(root / path) for path in files]))
+            self._keep(session.perform_collect([str(path) for path in paths]))
         except pytest.UsageError as err:
             if len(files) == 1:
                 self._collect_errors.append(f"{files[0]}: {err}")
@@ -272,17 +339,17 @@ class WorkerPlugin:
 
     def _run(self, item, nextitem) -> None:
         self._reports = []
-        self._result.begin_test(item.nodeid)
+        self.channel.result.begin_test(item.nodeid)
         item.config.hook.pytest_runtest_protocol(item=item, nextitem=nextitem)
         if isinstance(nextitem, _KeepCollectors):
             self._stale_stack = True
         status, details, output = outcome_of(self._reports)
         self._reports = []
-        self._result.finish_test(item.nodeid, status, details, output)
+        self.channel.result.finish_test(item.nodeid, status, details, output)
 
     def _missing(self, test_id: str) -> None:
         why = "\n".join(self._collect_errors) or "no such node id (renamed or removed?)"
-        self._result.finish_test(test_id, "fail", [(
+        self.channel.result.finish_test(test_id, "fail", [(
             "traceback", f"{test_id}: not collected by this worker:\n{why}")])
 
     def _finish(self, session) -> None:
@@ -296,6 +363,19 @@ class WorkerPlugin:
                                + "".join(traceback.format_exception(err)))
             self._report.flush()
             self.exit_code = EXIT_TEARDOWN_FAILED
+
+
+def _silence_per_test_hooks(pluginmanager, reporter) -> None:
+    """The terminal reporter stays registered (plugins write through it
+    and read its stats), but no longer hears of each test: its progress
+    letters go nowhere, and hearing them cost a tenth of a trivial test's
+    run (a hook call, its stats and a flush per test).  pluggy takes a
+    plugin's hooks from its attributes when it is registered."""
+    name = pluginmanager.get_name(reporter)
+    pluginmanager.unregister(reporter)
+    for hook in ("pytest_runtest_logstart", "pytest_runtest_logreport"):
+        setattr(reporter, hook, None)
+    pluginmanager.register(reporter, name)
 
 
 def _next_item(batch, position: int):

@@ -25,7 +25,6 @@ import json
 import sys
 
 from testrepo.execution import worker as unittest_worker
-from testrepo.execution.frame_result import FrameResult, OutputCapture
 
 # pytest missing, or the session ended before it listed or served.
 EXIT_NOT_STARTED = 3
@@ -38,6 +37,9 @@ def parse_args(argv):
     parser.add_argument("--randomly-seed", type=int, default=None, metavar="N",
                         help="The run's seed for pytest-randomly, the same in every "
                              "worker (unless the pytest arguments choose one).")
+    parser.add_argument("--fork-slots", default=None, metavar="I:R,W,E,O,X;...",
+                        help="With --send-ids: the workers to fork once the suite is "
+                             "collected, each with its descriptors.")
     unittest_worker.add_protocol_arguments(parser)
     return parser.parse_args(argv)
 
@@ -52,22 +54,21 @@ def main(argv=None) -> int:
         sys.stderr.write(f"runner = pytest, but pytest cannot be imported by "
                          f"{sys.executable} ({err}); pip install 'testrepo[pytest]'\n")
         return EXIT_NOT_STARTED
-    from testrepo.execution.pytest_session import BatchLines, SharedSeed, WorkerPlugin
+    from testrepo.execution.pytest_fork import parse_slots
+    from testrepo.execution.pytest_session import Channel, SharedSeed, WorkerPlugin
 
     seeds = [] if args.randomly_seed is None else [SharedSeed(args.randomly_seed)]
     if args.list:
         listing = unittest_worker.private_stdout()
         plugin = WorkerPlugin(listing=listing, report=sys.stderr)
         return _exit_code(plugin, pytest.main(pytest_args, plugins=[plugin, *seeds]))
-    batches, out, report_fd = unittest_worker.open_control(args.control)
-    capture = OutputCapture(report_fd)
+    channel = Channel(args.control, args.worker, args.timeout)
     # Tests see the command line of a plain runner, not the protocol's.
     sys.argv = sys.argv[:1]
-    result = FrameResult(out, args.worker, args.timeout, capture)
-    plugin = WorkerPlugin(result, BatchLines(batches.fileno()), out,
-                          send_ids=args.send_ids, report=capture.report)
+    plugin = WorkerPlugin(channel, send_ids=args.send_ids, timeout=args.timeout,
+                          slots=parse_slots(args.fork_slots) if args.send_ids else ())
     code = _exit_code(plugin, pytest.main(pytest_args, plugins=[plugin, *seeds]))
-    capture.forward()
+    plugin.channel.capture.forward()  # a forked worker's own channel
     return code
 
 

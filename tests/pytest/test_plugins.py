@@ -221,3 +221,51 @@ class TestPytestAsyncio(testtools.TestCase):
         self.assertEqual(expected, final_statuses(project.path))
         traceback = attachments(project.path, "tests/test_two.py::test_two_fails")["traceback"]
         self.assertIn(b"assert 1 == 2", traceback)
+
+
+# A plugin that writes through pytest's terminal reporter, from a test and
+# in the terminal summary (the worker quiets the reporter's per-test hooks
+# but keeps it registered).
+REPORTER_USER = '''\
+import os
+
+import pytest
+
+LOG = os.path.join(os.path.dirname(__file__), "..", "summary.log")
+
+
+@pytest.fixture
+def terminal(request):
+    return request.config.pluginmanager.get_plugin("terminalreporter")
+
+
+def pytest_terminal_summary(terminalreporter):
+    terminalreporter.write_line("summary")
+    with open(LOG, "a", encoding="utf-8") as out:
+        out.write(f"{os.getpid()}\\n")
+'''
+
+WRITES_TO_TERMINAL = '''\
+def test_writes(terminal, pytestconfig):
+    terminal.write_line("from a test")
+    pytestconfig.get_terminal_writer().line("through the writer")
+
+
+def test_other():
+    pass
+'''
+
+
+@needs_pytest
+class TestTerminalReporter(testtools.TestCase):
+
+    def test_plugins_still_write_through_the_terminal_reporter(self):
+        project = self.useFixture(PytestProject({"tests/conftest.py": REPORTER_USER,
+                                                 "tests/test_w.py": WRITES_TO_TERMINAL}))
+        code, out, err = testr(project.path, "run", "--concurrency", "2")
+        self.assertEqual(0, code, out + err)
+        self.assertEqual({"tests/test_w.py::test_writes": "success",
+                          "tests/test_w.py::test_other": "success"},
+                         final_statuses(project.path))
+        with open(os.path.join(project.path, "summary.log"), encoding="utf-8") as log:
+            self.assertTrue(log.read().split())  # every worker's session ended well

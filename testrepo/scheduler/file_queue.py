@@ -1,0 +1,381 @@
+"""Dynamic scheduling for pytest workers: files stay together.
+
+A pytest worker pays for every file it runs tests of: it collects the
+file (imports it and builds its items) the first time, and sets up the
+file's module-scoped fixtures each time it enters the file.  The unittest
+queue (:mod:`testrepo.scheduler.queue`) spreads single tests over the
+workers, so with two workers both collect almost every file.  This queue
+hands out *pieces* of files instead:
+
+* The selected tests become *blocks* (a whole group, or one test) and the
+  blocks become one piece per file (``tests/test_a.py`` for
+  ``tests/test_a.py::TestA::test_x``), in the *reference order*: the
+  listing order of files and, inside a file, of its tests; with
+  ``--random`` a seeded shuffle of the files and of the blocks inside each
+  file (a group's members are shuffled too, but stay together).
+* With recorded durations each worker gets a *plan* of pieces: the
+  pieces, longest first, go to the least loaded plan (LPT, as
+  :func:`testrepo.scheduler.static.partition` does; unknown tests count the
+  median recorded duration), and each plan then runs in reference order.  A
+  file longer than the work per worker is first cut into consecutive
+  pieces of at most that (no plan could hold it whole); what LPT leaves
+  unbalanced, stealing evens out at the end::
+
+      queue = FileQueue.build(['a.py::x', 'a.py::y', 'b.py::slow', 'c.py::z'],
+                              workers=2, durations={'b.py::slow': 3.0,
+                              'a.py::x': 1.0, 'a.py::y': 1.0, 'c.py::z': 1.0})
+      queue.next_batch(0)  -> ['b.py::slow']        (plan 0: b.py)
+      queue.next_batch(1)  -> ['a.py::x']           (plan 1: a.py, c.py)
+
+* With no history there are no plans: the pieces wait in one shared queue
+  in reference order, and a worker whose plan is empty takes the next
+  whole file from it.
+* A worker takes batches from the front of its plan.  Batches shrink as
+  the work drains (guided self-scheduling, as in the unittest queue):
+  about ``remaining work / (2 * workers)`` seconds of estimated work, never
+  more than ``MAX_SLICE``, at least one block; the first batch is one block
+  and each batch at most doubles the last.
+* A worker with nothing left in its plan or the shared queue *steals*
+  half of the estimated work left in the fullest plan, from its back
+  (its last file's last tests first), so the victim keeps going forward
+  in its own files.  The thief runs what it stole in the same process:
+  a pytest session is too expensive to restart for the order's sake
+  (:meth:`FileQueue.starts_over` is always False).
+
+So each file's tests run in reference order on every worker, each worker
+runs its files in reference order until it steals, and a file is split
+between workers only when it is long, or at the end of the run.
+
+Estimates: a recorded duration where there is one; for the other tests the
+median recorded duration or, with no history at all, the mean duration
+observed so far in this run (:meth:`FileQueue.observe`).
+"""
+
+from __future__ import annotations
+
+import collections
+import random
+import statistics
+from typing import Callable, Deque, Dict, List, Mapping, Optional, Sequence, Set, Tuple
+
+from testrepo.scheduler.queue import FIRST_BATCH_UNITS, MAX_SLICE
+from testrepo.scheduler.static import GroupOf, group_indices, strip_tags
+
+# Estimated seconds of the members with a recorded duration, how many
+# members have none, and the members' positions in test_ids.
+Block = Tuple[float, int, Tuple[int, ...]]
+
+# What collecting a file costs a worker, per test in it, in seconds (pytest
+# 9.2 collects 10,000 trivial tests in 100 files in 0.95 s of CPU): a worker
+# steals the end of a file it has not collected only if that saves more.
+COLLECT_SECONDS_PER_TEST = 1e-4
+
+
+class Piece:
+    """Blocks of one file, consecutive in reference order (block indices:
+    the reference order is the order of the blocks)."""
+
+    __slots__ = ("file", "blocks")
+
+    def __init__(self, file: str, blocks):
+        self.file = file
+        self.blocks: Deque[int] = collections.deque(blocks)
+
+    @property
+    def rank(self) -> int:
+        return self.blocks[0]
+
+
+class FileQueue:
+    """The pieces still to hand out: one plan per worker and a shared queue."""
+
+    def __init__(self, test_ids: Sequence[str], blocks: Sequence[Block],
+                 plans: Sequence[Sequence[Piece]], shared: Sequence[Piece], workers: int,
+                 unknown_estimate: Optional[float] = None, collectors: Sequence[int] = ()):
+        self._test_ids = list(test_ids)
+        self._blocks: List[Block] = list(blocks)
+        self._plans: List[Deque[Piece]] = [collections.deque(plan) for plan in plans]
+        self._shared: Deque[Piece] = collections.deque(shared)
+        # The files each worker has collected: all of them for the workers
+        # that hold the whole collection (``collectors``).
+        self._collected: List[Set[str]] = [set() for _ in self._plans]
+        self._workers = max(1, workers)
+        self._ensure_plan(max([self._workers - 1, *collectors]))
+        self._left = sum(len(piece.blocks) for piece in self._pieces())
+        self._known_left = sum(blocks[b][0] for piece in self._pieces() for b in piece.blocks)
+        self._unknown_left = sum(blocks[b][1] for piece in self._pieces() for b in piece.blocks)
+        self._history_estimate = unknown_estimate
+        self._observed_seconds = 0.0
+        self._observed_tests = 0
+        self._unit_cap = FIRST_BATCH_UNITS
+        # test id -> (worker, file) of the piece it was handed out from.
+        self._handed: Dict[str, Tuple[int, str]] = {}
+        self._size = collections.Counter(map(file_of, self._test_ids))
+        for collector in collectors:
+            self._collected[collector].update(self._size)
+
+    @classmethod
+    def build(cls, test_ids: Sequence[str], workers: int, durations: Mapping[str, float],
+              group_of: Optional[GroupOf] = None, rng: Optional[random.Random] = None,
+              collectors: Sequence[int] = ()) -> "FileQueue":
+        """Pieces in reference order (listing, or shuffled by ``rng``),
+        planned for ``workers`` workers when ``durations`` know some;
+        ``collectors``: the workers that have collected every file already."""
+        workers = max(1, workers)
+        known = known_durations(test_ids, durations)
+        blocks, files = _blocks_by_file(test_ids, known, group_of, rng)
+        if not known:
+            pieces = [Piece(file, members) for file, members in files]
+            return cls(test_ids, blocks, [], pieces, workers, None, collectors)
+        estimate = statistics.median(known.values())
+        costs = [k + u * estimate for k, u, _ in blocks]
+        limit = sum(costs) / workers
+        pieces = [piece for file, members in files
+                  for piece in _cut(file, members, costs, limit)]
+        sizes = collections.Counter(map(file_of, test_ids))
+        plans = _longest_first_plans(pieces, costs, workers,
+                                     lambda f: COLLECT_SECONDS_PER_TEST * sizes[f], collectors)
+        return cls(test_ids, blocks, plans, [], workers, estimate, collectors)
+
+    def __len__(self) -> int:
+        return self._left
+
+    def observe(self, seconds: float) -> None:
+        """A test of this run took ``seconds``: without history, this is
+        what the next batches are sized by."""
+        self._observed_seconds += seconds
+        self._observed_tests += 1
+
+    def starts_over(self, worker: int) -> bool:
+        """Never: a stolen piece runs in the worker's own pytest session."""
+        return False
+
+    def next_batch(self, worker: Optional[int] = None) -> List[str]:
+        """The next batch of test ids for ``worker``; empty when nothing is
+        left.  Without a worker, the earliest piece left, whole."""
+        if worker is None:
+            return self._drain_one()
+        self._ensure_plan(worker)
+        plan = self._plans[worker]
+        if not plan:
+            if self._shared:
+                plan.append(self._shared.popleft())
+            elif not self._steal(worker):
+                return []
+        guess = self._unknown_estimate()
+        cap, self._unit_cap = self._unit_cap, self._unit_cap * 2
+        target = float("inf") if guess is None else self._batch_target(guess)
+        return self._take(worker, cap, guess or 0.0, target)
+
+    def put_back(self, test_ids: Sequence[str]) -> None:
+        """Ids a lost worker never ran: a piece per file, at the front of
+        the shared queue, so the next worker that asks runs them first."""
+        by_file: Dict[str, List[int]] = {}
+        for test_id in test_ids:
+            self._test_ids.append(test_id)
+            self._blocks.append((0.0, 1, (len(self._test_ids) - 1,)))
+            worker, file = self._handed.get(test_id, (None, file_of(test_id)))
+            if worker is not None:
+                self._collected[worker].clear()  # its replacement starts afresh
+            by_file.setdefault(file, []).append(len(self._blocks) - 1)
+        for file, blocks in reversed(list(by_file.items())):
+            self._shared.appendleft(Piece(file, blocks))
+            self._left += len(blocks)
+            self._unknown_left += len(blocks)
+
+    # --- taking ------------------------------------------------------------
+
+    def _unknown_estimate(self) -> Optional[float]:
+        if self._history_estimate is not None:
+            return self._history_estimate
+        if self._observed_tests:
+            return self._observed_seconds / self._observed_tests
+        return None
+
+    def _batch_target(self, guess: float) -> float:
+        """Seconds of estimated work in the next batch (guided self-scheduling)."""
+        remaining = self._known_left + self._unknown_left * guess
+        return min(remaining / (2 * self._workers), MAX_SLICE)
+
+    def _take(self, worker: int, cap: int, guess: float, target: float) -> List[str]:
+        """Blocks from the front of ``worker``'s plan (-1: the shared queue),
+        at most ``cap`` of them, while their estimated work stays within
+        ``target``; at least one."""
+        plan = self._shared if worker < 0 else self._plans[worker]
+        batch: List[str] = []
+        blocks, test_ids, handed = self._blocks, self._test_ids, self._handed
+        collected = self._collected[worker] if worker >= 0 else set()
+        work, count = 0.0, 0
+        while plan and count < cap:
+            piece = plan[0]
+            known, unknown, members = blocks[piece.blocks[0]]
+            cost = known + unknown * guess
+            if count and work + cost > target:
+                break
+            piece.blocks.popleft()
+            if not piece.blocks:
+                plan.popleft()
+            work += cost
+            count += 1
+            self._known_left -= known
+            self._unknown_left -= unknown
+            collected.add(piece.file)
+            for position in members:
+                test_id = test_ids[position]
+                handed[test_id] = (worker, piece.file)
+                batch.append(test_id)
+        self._left -= count
+        return batch
+
+    def _steal(self, thief: int) -> bool:
+        """Move about half the estimated work of the fullest plan, from its
+        back, to ``thief``'s empty plan, less what collecting a file new to
+        the thief costs; False if no plan has work worth that."""
+        guess = self._unknown_estimate()
+        guess = 1.0 if guess is None else guess
+        loads = [(self._plan_work(plan, guess), -index) for index, plan in enumerate(self._plans)
+                 if plan and index != thief]
+        if not loads:
+            return False
+        work, minus_victim = max(loads)
+        victim, known = self._plans[-minus_victim], self._collected[thief]
+        moved: List[Piece] = []
+        taken, cost = 0.0, 0.0
+        while victim:
+            piece = victim[-1]
+            if not moved or moved[0].file != piece.file:
+                extra = 0.0 if piece.file in known else self._collect_cost(piece.file)
+                if taken >= (work - cost - extra) / 2:
+                    break
+                cost += extra
+                moved.insert(0, Piece(piece.file, []))
+            block = piece.blocks.pop()
+            moved[0].blocks.appendleft(block)
+            known_s, unknown, _ = self._blocks[block]
+            taken += known_s + unknown * guess
+            if not piece.blocks:
+                victim.pop()
+            if taken >= (work - cost) / 2:
+                break
+        self._plans[thief].extend(moved)
+        return bool(moved)
+
+    def _collect_cost(self, file: str) -> float:
+        return COLLECT_SECONDS_PER_TEST * self._size.get(file, 1)
+
+    def _plan_work(self, plan: Deque[Piece], guess: float) -> float:
+        blocks = self._blocks
+        return sum(blocks[b][0] + blocks[b][1] * guess for piece in plan for b in piece.blocks)
+
+    def _drain_one(self) -> List[str]:
+        pieces = [(plan[0].rank, index) for index, plan in enumerate(self._plans) if plan]
+        if self._shared:
+            pieces.append((self._shared[0].rank, -1))
+        if not pieces:
+            return []
+        _, index = min(pieces)
+        plan = self._shared if index < 0 else self._plans[index]
+        return self._take(index, len(plan[0].blocks), 0.0, float("inf"))
+
+    def _pieces(self):
+        for plan in self._plans:
+            yield from plan
+        yield from self._shared
+
+    def _ensure_plan(self, worker: int) -> None:
+        """A worker beyond the planned ones starts with an empty plan."""
+        while worker >= len(self._plans):
+            self._plans.append(collections.deque())
+            self._collected.append(set())
+        self._workers = max(self._workers, len(self._plans))
+
+
+def file_of(test_id: str) -> str:
+    """``'tests/test_a.py::TestA::test_x[1]'`` -> ``'tests/test_a.py'``."""
+    return test_id.split("::", 1)[0]
+
+
+def known_durations(test_ids: Sequence[str], durations: Mapping[str, float]):
+    """Recorded seconds of each listed test that has some (recorded ids may
+    lack a trailing ``[...]``)."""
+    known = {}
+    if not durations:
+        return known
+    for test_id in test_ids:
+        seconds = durations.get(test_id)
+        if seconds is None:
+            seconds = durations.get(strip_tags(test_id))
+        if seconds is not None:
+            known[test_id] = seconds
+    return known
+
+
+def _blocks_by_file(test_ids, known, group_of, rng):
+    """The blocks in reference order, and ``(file, block indices)`` per
+    file in reference order.  A group belongs to the file of its first
+    member."""
+    by_file: Dict[str, List[List[int]]] = {}
+    for members in group_indices(test_ids, group_of).values():
+        if rng is not None:
+            rng.shuffle(members)
+        by_file.setdefault(file_of(test_ids[members[0]]), []).append(members)
+    files = list(by_file.items())
+    if rng is not None:
+        rng.shuffle(files)
+    blocks: List[Block] = []
+    layout = []
+    for file, groups in files:
+        if rng is not None:
+            rng.shuffle(groups)
+        first = len(blocks)
+        for members in groups:
+            times = [known.get(test_ids[i]) for i in members]
+            blocks.append((sum(t for t in times if t is not None),
+                           sum(t is None for t in times), tuple(members)))
+        layout.append((file, range(first, len(blocks))))
+    return blocks, layout
+
+
+def _cut(file: str, members: range, costs: List[float], limit: float) -> List[Piece]:
+    """``file``'s blocks as consecutive pieces of about ``limit`` seconds
+    each (one piece if the file is no longer than that)."""
+    pieces: List[Piece] = []
+    current: List[int] = []
+    work = 0.0
+    for block in members:
+        if current and work + costs[block] > limit * (1 + 1e-9):  # not for rounding
+            pieces.append(Piece(file, current))
+            current, work = [], 0.0
+        current.append(block)
+        work += costs[block]
+    if current:
+        pieces.append(Piece(file, current))
+    return pieces
+
+
+def _longest_first_plans(pieces: List[Piece], costs: List[float], workers: int,
+                         collect_cost: Callable[[str], float],
+                         collectors: Sequence[int]) -> List[List[Piece]]:
+    """LPT: each piece, longest first (ties in reference order), into the
+    plan where it would end first, counting what collecting its file costs
+    a plan that has no piece of it yet (ties: fewer pieces, then the lower
+    worker); each plan then runs in reference order."""
+    work = [sum(costs[b] for b in piece.blocks) for piece in pieces]
+    order = sorted(range(len(pieces)), key=lambda p: (-work[p], pieces[p].rank))
+    plans: List[List[Piece]] = [[] for _ in range(workers)]
+    loads = [0.0] * workers
+    # A worker that holds the whole collection has every file already.
+    files: List[Set[str]] = [set() for _ in range(workers)]
+    everything = set(collectors)
+    for p in order:
+        file = pieces[p].file
+        cost = collect_cost(file)
+        load, _, best = min(
+            (loads[w] + work[p] + (0.0 if w in everything or file in files[w] else cost),
+             len(plans[w]), w) for w in range(workers))
+        loads[best] = load
+        plans[best].append(pieces[p])
+        files[best].add(file)
+    for plan in plans:
+        plan.sort(key=lambda piece: piece.rank)
+    return plans

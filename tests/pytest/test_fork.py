@@ -1,0 +1,129 @@
+"""Workers forked from the one that collected the suite
+(:mod:`testrepo.execution.pytest_fork`): the suite is imported once, and a
+forked worker reports, captures, crashes and times out as a started one."""
+
+import collections
+import json
+import os
+
+import testtools
+
+from tests.cli.test_run import totals
+from tests.harness import testr
+from tests.pytest.suites import PytestProject, attachments, final_statuses, needs_pytest
+
+# Logs each import and each test's process; ``forked()`` is true in a
+# process that did not import the module itself.
+CONFTEST = '''\
+import json
+import os
+
+LOG = os.path.join(os.path.dirname(__file__), "..", "log.jsonl")
+
+
+def log(**entry):
+    with open(LOG, "a", encoding="utf-8") as out:
+        out.write(json.dumps(dict(entry, pid=os.getpid())) + "\\n")
+'''
+
+
+def module(index):
+    tests = "".join(f'''
+
+def test_{n}():
+    log(event="run", module={index}, ppid=os.getppid())
+    print("out of {index}.{n}")
+    os.write(2, b"fd 2 of {index}.{n}\\n")
+''' for n in range(4))
+    return f'''import os
+import time
+
+from conftest import log
+
+IMPORTER = os.getpid()
+log(event="import", module={index})
+
+
+def forked():
+    return os.getpid() != IMPORTER
+{tests}'''
+
+
+def suite():
+    files = {"tests/conftest.py": CONFTEST}
+    for index in range(6):
+        files[f"tests/test_m{index}.py"] = module(index)
+    return files
+
+
+def events(project, kind):
+    with open(os.path.join(project.path, "log.jsonl"), encoding="utf-8") as log:
+        return [entry for entry in map(json.loads, log) if entry["event"] == kind]
+
+
+@needs_pytest
+class TestForkedWorkers(testtools.TestCase):
+
+    def test_the_suite_is_imported_once_and_both_workers_run_tests(self):
+        project = self.useFixture(PytestProject(suite()))
+        code, out, err = testr(project.path, "run", "--concurrency", "2")
+        self.assertEqual(0, code, out + err)
+        imports = events(project, "import")
+        self.assertEqual(6, len(imports))
+        self.assertEqual(1, len({entry["pid"] for entry in imports}))
+        runs = events(project, "run")
+        self.assertEqual(2, len({entry["pid"] for entry in runs}))
+        # The forked worker is testr's child, as a started one is.
+        self.assertEqual(1, len({entry["ppid"] for entry in runs}))
+
+    def test_each_test_keeps_its_own_output(self):
+        for args in ((), ("--", "-s")):
+            project = self.useFixture(PytestProject(suite()))
+            code, out, err = testr(project.path, "run", "--concurrency", "2", *args)
+            self.assertEqual(0, code, out + err)
+            for index in range(6):
+                for n in range(4):
+                    found = attachments(project.path, f"tests/test_m{index}.py::test_{n}")
+                    self.assertEqual(f"out of {index}.{n}\n".encode(), found["stdout"], args)
+                    self.assertEqual(f"fd 2 of {index}.{n}\n".encode(), found["stderr"], args)
+
+    def test_a_forked_worker_that_dies_is_replaced(self):
+        crash = "\n\ndef test_dies_if_forked():\n    if forked():\n        os._exit(3)\n"
+        files = suite()
+        for index in range(6):  # whichever files the forked worker runs
+            files[f"tests/test_m{index}.py"] += crash
+        project = self.useFixture(PytestProject(files))
+        code, out, err = testr(project.path, "run", "--concurrency", "2")
+        self.assertEqual(1, code, out + err)
+        failed = [test_id for test_id, status in final_statuses(project.path).items()
+                  if status == "fail"]
+        self.assertEqual(1, len(failed), out)  # its replacement imports the suite itself
+        self.assertIn("exited with code 3 while running", out)
+        self.assertEqual((29, 1, 0), totals(out))
+
+    def test_a_forked_worker_times_out_with_its_stack(self):
+        hang = "\n\ndef test_hangs_if_forked():\n    while forked():\n        time.sleep(0.05)\n"
+        files = suite()
+        for index in range(6):  # whichever files the forked worker runs
+            files[f"tests/test_m{index}.py"] += hang
+        project = self.useFixture(PytestProject(files))
+        code, out, err = testr(project.path, "run", "--concurrency", "2", "--timeout", "2")
+        self.assertEqual(1, code, out + err)
+        failed = [test_id for test_id, status in final_statuses(project.path).items()
+                  if status == "fail"]
+        self.assertEqual(1, len(failed), out)  # its replacement imports the suite itself
+        traceback = attachments(project.path, failed[0])["traceback"]
+        self.assertIn(b"timed out after 2 s", traceback)
+        self.assertIn(b"in test_hangs_if_forked", traceback)
+
+    def test_no_fork_while_another_thread_runs(self):
+        files = suite()
+        files["tests/conftest.py"] += (
+            "\nimport threading\nimport time\n\n"
+            "threading.Thread(target=time.sleep, args=(600,), daemon=True).start()\n")
+        project = self.useFixture(PytestProject(files))
+        code, out, err = testr(project.path, "run", "--concurrency", "2")
+        self.assertEqual(0, code, out + err)
+        # The second worker was started afresh: it imported what it ran.
+        importers = collections.Counter(entry["pid"] for entry in events(project, "import"))
+        self.assertEqual(2, len(importers), importers)
