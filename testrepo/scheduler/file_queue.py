@@ -59,7 +59,7 @@ import statistics
 from typing import Callable, Deque, Dict, List, Mapping, Optional, Sequence, Set, Tuple
 
 from testrepo.scheduler.queue import FIRST_BATCH_UNITS, MAX_SLICE
-from testrepo.scheduler.static import GroupOf, group_indices, strip_tags
+from testrepo.scheduler.static import GroupOf, group_indices, known_durations
 
 # Estimated seconds of the members with a recorded duration, how many
 # members have none, and the members' positions in test_ids.
@@ -293,21 +293,6 @@ class FileQueue:
 def file_of(test_id: str) -> str:
     """``'tests/test_a.py::TestA::test_x[1]'`` -> ``'tests/test_a.py'``."""
     return test_id.split("::", 1)[0]
-
-
-def known_durations(test_ids: Sequence[str], durations: Mapping[str, float]):
-    """Recorded seconds of each listed test that has some (recorded ids may
-    lack a trailing ``[...]``)."""
-    known = {}
-    if not durations:
-        return known
-    for test_id in test_ids:
-        seconds = durations.get(test_id)
-        if seconds is None:
-            seconds = durations.get(strip_tags(test_id))
-        if seconds is not None:
-            known[test_id] = seconds
-    return known
 
 
 def _blocks_by_file(test_ids, known, group_of, rng):

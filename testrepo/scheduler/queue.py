@@ -78,7 +78,7 @@ import statistics
 import time
 from typing import Callable, Deque, Dict, List, Mapping, Optional, Sequence, Set, Tuple
 
-from testrepo.scheduler.static import GroupOf, group_indices, strip_tags
+from testrepo.scheduler.static import GroupOf, group_indices, known_durations
 
 # Estimated seconds of the members with a recorded duration, how many
 # members have none, and the members' positions in test_ids.
@@ -162,7 +162,7 @@ class WorkQueue:
         planned for ``workers`` workers; ``clock`` times the estimated
         finishing times that stealing compares."""
         workers = max(1, workers)
-        known = _known_durations(test_ids, durations)
+        known = known_durations(test_ids, durations)
         if group_of is None:
             # One unit per test: the common case, kept cheap for 20,000 ids.
             seconds = known.get
@@ -466,18 +466,3 @@ def _group_units(test_ids, known, group_of, rng) -> List[Unit]:
         units.append((sum(t for t in times if t is not None),
                       sum(t is None for t in times), tuple(members)))
     return units
-
-
-def _known_durations(test_ids: Sequence[str], durations: Mapping[str, float]):
-    """Recorded seconds of each listed test that has some (ids may carry a
-    ``[...]`` tag suffix the recorded ones lack)."""
-    known = {}
-    if not durations:
-        return known
-    for test_id in test_ids:
-        seconds = durations.get(test_id)
-        if seconds is None:
-            seconds = durations.get(strip_tags(test_id))
-        if seconds is not None:
-            known[test_id] = seconds
-    return known

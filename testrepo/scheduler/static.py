@@ -27,6 +27,22 @@ def strip_tags(test_id: str) -> str:
     return _TAG_SUFFIX.sub("", test_id)
 
 
+def known_durations(test_ids: Sequence[str],
+                    durations: Mapping[str, float]) -> Dict[str, float]:
+    """Recorded seconds of each listed test that has some (ids may carry a
+    ``[...]`` tag suffix the recorded ones lack)."""
+    known = {}
+    if not durations:
+        return known
+    for test_id in test_ids:
+        seconds = durations.get(test_id)
+        if seconds is None:
+            seconds = durations.get(strip_tags(test_id))
+        if seconds is not None:
+            known[test_id] = seconds
+    return known
+
+
 def group_function(
     group_regex: Optional[re.Pattern], parallel_class: bool = False
 ) -> Optional[GroupOf]:
