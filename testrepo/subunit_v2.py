@@ -212,7 +212,10 @@ def decode_packet(data, start: int = 0):
     if len(data) - start < 6:
         raise DecodeError("truncated packet")
     flags = _unpack_16(data, start + 1)[0]
-    length, body = _read_number(data, start + 3)
+    try:
+        length, body = _read_number(data, start + 3)
+    except IndexError as err:  # a 3- or 4-byte length cut off
+        raise DecodeError("truncated packet") from err
     end = start + length
     if length < 7 or end > len(data):
         raise DecodeError("truncated packet")

@@ -88,6 +88,11 @@ class TestCodec(testtools.TestCase):
         self.assertEqual(["subunit.parser", "subunit.parser"],
                          [event.test_id for event in found[2:]])
 
+    def test_a_packet_cut_off_in_its_length_field_is_a_parser_failure(self):
+        # Six bytes whose length field says 4 bytes: it ends after 3.
+        found = list(subunit_v2.iter_events(b"\xb3\x00\x00\xc0\x00\x00"))
+        self.assertEqual(["subunit.parser"], [event.test_id for event in found])
+
 
 def _normalised(recorded):
     out = []
