@@ -58,7 +58,7 @@ import random
 import statistics
 from typing import Callable, Deque, Dict, List, Mapping, Optional, Sequence, Set, Tuple
 
-from testrepo.scheduler.queue import FIRST_BATCH_UNITS, MAX_SLICE
+from testrepo.scheduler.queue import FIRST_BATCH_UNITS, MAX_SLICE, SizedByWhatRan
 from testrepo.scheduler.static import GroupOf, group_indices, known_durations
 
 # Estimated seconds of the members with a recorded duration, how many
@@ -86,7 +86,7 @@ class Piece:
         return self.blocks[0]
 
 
-class FileQueue:
+class FileQueue(SizedByWhatRan):
     """The pieces still to hand out: one plan per worker and a shared queue."""
 
     def __init__(self, test_ids: Sequence[str], blocks: Sequence[Block],
@@ -140,12 +140,6 @@ class FileQueue:
     def __len__(self) -> int:
         return self._left
 
-    def observe(self, seconds: float) -> None:
-        """A test of this run took ``seconds``: without history, this is
-        what the next batches are sized by."""
-        self._observed_seconds += seconds
-        self._observed_tests += 1
-
     def starts_over(self, worker: int) -> bool:
         """Never: a stolen piece runs in the worker's own pytest session."""
         return False
@@ -184,13 +178,6 @@ class FileQueue:
             self._unknown_left += len(blocks)
 
     # --- taking ------------------------------------------------------------
-
-    def _unknown_estimate(self) -> Optional[float]:
-        if self._history_estimate is not None:
-            return self._history_estimate
-        if self._observed_tests:
-            return self._observed_seconds / self._observed_tests
-        return None
 
     def _batch_target(self, guess: float) -> float:
         """Seconds of estimated work in the next batch (guided self-scheduling)."""

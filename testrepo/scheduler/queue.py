@@ -108,7 +108,30 @@ SEAM_FRACTION = 0.05
 TAIL_FRACTION = 0.25
 
 
-class WorkQueue:
+class SizedByWhatRan:
+    """The seconds a test without a recorded duration is guessed to take:
+    the history's estimate, else the mean of the tests this run has run so
+    far (None before the first).  Shared by the work queues."""
+
+    _history_estimate: Optional[float]
+    _observed_seconds: float
+    _observed_tests: int
+
+    def observe(self, seconds: float) -> None:
+        """A test of this run took ``seconds``: without history, this is
+        what the next batches are sized by."""
+        self._observed_seconds += seconds
+        self._observed_tests += 1
+
+    def _unknown_estimate(self) -> Optional[float]:
+        if self._history_estimate is not None:
+            return self._history_estimate
+        if self._observed_tests:
+            return self._observed_seconds / self._observed_tests
+        return None
+
+
+class WorkQueue(SizedByWhatRan):
     """The units still to hand out, as one plan per worker."""
 
     def __init__(self, test_ids: Sequence[str], units: Sequence[Unit],
@@ -184,19 +207,6 @@ class WorkQueue:
 
     def __len__(self) -> int:
         return sum([len(plan) for plan in self._plans]) + len(self._tail)
-
-    def observe(self, seconds: float) -> None:
-        """A test of this run took ``seconds``: without history, this is
-        what the next batches are sized by."""
-        self._observed_seconds += seconds
-        self._observed_tests += 1
-
-    def _unknown_estimate(self) -> Optional[float]:
-        if self._history_estimate is not None:
-            return self._history_estimate
-        if self._observed_tests:
-            return self._observed_seconds / self._observed_tests
-        return None
 
     def next_batch(self, worker: Optional[int] = None) -> List[str]:
         """The next batch of test ids for ``worker``, in reference order;
