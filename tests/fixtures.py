@@ -271,8 +271,13 @@ def run_testrepo(project_path, *args, stdin=None, env=None, binary=False):
     """Run ``python -m testrepo ARGS`` in ``project_path``.
 
     Returns ``(exit_code, stdout, stderr)`` as text (stdout as bytes when
-    ``binary``).
+    ``binary``).  The process is a fork of this one where it can be
+    (:mod:`tests.forked`), else a new interpreter.
     """
+    from tests import forked  # it imports the harness, which imports this
+
+    if forked.can_fork():
+        return forked.run_forked(project_path, *args, stdin=stdin, env=env, binary=binary)
     process = start_testrepo(project_path, *args, stdin=stdin is not None, env=env)
     return finish_testrepo(process, stdin=stdin, binary=binary)
 

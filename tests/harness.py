@@ -14,7 +14,7 @@ the root logger's handlers and level, the warning filters.
 
 It is for tests of what a command prints and the code it exits with.
 Tests of signals, crashes, process isolation and real runners start a
-process (``run_testrepo``).  So does every ``testr run`` that gets as far
+process (``run_testrepo``, a fork of this one: :mod:`tests.forked`).  So does every ``testr run`` that gets as far
 as running tests: the built-in runner's pool makes the calling process a
 child subreaper for the run and kills the orphans it adopted
 (``testrepo/execution/reaper.py``), and ``--pdb`` imports and runs the
