@@ -267,6 +267,16 @@ def testrepo_env(extra=None):
     return env
 
 
+def sigint_as_at_a_terminal():
+    """A ``preexec_fn`` for a process a test interrupts with SIGINT: the
+    default disposition, which Python turns into KeyboardInterrupt.  A
+    suite started in the background of a shell has SIGINT ignored, and a
+    new interpreter keeps it ignored."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def run_testrepo(project_path, *args, stdin=None, env=None, binary=False):
     """Run ``python -m testrepo ARGS`` in ``project_path``.
 

@@ -11,7 +11,8 @@ import testtools
 from testrepo import api
 from testrepo.options import OutputOptions, Project, RunOptions, Selection
 from tests.cli.test_run import run_once, stored_events, totals
-from tests.fixtures import SAMPLE_FAILURES, ProjectCopy, SampleProject, testrepo_env
+from tests.fixtures import (SAMPLE_FAILURES, ProjectCopy, SampleProject, sigint_as_at_a_terminal,
+                            testrepo_env)
 from tests.harness import run_cli, testr
 
 COUNTING_TESTS = '''\
@@ -117,7 +118,8 @@ class TestUntilFailure(testtools.TestCase):
         proc = subprocess.Popen(
             [sys.executable, "-m", "testrepo", "run", "--until-failure", "--serial"],
             cwd=project.path, env=testrepo_env(), stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+            stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+            preexec_fn=sigint_as_at_a_terminal)
         with open(fifo) as ready:
             self.assertEqual("started\n", ready.readline())
         proc.send_signal(signal.SIGINT)

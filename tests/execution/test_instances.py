@@ -16,7 +16,8 @@ import testtools
 from testrepo import api
 from testrepo.options import Project
 from tests.cli.test_run import totals
-from tests.fixtures import SampleProject, TESTR_CONF, run_testrepo, testrepo_env
+from tests.fixtures import (SampleProject, TESTR_CONF, run_testrepo, sigint_as_at_a_terminal,
+                            testrepo_env)
 from tests.harness import run_cli
 
 CLAIM_TESTS = '''\
@@ -145,7 +146,8 @@ class TestInstances(testtools.TestCase):
         proc = subprocess.Popen(
             [sys.executable, "-m", "testrepo", "run", "-j", "2"], cwd=self.project.path,
             env=testrepo_env({"READY_FIFO": fifo}), stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+            stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+            preexec_fn=sigint_as_at_a_terminal)
         with open(fifo) as ready:
             self.assertEqual("started\n", ready.readline())
         proc.send_signal(signal.SIGINT)

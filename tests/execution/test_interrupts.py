@@ -12,7 +12,7 @@ import sys
 import testtools
 
 from tests.cli.test_run import totals
-from tests.fixtures import SampleProject, run_testrepo, testrepo_env
+from tests.fixtures import SampleProject, run_testrepo, sigint_as_at_a_terminal, testrepo_env
 
 HANGING_TESTS = '''\
 import os
@@ -67,7 +67,8 @@ class TestInterrupts(testtools.TestCase):
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             # Block-buffered output (the default for a pipe, which an
             # inherited PYTHONUNBUFFERED would turn off): see below.
-            env=testrepo_env({"STARTED_FIFO": self.fifo, "PYTHONUNBUFFERED": ""}))
+            env=testrepo_env({"STARTED_FIFO": self.fifo, "PYTHONUNBUFFERED": ""}),
+            preexec_fn=sigint_as_at_a_terminal)
         self.addCleanup(process.kill)
         with open(self.fifo) as fifo:
             worker_pid, self.child_pid = (int(pid) for pid in fifo.read().split())
