@@ -109,8 +109,9 @@ def _process_state(project_path, args, stdin, env):
             warnings.resetwarnings()
             for action, category, module in reversed(_DEFAULT_FILTERS):
                 warnings.filterwarnings(action, category=category, module=module or "")
+            environment = testrepo_env(env)  # made from os.environ: before clearing it
             os.environ.clear()
-            os.environ.update(testrepo_env(env))
+            os.environ.update(environment)
             os.chdir(project_path)
             sys.argv = [_ARGV0, *args]
             cliff.app.App.NAME = _CLIFF_NAME

@@ -56,13 +56,23 @@ class TestSameAnswersAsTheProcess(testtools.TestCase):
         self.assertIn("holds no test results", err)
 
     def test_environment_is_hermetic_and_extra_variables_reach_the_command(self):
+        # As in a process started with testrepo_env: the test process's
+        # variables pass, except those it keeps out (CI variables that
+        # would name a job or a shard, a developer's config locations).
         project = self.useFixture(SampleProject(config=None))
+        project.write(".testr.conf", "[DEFAULT]\ntest_path=${CI_NODE_TOTAL:-./sample}\n")
+        os.environ["CI_NODE_TOTAL"] = "./nowhere"
+        self.addCleanup(os.environ.pop, "CI_NODE_TOTAL", None)
+        code, out, err = run_cli(project.path, "list")
+        self.assertEqual((0, 7), (code, len(out.split())), err)
         project.write(".testr.conf", "[DEFAULT]\ntest_path=${SAMPLE_PATH:-./nowhere}\n")
+        code, _, err = run_cli(project.path, "list")
+        self.assertEqual(5, code, err)
+        code, out, _ = run_cli(project.path, "list", env={"SAMPLE_PATH": "./sample"})
+        self.assertEqual((0, 7), (code, len(out.split())))
         os.environ["SAMPLE_PATH"] = "./sample"
         self.addCleanup(os.environ.pop, "SAMPLE_PATH", None)
-        code, _, err = run_cli(project.path, "list")
-        self.assertEqual(5, code, err)  # the test process's variable is not seen
-        code, out, _ = run_cli(project.path, "list", env={"SAMPLE_PATH": "./sample"})
+        code, out, _ = run_cli(project.path, "list")
         self.assertEqual((0, 7), (code, len(out.split())))
 
 
