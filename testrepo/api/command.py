@@ -18,12 +18,16 @@ from testrepo.execution import commands, direct, listing, workers
 from testrepo.plan import RunPlan
 
 
-def run_command_mode(context: RunContext, plan: RunPlan) -> RunOutcome:
-    """Carry out a command-mode plan."""
+def run_command_mode(context: RunContext, plan: RunPlan,
+                     listed: Optional[List[str]] = None) -> RunOutcome:
+    """Carry out a command-mode plan; ``listed``: the listing, if the
+    caller has it already (the isolation analysis's probes)."""
     test_ids = None
     concurrency = plan.workers
     if plan.list_first:
-        test_ids = context.select(read_listing(context, plan.load_name))
+        if listed is None:
+            listed = read_listing(context, plan.load_name)
+        test_ids = context.select(listed)
         done = context.nothing_to_rerun(test_ids)
         if done is not None:
             return done

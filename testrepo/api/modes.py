@@ -120,12 +120,15 @@ class _Prober:
     config: object
     options: RunOptions
     provisioned: Optional[object] = None
+    _listed: Optional[List[str]] = dataclasses.field(default=None, init=False)
 
     def listing(self) -> List[str]:
         if not self.config.command_mode:
             return listing.read_test_ids(commands.list_command(self.config,
                                                                self.project.directory))
-        return command.read_listing(self._context(None, Selection()))
+        if self._listed is None:  # once: every probe selects from it
+            self._listed = command.read_listing(self._context(None, Selection()))
+        return self._listed
 
     def __call__(self, test_ids: List[str]) -> bool:
         """True if the last of ``test_ids`` failed."""
@@ -138,7 +141,7 @@ class _Prober:
         try:
             plan = plan_run(self.config, context.options, context.selection, 1)
             if self.config.command_mode:
-                command.run_command_mode(context, plan)
+                command.run_command_mode(context, plan, self.listing())
             else:
                 builtin.run_builtin(context, plan)
         finally:
