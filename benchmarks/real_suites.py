@@ -644,7 +644,14 @@ def analyse(args, py, suite, runs):
             return uniq[0]
         return ", ".join(f"{u} {outs.count(u)}/{len(outs)}" for u in uniq)
 
-    same = [i for i in common if summary(s["ids"][i]) == summary(t["ids"][i])]
+    # An id whose outcome changes between runs under each tool is flaky in
+    # itself: both tools agree that it is, and how often each drew the
+    # failure in a few runs says nothing about the tool.  It counts as
+    # agreeing, and is listed (with its counts) as flaky under both.
+    flaky_both = sorted(i for i in common
+                        if len(set(s["ids"][i])) > 1 and len(set(t["ids"][i])) > 1)
+    same = [i for i in common
+            if summary(s["ids"][i]) == summary(t["ids"][i]) or i in flaky_both]
     diffs = sorted(i for i in common if i not in same)
     only_s = sorted(ids_s - ids_t)
     only_t = sorted(ids_t - ids_s)
@@ -683,6 +690,8 @@ def analyse(args, py, suite, runs):
                 "only_testr": len(only_t)},
         "agreement_pct": (100.0 * len(same) / len(common)) if common else None,
         "n_diffs": len(diffs),
+        "flaky_both": [{"id": i, "stestr": summary(s["ids"][i]),
+                        "testr": summary(t["ids"][i])} for i in flaky_both],
         "diffs": details,
         "tools": {k: {kk: vv for kk, vv in v.items()
                       if kk not in ("ids", "msgs")}
@@ -756,6 +765,9 @@ def print_report(results, out=sys.stdout):
               f"{fmt(r['agreement_pct'], '{:.2f}%')} ({r['n_diffs']} differ); "
               f"wall testr/stestr first {fmt(r['ratio_first'])}, "
               f"history {fmt(r['ratio_history'])}", file=out)
+        for f in r.get("flaky_both", ()):
+            print(f"  ~ flaky under both tools (counted as agreeing): {f['id']}\n"
+                  f"      stestr: {f['stestr']}\n      testr:  {f['testr']}", file=out)
         for d in r["diffs"]:
             print(f"  - {d['id']}\n      stestr: {d['stestr']} "
                   f"{d['stestr_msg'][:120]}\n      testr:  {d['testr']} "
@@ -781,6 +793,11 @@ def _counts(t):
     return " ".join(f"{k[:4]}={v:g}" for k, v in sorted(c.items()))
 
 
+def _flaky_note(r):
+    n = len(r.get("flaky_both", ()))
+    return f", {n} flaky under both" if n else ""
+
+
 def markdown(results):
     lines = [
         "| suite | ids stestr / testr | same ids | same outcome | "
@@ -794,7 +811,8 @@ def markdown(results):
         lines.append(
             f"| {r['pin']} | {s['n_ids']} / {t['n_ids']} | "
             f"{'yes' if r['ids']['identical'] else 'no'} | "
-            f"{fmt(r['agreement_pct'], '{:.1f}%')} ({r['n_diffs']} differ) | "
+            f"{fmt(r['agreement_pct'], '{:.1f}%')} ({r['n_diffs']} differ"
+            f"{_flaky_note(r)}) | "
             f"{fmt(r['ratio_first'])} | {fmt(r['ratio_history'])} | "
             f"{fmt(s['test_time'], '{:.2f}')} / "
             f"{fmt(t['test_time'], '{:.2f}')} | "
