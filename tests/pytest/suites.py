@@ -149,6 +149,19 @@ EXPECTED_BASIC = {
 }
 PLAIN_MODULES = 6
 
+# pytest's options for a plugin that testrepo's own test dependencies
+# install and no generated suite uses: hypothesis's plugin imports all of
+# hypothesis (half a second of CPU) in each pytest session's terminal
+# summary, so in every worker of every run.
+NO_UNUSED_PLUGINS = "-p no:hypothesispytest"
+
+
+def pytest_ini(addopts="", *lines):
+    """A ``pytest.ini`` with ``addopts`` (after NO_UNUSED_PLUGINS) and
+    further ``lines``."""
+    return "\n".join(("[pytest]", f"addopts = {NO_UNUSED_PLUGINS} {addopts}".rstrip(),
+                      *lines, ""))
+
 
 class PytestProject(fixtures.Fixture):
     """A pytest project in a temp directory: ``pytest.ini`` (so it is
@@ -157,8 +170,8 @@ class PytestProject(fixtures.Fixture):
     default ini turns pytest-randomly off where it is installed: its
     shuffled listing would make the first run's order random."""
 
-    def __init__(self, files=None, ini=("[pytest]\naddopts = -p no:randomly\n"
-                                        "markers =\n    slow: slow tests\n")):
+    def __init__(self, files=None, ini=pytest_ini("-p no:randomly", "markers =",
+                                                  "    slow: slow tests")):
         super().__init__()
         self.files = files if files is not None else basic_files()
         self.ini = ini

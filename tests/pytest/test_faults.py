@@ -8,7 +8,13 @@ import testtools
 
 from tests.cli.test_run import totals
 from tests.harness import testr
-from tests.pytest.suites import PytestProject, attachments, final_statuses, needs_pytest
+from tests.pytest.suites import (
+    PytestProject,
+    attachments,
+    final_statuses,
+    needs_pytest,
+    pytest_ini,
+)
 from tests.streams import Result, failure, load_run
 
 PLAIN = "".join(f"\n\ndef test_plain_{n}():\n    pass\n" for n in range(8))
@@ -82,7 +88,7 @@ class TestTimeoutAndPytestsFaulthandler(testtools.TestCase):
 
     def test_timeout_fires_with_faulthandler_timeout_configured(self):
         project = self.useFixture(PytestProject({"tests/test_slow.py": SLOW_AFTER_FAILURE},
-                                                ini="[pytest]\nfaulthandler_timeout = 100\n"))
+                                                ini=pytest_ini("", "faulthandler_timeout = 100")))
         code, out, err = testr(project.path, "run", "--concurrency", "2", "--timeout", "1",
                                "--", "-k", "test_hangs")
         self.assertEqual(1, code, out + err)

@@ -12,7 +12,13 @@ import unittest
 import testtools
 
 from tests.harness import testr
-from tests.pytest.suites import PytestProject, attachments, final_statuses, needs_pytest
+from tests.pytest.suites import (
+    PytestProject,
+    attachments,
+    final_statuses,
+    needs_pytest,
+    pytest_ini,
+)
 
 
 def needs_plugin(module, distribution):
@@ -88,7 +94,7 @@ class TestPytestRandomly(testtools.TestCase):
 
     def test_a_seed_gives_each_test_the_values_serial_pytest_gives_it(self):
         project = self.useFixture(PytestProject({"tests/test_r.py": RANDOM_VALUES},
-                                                ini="[pytest]\n"))
+                                                ini=pytest_ini()))
         seed = ("--", "--randomly-seed=1234")
         self.assertEqual(0, testr(project.path, "run", "--concurrency", "2", *seed)[0])
         first = self.values(project)
@@ -105,7 +111,7 @@ class TestPytestRandomly(testtools.TestCase):
     def test_without_a_seed_every_worker_uses_the_one_the_run_prints(self):
         project = self.useFixture(PytestProject(
             {"tests/test_r.py": RANDOM_VALUES.replace("[name,", "[[name, os.getpid()],")},
-            ini="[pytest]\n"))
+            ini=pytest_ini()))
         code, out, err = testr(project.path, "run", "--concurrency", "2")
         self.assertEqual(0, code, out + err)
         seed = re.search(r"pytest-randomly: every worker uses seed (\d+) "
@@ -125,7 +131,7 @@ class TestPytestRandomly(testtools.TestCase):
 
     def test_testrs_seed_is_the_workers_seed(self):
         project = self.useFixture(PytestProject({"tests/test_r.py": RANDOM_VALUES},
-                                                ini="[pytest]\n"))
+                                                ini=pytest_ini()))
         code, out, err = testr(project.path, "run", "--concurrency", "2", "--random",
                                "--seed", "7")
         self.assertEqual(0, code, out + err)
