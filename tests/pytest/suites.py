@@ -248,10 +248,13 @@ class Together(fixtures.Fixture):
         self._answers = {}
         self._start(self)
 
-    def testr(self, name, project, *args, env=None):
+    def testr(self, name, project, *args, env=None, prepare=None):
         """Start ``testr ARGS`` as ``name`` in ``project`` (a PytestProject
-        not set up yet), ``env`` added to its environment."""
+        not set up yet, then given to ``prepare`` if any), ``env`` added to
+        its environment."""
         self.projects[name] = self.useFixture(project)
+        if prepare is not None:
+            prepare(project)
         self._started(name, start_testrepo(project.path, *args, env=env))
 
     def pytest(self, name, project, *args):
