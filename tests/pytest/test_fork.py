@@ -84,6 +84,7 @@ def suite_with(test="", conftest=""):
 
 
 def start_runs(runs):
+    """The runs of the tests below, each in a project of its own."""
     two = ("run", "--concurrency", "2")
     runs.testr("plain", PytestProject(suite()), *two)
     runs.testr("no-capture", PytestProject(suite()), *two, "--", "-s")
@@ -94,8 +95,7 @@ def start_runs(runs):
 
 @once_per_process
 def fork_runs():
-    """The runs of the tests below, in projects of their own, started
-    together."""
+    """The runs of start_runs(), started together."""
     return together(start_runs)
 
 

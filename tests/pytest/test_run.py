@@ -19,6 +19,7 @@ from tests.pytest.suites import (
 
 
 def start_runs(runs):
+    """The class's first run, and the run of the --isolated test."""
     runs.testr("suite", PytestProject(), "run", "--concurrency", "2")
     # In a project of its own: its failing set is its own.
     runs.testr("isolated", PytestProject(), "run", "--isolated", "--", "-k", "test_order")
