@@ -4,11 +4,14 @@ have in common."""
 import importlib.util
 import json
 import os
+import subprocess
+import sys
 import unittest
 
 import fixtures
 
 from tests.cli.test_run import stored_events
+from tests.fixtures import finish_testrepo, start_testrepo
 
 PYTEST_MISSING = importlib.util.find_spec("pytest") is None
 needs_pytest = unittest.skipIf(PYTEST_MISSING, "pytest is not installed (the [pytest] extra)")
@@ -149,6 +152,19 @@ EXPECTED_BASIC = {
 }
 PLAIN_MODULES = 6
 
+# pytest's options for a plugin that testrepo's own test dependencies
+# install and no generated suite uses: hypothesis's plugin imports all of
+# hypothesis (half a second of CPU) in each pytest session's terminal
+# summary, so in every worker of every run.
+NO_UNUSED_PLUGINS = "-p no:hypothesispytest"
+
+
+def pytest_ini(addopts="", *lines):
+    """A ``pytest.ini`` with ``addopts`` (after NO_UNUSED_PLUGINS) and
+    further ``lines``."""
+    return "\n".join(("[pytest]", f"addopts = {NO_UNUSED_PLUGINS} {addopts}".rstrip(),
+                      *lines, ""))
+
 
 class PytestProject(fixtures.Fixture):
     """A pytest project in a temp directory: ``pytest.ini`` (so it is
@@ -157,8 +173,8 @@ class PytestProject(fixtures.Fixture):
     default ini turns pytest-randomly off where it is installed: its
     shuffled listing would make the first run's order random."""
 
-    def __init__(self, files=None, ini=("[pytest]\naddopts = -p no:randomly\n"
-                                        "markers =\n    slow: slow tests\n")):
+    def __init__(self, files=None, ini=pytest_ini("-p no:randomly", "markers =",
+                                                  "    slow: slow tests")):
         super().__init__()
         self.files = files if files is not None else basic_files()
         self.ini = ini
@@ -211,3 +227,66 @@ def attachments(project_path, test_id, run_id=None):
         if event[1] == test_id and event[5]:
             found[event[5]] = found.get(event[5], b"") + event[6]
     return found
+
+
+class Together(fixtures.Fixture):
+    """Commands, each in a new pytest project of its own, started one after
+    the other by ``start(together)`` and then waited for together, so that
+    what one waits for (a timeout, a sleeping test, a process start)
+    overlaps the others' work: for tests that read one command's answer
+    and what its project then holds.  Each command is a new interpreter
+    (``testr`` as :func:`tests.fixtures.start_testrepo` starts it, or
+    ``python -m pytest``).  Unfinished processes are killed at clean-up."""
+
+    def __init__(self, start):
+        super().__init__()
+        self._start = start
+
+    def _setUp(self):
+        self.projects = {}
+        self._processes = {}
+        self._answers = {}
+        self._start(self)
+
+    def testr(self, name, project, *args, env=None, prepare=None):
+        """Start ``testr ARGS`` as ``name`` in ``project`` (a PytestProject
+        not set up yet, then given to ``prepare`` if any), ``env`` added to
+        its environment."""
+        self.projects[name] = self.useFixture(project)
+        if prepare is not None:
+            prepare(project)
+        self._started(name, start_testrepo(project.path, *args, env=env))
+
+    def pytest(self, name, project, *args):
+        """Start ``python -m pytest -q -p no:cacheprovider ARGS`` as ``name``."""
+        self.projects[name] = self.useFixture(project)
+        self._started(name, subprocess.Popen(
+            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args],
+            cwd=project.path, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE))
+
+    def _started(self, name, process):
+        self._processes[name] = process
+        self.addCleanup(_kill, process)  # before its project is removed
+
+    def answer(self, name):
+        """(project, exit code, stdout, stderr) of command ``name``, once
+        every command has ended."""
+        for started, process in self._processes.items():
+            if started not in self._answers:
+                self._answers[started] = finish_testrepo(process)
+        return (self.projects[name], *self._answers[name])
+
+
+def _kill(process):
+    """Unless it has ended: kill ``process`` and wait for it."""
+    if process.returncode is None:
+        with process:
+            process.kill()
+
+
+def together(start):
+    """:class:`Together` set up: the commands ``start`` starts, running."""
+    runs = Together(start)
+    runs.setUp()
+    return runs

@@ -7,10 +7,11 @@ import collections
 
 import testtools
 
-from tests.harness import testr
-from tests.pytest.suites import PytestProject, needs_pytest
+from tests.fixtures import check_exit
+from tests.pytest.suites import PytestProject, Together, needs_pytest
+from tests.streams import Result, load_run
 
-MODULES = 12
+MODULES, TESTS, SECONDS = 12, 5, 0.02
 
 CONFTEST = '''\
 import os
@@ -28,7 +29,7 @@ def module_resource(request):
 '''
 
 
-def timed_module(count=5, seconds=0.02):
+def timed_module(count=TESTS, seconds=SECONDS):
     tests = "".join(f"\n\ndef test_{n}():\n    time.sleep({seconds})\n" for n in range(count))
     return f"import time\n{tests}"
 
@@ -40,17 +41,28 @@ def affinity_files():
     return files
 
 
+def store_history(project):
+    """A stored run in which each test took as long as it sleeps (what a
+    first run records), for the next run to plan with."""
+    results = [Result(f"tests/test_m{index:02d}.py::test_{n}", duration=SECONDS)
+               for index in range(MODULES) for n in range(TESTS)]
+    check_exit(0, load_run(project, results), ("load",))
+
+
+def start_runs(runs):
+    """A run with no history, and one with history (in another project)."""
+    runs.testr("first", PytestProject(files=affinity_files()), "run", "--concurrency", "2")
+    runs.testr("with-history", PytestProject(files=affinity_files()),
+               "run", "--concurrency", "2", prepare=store_history)
+
+
 @needs_pytest
 class TestFileAffinity(testtools.TestCase):
 
     def setups(self, project):
-        """[(pid, module)] in the order the module fixtures were set up;
-        the log is emptied for the next run."""
-        path = f"{project.path}/setups.log"
-        with open(path, encoding="utf-8") as log:
-            entries = [tuple(line.split()) for line in log]
-        open(path, "w").close()
-        return entries
+        """[(pid, module)] in the order the module fixtures were set up."""
+        with open(f"{project.path}/setups.log", encoding="utf-8") as log:
+            return [tuple(line.split()) for line in log]
 
     def assert_modules_set_up_about_once(self, entries):
         counts = collections.Counter(entries)
@@ -66,9 +78,10 @@ class TestFileAffinity(testtools.TestCase):
         self.assertLessEqual(len(entries), MODULES + 2, modules)
 
     def test_module_fixtures_are_set_up_once_per_run_first_and_with_history(self):
-        project = self.useFixture(PytestProject(files=affinity_files()))
-        for _ in range(2):  # no history, then with the first run's durations
-            code, _, err = testr(project.path, "run", "--concurrency", "2")
+        # No history, and (started together) with a first run's durations.
+        runs = self.useFixture(Together(start_runs))
+        for name in ("first", "with-history"):
+            project, code, _, err = runs.answer(name)
             self.assertEqual(0, code, err)
             self.assert_modules_set_up_about_once(self.setups(project))
 

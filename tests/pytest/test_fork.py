@@ -9,8 +9,14 @@ import os
 import testtools
 
 from tests.cli.test_run import totals
-from tests.harness import testr
-from tests.pytest.suites import PytestProject, attachments, final_statuses, needs_pytest
+from tests.fixtures import once_per_process
+from tests.pytest.suites import (
+    PytestProject,
+    attachments,
+    final_statuses,
+    needs_pytest,
+    together,
+)
 
 # Logs each import and each test's process; ``forked()`` is true in a
 # process that did not import the module itself.
@@ -61,13 +67,48 @@ def events(project, kind):
         return [entry for entry in map(json.loads, log) if entry["event"] == kind]
 
 
+CRASH = "\n\ndef test_dies_if_forked():\n    if forked():\n        os._exit(3)\n"
+HANG = "\n\ndef test_hangs_if_forked():\n    while forked():\n        time.sleep(0.05)\n"
+NO_FORK = ("\nimport threading\nimport time\n\n"
+           "threading.Thread(target=time.sleep, args=(600,), daemon=True).start()\n")
+
+
+def suite_with(test="", conftest=""):
+    """suite() with ``test`` added to every module (whichever files the
+    forked worker runs) and ``conftest`` to the conftest."""
+    files = suite()
+    for index in range(6):
+        files[f"tests/test_m{index}.py"] += test
+    files["tests/conftest.py"] += conftest
+    return files
+
+
+def start_runs(runs):
+    """The runs of the tests below, each in a project of its own."""
+    two = ("run", "--concurrency", "2")
+    runs.testr("plain", PytestProject(suite()), *two)
+    runs.testr("no-capture", PytestProject(suite()), *two, "--", "-s")
+    runs.testr("dies", PytestProject(suite_with(CRASH)), *two)
+    runs.testr("hangs", PytestProject(suite_with(HANG)), *two, "--timeout", "1")
+    runs.testr("thread", PytestProject(suite_with(conftest=NO_FORK)), *two)
+
+
+@once_per_process
+def fork_runs():
+    """The runs of start_runs(), started together."""
+    return together(start_runs)
+
+
 @needs_pytest
 class TestForkedWorkers(testtools.TestCase):
 
+    def run_of(self, name, expected_code):
+        project, code, out, err = fork_runs().answer(name)
+        self.assertEqual(expected_code, code, out + err)
+        return project, out
+
     def test_the_suite_is_imported_once_and_both_workers_run_tests(self):
-        project = self.useFixture(PytestProject(suite()))
-        code, out, err = testr(project.path, "run", "--concurrency", "2")
-        self.assertEqual(0, code, out + err)
+        project, _ = self.run_of("plain", 0)
         imports = events(project, "import")
         self.assertEqual(6, len(imports))
         self.assertEqual(1, len({entry["pid"] for entry in imports}))
@@ -77,24 +118,16 @@ class TestForkedWorkers(testtools.TestCase):
         self.assertEqual(1, len({entry["ppid"] for entry in runs}))
 
     def test_each_test_keeps_its_own_output(self):
-        for args in ((), ("--", "-s")):
-            project = self.useFixture(PytestProject(suite()))
-            code, out, err = testr(project.path, "run", "--concurrency", "2", *args)
-            self.assertEqual(0, code, out + err)
+        for name in ("plain", "no-capture"):
+            project, _ = self.run_of(name, 0)
             for index in range(6):
                 for n in range(4):
                     found = attachments(project.path, f"tests/test_m{index}.py::test_{n}")
-                    self.assertEqual(f"out of {index}.{n}\n".encode(), found["stdout"], args)
-                    self.assertEqual(f"fd 2 of {index}.{n}\n".encode(), found["stderr"], args)
+                    self.assertEqual(f"out of {index}.{n}\n".encode(), found["stdout"], name)
+                    self.assertEqual(f"fd 2 of {index}.{n}\n".encode(), found["stderr"], name)
 
     def test_a_forked_worker_that_dies_is_replaced(self):
-        crash = "\n\ndef test_dies_if_forked():\n    if forked():\n        os._exit(3)\n"
-        files = suite()
-        for index in range(6):  # whichever files the forked worker runs
-            files[f"tests/test_m{index}.py"] += crash
-        project = self.useFixture(PytestProject(files))
-        code, out, err = testr(project.path, "run", "--concurrency", "2")
-        self.assertEqual(1, code, out + err)
+        project, out = self.run_of("dies", 1)
         failed = [test_id for test_id, status in final_statuses(project.path).items()
                   if status == "fail"]
         self.assertEqual(1, len(failed), out)  # its replacement imports the suite itself
@@ -102,28 +135,16 @@ class TestForkedWorkers(testtools.TestCase):
         self.assertEqual((29, 1, 0), totals(out))
 
     def test_a_forked_worker_times_out_with_its_stack(self):
-        hang = "\n\ndef test_hangs_if_forked():\n    while forked():\n        time.sleep(0.05)\n"
-        files = suite()
-        for index in range(6):  # whichever files the forked worker runs
-            files[f"tests/test_m{index}.py"] += hang
-        project = self.useFixture(PytestProject(files))
-        code, out, err = testr(project.path, "run", "--concurrency", "2", "--timeout", "2")
-        self.assertEqual(1, code, out + err)
+        project, out = self.run_of("hangs", 1)
         failed = [test_id for test_id, status in final_statuses(project.path).items()
                   if status == "fail"]
         self.assertEqual(1, len(failed), out)  # its replacement imports the suite itself
         traceback = attachments(project.path, failed[0])["traceback"]
-        self.assertIn(b"timed out after 2 s", traceback)
+        self.assertIn(b"timed out after 1 s", traceback)
         self.assertIn(b"in test_hangs_if_forked", traceback)
 
     def test_no_fork_while_another_thread_runs(self):
-        files = suite()
-        files["tests/conftest.py"] += (
-            "\nimport threading\nimport time\n\n"
-            "threading.Thread(target=time.sleep, args=(600,), daemon=True).start()\n")
-        project = self.useFixture(PytestProject(files))
-        code, out, err = testr(project.path, "run", "--concurrency", "2")
-        self.assertEqual(0, code, out + err)
+        project, _ = self.run_of("thread", 0)
         # The second worker was started afresh: it imported what it ran.
         importers = collections.Counter(entry["pid"] for entry in events(project, "import"))
         self.assertEqual(2, len(importers), importers)

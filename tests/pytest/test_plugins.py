@@ -11,8 +11,15 @@ import unittest
 
 import testtools
 
-from tests.harness import testr
-from tests.pytest.suites import PytestProject, attachments, final_statuses, needs_pytest
+from tests.fixtures import once_per_process
+from tests.pytest.suites import (
+    PytestProject,
+    attachments,
+    final_statuses,
+    needs_pytest,
+    pytest_ini,
+    together,
+)
 
 
 def needs_plugin(module, distribution):
@@ -36,30 +43,6 @@ def test_after():
 '''
 
 
-@needs_pytest
-@needs_plugin("pytest_timeout", "pytest-timeout")
-class TestPytestTimeout(testtools.TestCase):
-
-    def test_timeout_mark_fails_the_test_and_the_worker_goes_on(self):
-        project = self.useFixture(PytestProject({"tests/test_t.py": TIMEOUT_MARK}))
-        code, out, err = testr(project.path, "run", "--concurrency", "1")
-        self.assertEqual(1, code, out + err)
-        self.assertEqual({"tests/test_t.py::test_hangs": "fail",
-                          "tests/test_t.py::test_after": "success"},
-                         final_statuses(project.path))
-        traceback = attachments(project.path, "tests/test_t.py::test_hangs")["traceback"]
-        self.assertIn(b"Timeout (>1.0s) from pytest-timeout", traceback)
-        self.assertNotIn("crashed", out)  # its signal method, no worker lost
-
-    def test_its_option_after_the_separator_reaches_pytest(self):
-        project = self.useFixture(PytestProject({"tests/test_t.py": TIMEOUT_MARK.replace(
-            "@pytest.mark.timeout(1)\n", "")}))
-        code, out, err = testr(project.path, "run", "--concurrency", "1", "--", "--timeout", "1")
-        self.assertEqual(1, code, out + err)
-        traceback = attachments(project.path, "tests/test_t.py::test_hangs")["traceback"]
-        self.assertIn(b"Timeout (>1.0s) from pytest-timeout", traceback)
-
-
 RANDOM_VALUES = '''\
 import json
 import os
@@ -73,67 +56,6 @@ def record(name):
         out.write(json.dumps([name, random.random()]) + "\\n")
 
 ''' + "".join(f"\ndef test_{n}():\n    record('test_{n}')\n\n" for n in range(6))
-
-
-@needs_pytest
-@needs_plugin("pytest_randomly", "pytest-randomly")
-class TestPytestRandomly(testtools.TestCase):
-
-    def values(self, project):
-        path = os.path.join(project.path, "values.jsonl")
-        with open(path, encoding="utf-8") as lines:
-            values = dict(json.loads(line) for line in lines)
-        os.unlink(path)
-        return values
-
-    def test_a_seed_gives_each_test_the_values_serial_pytest_gives_it(self):
-        project = self.useFixture(PytestProject({"tests/test_r.py": RANDOM_VALUES},
-                                                ini="[pytest]\n"))
-        seed = ("--", "--randomly-seed=1234")
-        self.assertEqual(0, testr(project.path, "run", "--concurrency", "2", *seed)[0])
-        first = self.values(project)
-        self.assertEqual(0, testr(project.path, "run", "--concurrency", "2", "--random",
-                                  "--seed", "7", *seed)[0])
-        self.assertEqual(first, self.values(project))  # whatever the order and worker
-        serial = subprocess.run(
-            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-             "--randomly-seed=1234"], cwd=project.path, capture_output=True, text=True)
-        self.assertEqual(0, serial.returncode, serial.stdout)
-        self.assertEqual(first, self.values(project))
-        self.assertEqual(6, len(set(first.values())))
-
-    def test_without_a_seed_every_worker_uses_the_one_the_run_prints(self):
-        project = self.useFixture(PytestProject(
-            {"tests/test_r.py": RANDOM_VALUES.replace("[name,", "[[name, os.getpid()],")},
-            ini="[pytest]\n"))
-        code, out, err = testr(project.path, "run", "--concurrency", "2")
-        self.assertEqual(0, code, out + err)
-        seed = re.search(r"pytest-randomly: every worker uses seed (\d+) "
-                         r"\(rerun: testr run -- --randomly-seed=\1\)", out).group(1)
-        with open(os.path.join(project.path, "values.jsonl"), encoding="utf-8") as lines:
-            ran = [json.loads(line) for line in lines]
-        os.unlink(os.path.join(project.path, "values.jsonl"))
-        self.assertEqual(2, len({pid for (_, pid), _ in ran}))  # both workers ran tests
-        serial = subprocess.run(
-            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-             f"--randomly-seed={seed}"], cwd=project.path, capture_output=True, text=True)
-        self.assertEqual(0, serial.returncode, serial.stdout)
-        serial_values = {name: value for (name, _), value in (
-            json.loads(line) for line in open(os.path.join(project.path, "values.jsonl"),
-                                              encoding="utf-8"))}
-        self.assertEqual(serial_values, {name: value for (name, _), value in ran})
-
-    def test_testrs_seed_is_the_workers_seed(self):
-        project = self.useFixture(PytestProject({"tests/test_r.py": RANDOM_VALUES},
-                                                ini="[pytest]\n"))
-        code, out, err = testr(project.path, "run", "--concurrency", "2", "--random",
-                               "--seed", "7")
-        self.assertEqual(0, code, out + err)
-        self.assertIn("pytest-randomly: every worker uses seed 7 ", out)
-        seeded = self.values(project)
-        self.assertEqual(0, testr(project.path, "run", "--concurrency", "2", "--",
-                                  "--randomly-seed=7")[0])
-        self.assertEqual(seeded, self.values(project))
 
 
 MOCKER = '''\
@@ -154,19 +76,6 @@ def test_c_spy(mocker):
     os.path.join("a", "b")
     spy.assert_called_once_with("a", "b")
 '''
-
-
-@needs_pytest
-@needs_plugin("pytest_mock", "pytest-mock")
-class TestPytestMock(testtools.TestCase):
-
-    def test_mocker_patches_and_undoes_within_one_worker(self):
-        project = self.useFixture(PytestProject({"tests/test_m.py": MOCKER}))
-        code, out, err = testr(project.path, "run", "--concurrency", "1")
-        self.assertEqual(0, code, out + err)
-        self.assertEqual({f"tests/test_m.py::{name}": "success" for name in (
-            "test_a_patches", "test_b_sees_it_undone", "test_c_spy")},
-            final_statuses(project.path))
 
 
 ASYNC_CONFTEST = '''\
@@ -202,27 +111,6 @@ def test_{name}_plain():
 '''
 
 
-@needs_pytest
-@needs_plugin("pytest_asyncio", "pytest-asyncio")
-class TestPytestAsyncio(testtools.TestCase):
-
-    def test_coroutines_run_with_async_fixtures_on_every_worker(self):
-        files = {"tests/conftest.py": ASYNC_CONFTEST}
-        for name in ("one", "two", "three"):
-            files[f"tests/test_{name}.py"] = ASYNC_TESTS.replace("{name}", name)
-        project = self.useFixture(PytestProject(files))
-        code, out, err = testr(project.path, "run", "--concurrency", "2")
-        self.assertEqual(1, code, out + err)
-        expected = {}
-        for name in ("one", "two", "three"):
-            expected.update({f"tests/test_{name}.py::test_{name}_awaits": "success",
-                             f"tests/test_{name}.py::test_{name}_fails": "fail",
-                             f"tests/test_{name}.py::test_{name}_plain": "success"})
-        self.assertEqual(expected, final_statuses(project.path))
-        traceback = attachments(project.path, "tests/test_two.py::test_two_fails")["traceback"]
-        self.assertIn(b"assert 1 == 2", traceback)
-
-
 # A plugin that writes through pytest's terminal reporter, from a test and
 # in the terminal summary (the worker quiets the reporter's per-test hooks
 # but keeps it registered).
@@ -256,13 +144,139 @@ def test_other():
 '''
 
 
+def recorded(project):
+    """[(what a test recorded, its random value)] in values.jsonl."""
+    with open(os.path.join(project.path, "values.jsonl"), encoding="utf-8") as lines:
+        return [json.loads(line) for line in lines]
+
+
+def start_runs(runs):
+    """The runs of the tests below, each in a project of its own."""
+    timeout_option = {"tests/test_t.py": TIMEOUT_MARK.replace("@pytest.mark.timeout(1)\n", "")}
+    runs.testr("timeout-mark", PytestProject({"tests/test_t.py": TIMEOUT_MARK}),
+               "run", "--concurrency", "1")
+    runs.testr("timeout-option", PytestProject(timeout_option),
+               "run", "--concurrency", "1", "--", "--timeout", "1")
+    two = ("run", "--concurrency", "2")
+    for name, command, args in (
+            ("seed-1234", runs.testr, (*two, "--", "--randomly-seed=1234")),
+            ("seed-1234-shuffled", runs.testr,
+             (*two, "--random", "--seed", "7", "--", "--randomly-seed=1234")),
+            ("seed-1234-serial", runs.pytest, ("--randomly-seed=1234",)),
+            ("testr-seed-7", runs.testr, (*two, "--random", "--seed", "7")),
+            ("seed-7", runs.testr, (*two, "--", "--randomly-seed=7"))):
+        command(name, PytestProject({"tests/test_r.py": RANDOM_VALUES}, ini=pytest_ini()),
+                *args)
+    runs.testr("drawn-seed", PytestProject({"tests/test_r.py": RANDOM_VALUES.replace(
+        "[name,", "[[name, os.getpid()],")}, ini=pytest_ini()), *two)
+    runs.testr("mocker", PytestProject({"tests/test_m.py": MOCKER}), "run", "--concurrency", "1")
+    asyncio_files = {"tests/conftest.py": ASYNC_CONFTEST}
+    for name in ("one", "two", "three"):
+        asyncio_files[f"tests/test_{name}.py"] = ASYNC_TESTS.replace("{name}", name)
+    runs.testr("asyncio", PytestProject(asyncio_files), *two)
+    runs.testr("terminal-reporter", PytestProject({"tests/conftest.py": REPORTER_USER,
+                                                   "tests/test_w.py": WRITES_TO_TERMINAL}), *two)
+
+
+@once_per_process
+def plugin_runs():
+    """The runs of start_runs(), started together."""
+    return together(start_runs)
+
+
+@needs_pytest
+@needs_plugin("pytest_timeout", "pytest-timeout")
+class TestPytestTimeout(testtools.TestCase):
+
+    def test_timeout_mark_fails_the_test_and_the_worker_goes_on(self):
+        project, code, out, err = plugin_runs().answer("timeout-mark")
+        self.assertEqual(1, code, out + err)
+        self.assertEqual({"tests/test_t.py::test_hangs": "fail",
+                          "tests/test_t.py::test_after": "success"},
+                         final_statuses(project.path))
+        traceback = attachments(project.path, "tests/test_t.py::test_hangs")["traceback"]
+        self.assertIn(b"Timeout (>1.0s) from pytest-timeout", traceback)
+        self.assertNotIn("crashed", out)  # its signal method, no worker lost
+
+    def test_its_option_after_the_separator_reaches_pytest(self):
+        project, code, out, err = plugin_runs().answer("timeout-option")
+        self.assertEqual(1, code, out + err)
+        traceback = attachments(project.path, "tests/test_t.py::test_hangs")["traceback"]
+        self.assertIn(b"Timeout (>1.0s) from pytest-timeout", traceback)
+
+
+@needs_pytest
+@needs_plugin("pytest_randomly", "pytest-randomly")
+class TestPytestRandomly(testtools.TestCase):
+
+    def values(self, name):
+        """{test: its random value} in run ``name``, which passed."""
+        project, code, out, err = plugin_runs().answer(name)
+        self.assertEqual(0, code, out + err)
+        return dict(recorded(project))
+
+    def test_a_seed_gives_each_test_the_values_serial_pytest_gives_it(self):
+        first = self.values("seed-1234")
+        # Whatever the order and worker, and as serial pytest gives them.
+        self.assertEqual(first, self.values("seed-1234-shuffled"))
+        self.assertEqual(first, self.values("seed-1234-serial"))
+        self.assertEqual(6, len(set(first.values())))
+
+    def test_without_a_seed_every_worker_uses_the_one_the_run_prints(self):
+        project, code, out, err = plugin_runs().answer("drawn-seed")
+        self.assertEqual(0, code, out + err)
+        seed = re.search(r"pytest-randomly: every worker uses seed (\d+) "
+                         r"\(rerun: testr run -- --randomly-seed=\1\)", out).group(1)
+        ran = recorded(project)
+        os.unlink(os.path.join(project.path, "values.jsonl"))
+        self.assertEqual(2, len({pid for (_, pid), _ in ran}))  # both workers ran tests
+        serial = subprocess.run(
+            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+             f"--randomly-seed={seed}"], cwd=project.path, capture_output=True, text=True)
+        self.assertEqual(0, serial.returncode, serial.stdout)
+        self.assertEqual({name: value for (name, _), value in recorded(project)},
+                         {name: value for (name, _), value in ran})
+
+    def test_testrs_seed_is_the_workers_seed(self):
+        self.assertIn("pytest-randomly: every worker uses seed 7 ",
+                      plugin_runs().answer("testr-seed-7")[2])
+        self.assertEqual(self.values("testr-seed-7"), self.values("seed-7"))
+
+
+@needs_pytest
+@needs_plugin("pytest_mock", "pytest-mock")
+class TestPytestMock(testtools.TestCase):
+
+    def test_mocker_patches_and_undoes_within_one_worker(self):
+        project, code, out, err = plugin_runs().answer("mocker")
+        self.assertEqual(0, code, out + err)
+        self.assertEqual({f"tests/test_m.py::{name}": "success" for name in (
+            "test_a_patches", "test_b_sees_it_undone", "test_c_spy")},
+            final_statuses(project.path))
+
+
+@needs_pytest
+@needs_plugin("pytest_asyncio", "pytest-asyncio")
+class TestPytestAsyncio(testtools.TestCase):
+
+    def test_coroutines_run_with_async_fixtures_on_every_worker(self):
+        project, code, out, err = plugin_runs().answer("asyncio")
+        self.assertEqual(1, code, out + err)
+        expected = {}
+        for name in ("one", "two", "three"):
+            expected.update({f"tests/test_{name}.py::test_{name}_awaits": "success",
+                             f"tests/test_{name}.py::test_{name}_fails": "fail",
+                             f"tests/test_{name}.py::test_{name}_plain": "success"})
+        self.assertEqual(expected, final_statuses(project.path))
+        traceback = attachments(project.path, "tests/test_two.py::test_two_fails")["traceback"]
+        self.assertIn(b"assert 1 == 2", traceback)
+
+
 @needs_pytest
 class TestTerminalReporter(testtools.TestCase):
 
     def test_plugins_still_write_through_the_terminal_reporter(self):
-        project = self.useFixture(PytestProject({"tests/conftest.py": REPORTER_USER,
-                                                 "tests/test_w.py": WRITES_TO_TERMINAL}))
-        code, out, err = testr(project.path, "run", "--concurrency", "2")
+        project, code, out, err = plugin_runs().answer("terminal-reporter")
         self.assertEqual(0, code, out + err)
         self.assertEqual({"tests/test_w.py::test_writes": "success",
                           "tests/test_w.py::test_other": "success"},

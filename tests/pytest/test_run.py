@@ -14,25 +14,33 @@ from tests.pytest.suites import (
     attachments,
     final_statuses,
     needs_pytest,
+    together,
 )
+
+
+def start_runs(runs):
+    """The class's first run, and the run of the --isolated test."""
+    runs.testr("suite", PytestProject(), "run", "--concurrency", "2")
+    # In a project of its own: its failing set is its own.
+    runs.testr("isolated", PytestProject(), "run", "--isolated", "--", "-k", "test_order")
 
 
 @needs_pytest
 class TestPytestSuite(testtools.TestCase):
-    """Shares one project and its first run (run 0); tests that run again
-    read their own run ids."""
+    """Shares one project and its first run (run 0), started with the
+    run of another project (start_runs); tests that run again read their
+    own run ids."""
 
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.project = PytestProject()
-        cls.project.setUp()
-        cls.code, cls.out, cls.err = testr(cls.project.path, "run", "--concurrency", "2")
+        cls.runs = together(start_runs)
+        cls.project, cls.code, cls.out, cls.err = cls.runs.answer("suite")
         cls.log = cls.project.log()
 
     @classmethod
     def tearDownClass(cls):
-        cls.project.cleanUp()
+        cls.runs.cleanUp()
         super().tearDownClass()
 
     def expected(self):
@@ -109,8 +117,7 @@ class TestPytestSuite(testtools.TestCase):
         self.assertIn("tests/test_basic.py::test_fail", out.split())
 
     def test_isolated_breaks_the_order_dependent_pair(self):
-        project = self.useFixture(PytestProject())  # its failing set is its own
-        code, out, err = testr(project.path, "run", "--isolated", "--", "-k", "test_order")
+        _, code, out, err = self.runs.answer("isolated")
         self.assertEqual(1, code, err)
         self.assertEqual((1, 1, 0), totals(out))
 
