@@ -176,10 +176,11 @@ HISTORY_RUNS = [("ci-a", "unit", False), ("ci-a", "unit", True), ("ci-b", "unit"
 @once_per_process
 def sample_history():
     """The sample project with the runs of HISTORY_RUNS (real `testr run`s
-    with --metadata host=... job=...) in its file repository, made once
-    per test process: tests that change it work on a copy
+    with --metadata host=... job=..., by the built-in runner: the tests
+    read the history, not how a mode made it) in its file repository,
+    made once per test process: tests that change it work on a copy
     (:class:`ProjectCopy`), tests of another backend export it there."""
-    project = SampleProject()
+    project = SampleProject(config="stestr")
     project.setUp()
     fixed = os.path.join(project.path, "fixed")
     for host, job, is_fixed in HISTORY_RUNS:

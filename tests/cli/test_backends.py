@@ -16,8 +16,8 @@ import testtools
 from testtools.testresult.doubles import StreamResult
 
 from tests.databases import PostgreSQLDatabase, postgresql_admin_url
-from tests.fixtures import (SAMPLE_FAILURES, TESTR_CONF, SampleProject, once_per_process,
-                            run_testrepo, sample_history)
+from tests.fixtures import (SAMPLE_FAILURES, STESTR_CONF, TESTR_CONF, SampleProject,
+                            once_per_process, run_testrepo, sample_history)
 from tests.harness import testr
 from tests.streams import Result, load_run
 
@@ -38,9 +38,12 @@ class RepositoryDirectory(fixtures.Fixture):
                     else "file:" + os.path.join(path, "runs"))
 
 
-def configure(project, url):
-    """``project`` with its ``repo_url`` config key naming ``url``."""
-    project.write(".testr.conf", TESTR_CONF + "repo_url=%s\n" % url)
+def configure(project, url, conf=STESTR_CONF):
+    """``project`` with its ``repo_url`` config key naming ``url``, in a
+    ``.testr.conf`` of the built-in runner (what the backends store does
+    not depend on the mode; its runs cost a third of command mode's) or
+    ``conf``."""
+    project.write(".testr.conf", conf + "repo_url=%s\n" % url)
     return project
 
 
@@ -55,7 +58,7 @@ class SharedRun(fixtures.Fixture):
 
     def _setUp(self):
         self.url = self.useFixture(self.database).url
-        self.project = configure(self.useFixture(SampleProject()), self.url)
+        self.project = configure(self.useFixture(SampleProject(config=None)), self.url)
         self.answer = run_testrepo(self.project.path, "run", env={"TESTREPO_JOB": "nightly"})
 
 
@@ -75,7 +78,7 @@ class BackendCommands:
     def setUp(self):
         super().setUp()
         self.url = self.useFixture(self.database()).url
-        self.project = configure(self.useFixture(SampleProject()), self.url)
+        self.project = configure(self.useFixture(SampleProject(config=None)), self.url)
 
     def use_shared_run(self):
         """Work on this backend's shared run (only reading it) instead: its
@@ -168,6 +171,7 @@ class BackendCommands:
         self.assertIn(code, (0, 1), err)
         # ... so here the static partitions put test_slow alone on a worker
         # (by count alone it would share one with two other tests).
+        configure(self.project, self.url, TESTR_CONF)  # static partitions: command mode
         self.cli("run", "-j", "2", expect=1)
         workers = {}
         for event in self.final_results(self.subunit("last", "--subunit")):
@@ -191,7 +195,7 @@ class BackendCommands:
             self.assertIn("sample.test_sample.TestAlpha.test_fail", handle.read())
 
     def test_repo_url_option_wins_over_the_config_key(self):
-        self.project.write(".testr.conf", TESTR_CONF + "repo_url=./elsewhere\n")
+        self.project.write(".testr.conf", STESTR_CONF + "repo_url=./elsewhere\n")
         self.cli("--repo-url", self.url, "run", expect=1)
         self.assertEqual([0], [run["Run ID"] for run in json.loads(self.cli(
             "--repo-url", self.url, "history", "list", "-f", "json"))])
@@ -237,8 +241,8 @@ class TestSQLiteRelativeURL(testtools.TestCase):
     """A relative sqlite:/// path in the config is relative to the project."""
 
     def test_relative_path_is_anchored_at_the_project(self):
-        project = self.useFixture(SampleProject())
-        project.write(".testr.conf", TESTR_CONF + "repo_url=sqlite:///db/runs.db\n")
+        project = self.useFixture(SampleProject(config=None))
+        project.write(".testr.conf", STESTR_CONF + "repo_url=sqlite:///db/runs.db\n")
         code, out, err = testr(project.path, "run")
         self.assertEqual(1, code, err)
         self.assertTrue(os.path.isfile(os.path.join(project.path, "db", "runs.db")))
@@ -259,8 +263,8 @@ class TestRepoURLConfigKey(testtools.TestCase):
             self.assertEqual(1, len(err.strip().splitlines()), err)
 
     def test_variables_are_expanded(self):
-        project = self.useFixture(SampleProject())
-        project.write(".testr.conf", TESTR_CONF + "repo_url=${RUNS_DIR:-default-runs}\n")
+        project = self.useFixture(SampleProject(config=None))
+        project.write(".testr.conf", STESTR_CONF + "repo_url=${RUNS_DIR:-default-runs}\n")
         code, out, err = testr(project.path, "run", env={"RUNS_DIR": "from-env"})
         self.assertEqual(1, code, err)
         self.assertTrue(os.path.isfile(os.path.join(project.path, "from-env", "format")))

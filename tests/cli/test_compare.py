@@ -113,11 +113,14 @@ class TestCompareStoredRuns(testtools.TestCase):
 
 
 class TestCompareRealRuns(testtools.TestCase):
-    """Runs of the generated sample project, edited between runs."""
+    """Runs of the generated sample project, edited between runs (by the
+    built-in runner: what compare reads does not depend on the mode); the
+    first is the shared one of :func:`run_once`."""
 
     def test_a_change_that_fixes_breaks_adds_and_removes_tests(self):
-        project = self.useFixture(SampleProject())
-        code, out, _ = testr(project.path, "run")
+        ran = run_once("stestr", "sample")
+        project = self.useFixture(ProjectCopy(ran.path))
+        code, out, _ = ran.answer
         self.assertEqual((4, 2, 1), totals(out))
         edited = (SAMPLE_TESTS.replace("    def test_pass_one(self):\n        pass\n",
                                        "    def test_new(self):\n        pass\n")
@@ -137,7 +140,7 @@ class TestCompareRealRuns(testtools.TestCase):
         self.assertEqual([prefix + "TestBeta.test_pass_one"], data["removed"])
 
     def test_a_single_run_has_nothing_to_compare_with(self):
-        project = self.useFixture(ProjectCopy(run_once("testr", "sample").path))
+        project = self.useFixture(ProjectCopy(run_once("stestr", "sample").path))
         code, _, err = testr(project.path, "compare")
         self.assertEqual(4, code)
         self.assertIn("No run before run 0", err)

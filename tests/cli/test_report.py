@@ -39,10 +39,11 @@ def properties(suite):
 
 
 class TestJunitXml(testtools.TestCase):
+    """The built-in runner's runs: the document does not depend on the mode."""
 
     def setUp(self):
         super().setUp()
-        self.project = self.useFixture(SampleProject())
+        self.project = self.useFixture(SampleProject(config="stestr"))
 
     def cli(self, *args, **kwargs):
         return testr(self.project.path, *args, **kwargs)
@@ -65,7 +66,7 @@ class TestJunitXml(testtools.TestCase):
         self.assertGreaterEqual(cases["sample.test_sample.TestBeta.test_slow"].time, 0.04)
 
     def test_last_and_load_write_the_same_kind_of_document(self):
-        self.project = self.useFixture(ProjectCopy(run_once("testr", "sample").path))
+        self.project = self.useFixture(ProjectCopy(run_once("stestr", "sample").path))
         code, _, err = self.cli("last", "--junit-xml", "last.xml")
         self.assertEqual(1, code, err)
         suite, _ = junit_cases(os.path.join(self.project.path, "last.xml"))
@@ -79,7 +80,7 @@ class TestJunitXml(testtools.TestCase):
         self.assertEqual("hi\n", cases["p.T.test_a"].system_out)
 
     def test_history_show_writes_the_run_it_shows(self):
-        self.project = self.useFixture(ProjectCopy(run_once("testr", "sample").path))
+        self.project = self.useFixture(ProjectCopy(run_once("stestr", "sample").path))
         self.project.write("fixed", "")
         self.cli("run")
         code, _, err = self.cli("history", "show", "0", "--junit-xml", "old.xml")

@@ -190,17 +190,18 @@ class TestAlpha(unittest.TestCase):
 
 
 class TestPartialAndForceInit(testtools.TestCase):
-    """testr's --partial (run and load) and --force-init, verified."""
+    """testr's --partial (run and load) and --force-init, verified (with the
+    built-in runner: what a partial run stores does not depend on the mode)."""
 
     def setUp(self):
         super().setUp()
-        self.project = self.useFixture(SampleProject(config="testr"))
+        self.project = self.useFixture(SampleProject(config="stestr"))
 
     def failing(self):
         return testr(self.project.path, "failing", "--list")[1].split()
 
     def test_run_partial_keeps_failures_of_tests_it_did_not_run(self):
-        self.project = self.useFixture(ProjectCopy(run_once("testr", "sample").path))
+        self.project = self.useFixture(ProjectCopy(run_once("stestr", "sample").path))
         self.project.write("sample/test_sample.py", ALPHA_WITHOUT_ERROR)
         testr(self.project.path, "run", "--partial")
         self.assertEqual(SAMPLE_FAILURES, self.failing())  # test_error did not run
@@ -208,7 +209,7 @@ class TestPartialAndForceInit(testtools.TestCase):
         self.assertEqual([SAMPLE_FAILURES[1]], self.failing())  # a full run forgets it
 
     def test_load_partial_keeps_failures_of_tests_not_in_the_stream(self):
-        self.project = self.useFixture(ProjectCopy(run_once("testr", "sample").path))
+        self.project = self.useFixture(ProjectCopy(run_once("stestr", "sample").path))
         beta = class_stream(self.project, "TestBeta")
         testr(self.project.path, "load", "--partial", stdin=beta)
         self.assertEqual(SAMPLE_FAILURES, self.failing())
@@ -222,7 +223,7 @@ class TestPartialAndForceInit(testtools.TestCase):
         self.assertIn("No repository", err)
         code, _, _ = testr(self.project.path, "load", "--force-init", stdin=beta)
         self.assertEqual(0, code)
-        other = self.useFixture(SampleProject(config="testr"))
+        other = self.useFixture(SampleProject(config="stestr"))
         code, _, _ = testr(other.path, "run", "--force-init", "TestBeta")
         self.assertEqual(0, code)
         self.assertTrue(os.path.isdir(other.repository_path()))

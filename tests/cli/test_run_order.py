@@ -124,7 +124,7 @@ class TestSlow(unittest.TestCase):
 RECORDING_METHOD = '''
     def test_{n:02d}(self):
         record(self)
-        time.sleep(0.5)
+        time.sleep({seconds})
         self.assertEqual([], state.POLLUTED)
 '''
 RECORDING_POLLUTER = '''\
@@ -145,19 +145,24 @@ class TestPolluting(unittest.TestCase):
 class TestStepBackInAFreshProcess(testtools.TestCase):
 
     def test_a_worker_that_goes_back_in_the_listing_does_so_in_a_new_process(self):
-        # History: the polluter (listed last) 4 s, twenty clean tests 0.2 s
-        # each, so one worker plans the polluter alone.  Really the
-        # polluter is instant and the clean tests take 0.5 s: that worker
-        # runs dry with seconds of the other's plan left, all listed before
-        # its polluter, and takes them over in a fresh process.
+        # History: the polluter (listed last) 3 s, thirty clean tests 0.1 s
+        # each, so one worker plans the polluter alone and the other the
+        # thirty.  Really the polluter is instant, and the first clean test
+        # takes 3 s, the others nothing: when it ends, the polluter's
+        # worker has run dry (the queue's clock is past its 3 s) while the
+        # other's plan still holds 2.7 s, all listed before the polluter,
+        # so a steal evens out 1.35 s (a seam needs 1 s, a fresh process'
+        # start): the polluter's worker takes over the back of that plan
+        # in a fresh process.  The one slow test makes the imbalance; the
+        # rest need no real time.
         project = self.useFixture(SampleProject(config="stestr", tests="# replaced below\n"))
         project.write("sample/state.py", "POLLUTED = []\n")
-        project.write("sample/test_a.py", RECORDING_MODULE.replace(
-            "{methods}", "".join(RECORDING_METHOD.format(n=n) for n in range(20))))
+        project.write("sample/test_a.py", RECORDING_MODULE.replace("{methods}", "".join(
+            RECORDING_METHOD.format(n=n, seconds=3.0 if n == 0 else 0) for n in range(30))))
         project.write("sample/test_z.py", RECORDING_POLLUTER)
         test_ids = listed_ids(project)
-        out = run_with_history(self, project, test_ids, 0.2, 4.0)
-        self.assertIn("Totals: 21 passed, 0 failed, 0 skipped", out)
+        out = run_with_history(self, project, test_ids, 0.1, 3.0)
+        self.assertIn("Totals: 31 passed, 0 failed, 0 skipped", out)
         processes = {}
         with open(f"{project.path}/ran.log") as log:
             for line in log:

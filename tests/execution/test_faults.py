@@ -107,9 +107,11 @@ class FaultContract:
         self.assertEqual((24, 1, 0), totals(out))
 
     def test_hung_test_times_out_and_the_run_goes_on(self):
-        code, out, _ = self.cli("run", "Before|After|test_hang", "--serial", "--timeout", "1")
+        # Half a second: a thousand times what the other tests take (the
+        # timeout runs from each test's start), and the wait of the hung one.
+        code, out, _ = self.cli("run", "Before|After|test_hang", "--serial", "--timeout", "0.5")
         self.assertEqual(1, code)
-        self.assertIn("sample.test_sample.TestCrash.test_hang timed out after 1 s", out)
+        self.assertIn("sample.test_sample.TestCrash.test_hang timed out after 0.5 s", out)
         self.assertEqual((24, 1, 0), totals(out))
         _, events = stored_events(self.project.path)
         self.assert_all_accounted(events, ["sample.test_sample.TestCrash.test_hang"])
@@ -127,7 +129,7 @@ class TestBuiltinFaults(FaultContract, testtools.TestCase):
     config = "stestr"
 
     def test_timeout_shows_the_hung_tests_traceback(self):
-        code, out, _ = self.cli("run", "test_hang", "--timeout", "1")
+        code, out, _ = self.cli("run", "test_hang", "--timeout", "0.5")
         self.assertEqual(1, code)
         self.assertIn("time.sleep(600)", out)
 

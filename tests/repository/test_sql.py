@@ -166,7 +166,8 @@ class SQLBackendBehaviour:
         env = dict(os.environ, PYTHONPATH=os.getcwd())
         killed = subprocess.run([sys.executable, "-c", code, self.url], env=env)
         self.assertEqual(9, killed.returncode)
-        project = self.useFixture(SampleProject())
+        # The built-in runner: recovery does not depend on the mode.
+        project = self.useFixture(SampleProject(config="stestr"))
         exit_code, out, err = run_testrepo(project.path, "--repo-url", self.url, "run",
                                            env={"TESTREPO_SPOOL_DIR": self.spool})
         self.assertEqual(1, exit_code, err)
