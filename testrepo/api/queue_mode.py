@@ -92,6 +92,10 @@ def join(context, selected: Sequence[str], workers: int) -> Optional[Build]:
         return None
     if not joined.planned:
         context.say(f"Joined build {key}: {joined.items} item(s) in its queue.\n")
+    if joined.ttl != float(context.options.lease_ttl):
+        context.say(f"Build {key}: its lease TTL is {joined.ttl:g} s (its planning node's "
+                    f"--lease-ttl), not this node's {context.options.lease_ttl:g} s; using "
+                    f"{joined.ttl:g} s.\n")
     work = LeasedWork(queue, build_queue.poll_seconds(queue.ttl), patience=queue.ttl)
     build = Build(key, queue.node, queue, work)
     threading.Thread(target=build.renew_leases, daemon=True).start()
@@ -125,6 +129,7 @@ def finish(context, build: Build, outcome: RunOutcome) -> RunOutcome:
         while True:
             answer = build.queue.finish(outcome.run_id)
             if answer.action == "leave":
+                _join_late(context, build, answer.merged, outcome)
                 return outcome
             if answer.action == "merge":
                 break
@@ -134,9 +139,29 @@ def finish(context, build: Build, outcome: RunOutcome) -> RunOutcome:
         merged = queue_merge.merge(context.repo, build.key, answer, context.config.filter_tags,
                                    context.output, context.out)
         build.queue.forget()
+        if outcome.run_id not in answer.run_ids:
+            # Taken over from a merger that chose its node runs before this
+            # node stored its own.
+            _join_late(context, build, merged.run_id, outcome)
     finally:
         build.stop.set()
     return merged
+
+
+def _join_late(context, build: Build, merged: Optional[int], outcome: RunOutcome) -> None:
+    """This node's run, stored after the build's run ``merged`` was made
+    (its leases had lapsed: it was presumed dead), joins that run.  A run
+    the merge took in was removed by it: nothing to do."""
+    if merged is None or outcome.run_id not in context.repo.run_ids():
+        return
+    from testrepo.api import queue_merge
+
+    with build.queue.late_join_lock():
+        twice = queue_merge.join_late(context.repo, merged, outcome.run_id,
+                                      context.config.filter_tags)
+    context.say(f"Build {build.key}: its run {merged} was made before this node stored its "
+                f"results (its leases had lapsed); they join that run, {len(twice)} tagged "
+                "'duplicate'.\n")
 
 
 def complete_orphaned(repo, filter_tags, output, out) -> None:

@@ -60,6 +60,11 @@ _TABLES = (
         AND attrelid = 'testrepo_queue_builds'::regclass) THEN
         ALTER TABLE testrepo_queue_builds ADD COLUMN merger TEXT,
         ADD COLUMN merge_expires TIMESTAMPTZ, ADD COLUMN partial BOOLEAN; END IF; END $$""",
+    # The build's lease TTL (its planning node's), so that every node
+    # lapses, polls and presumes others dead by one clock.
+    """DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_attribute WHERE attname = 'lease_ttl'
+        AND attrelid = 'testrepo_queue_builds'::regclass) THEN
+        ALTER TABLE testrepo_queue_builds ADD COLUMN lease_ttl DOUBLE PRECISION; END IF; END $$""",
 )
 # One advisory lock key for creating the tables (two nodes' first joins).
 _CREATE_LOCK_KEY = 0x7465737471  # "testq"
@@ -80,6 +85,7 @@ class Joined:
     items: int
     state: str
     run_id: Optional[int] = None
+    ttl: Optional[float] = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -138,21 +144,22 @@ class BuildQueue:
             if state is None and (run_id := self._complete_run(conn)) is not None:
                 return Joined(False, 0, "complete", run_id)
             planned = self._run(conn, "INSERT INTO testrepo_queue_builds (build_key, state, "
-                                "partial) VALUES (:key, 'running', :partial) ON CONFLICT DO "
-                                "NOTHING RETURNING build_key", partial=partial
+                                "partial, lease_ttl) VALUES (:key, 'running', :partial, :ttl) "
+                                "ON CONFLICT DO NOTHING RETURNING build_key", partial=partial
                                 ).first() is not None
             if planned:
-                state = "running"
                 self._insert_items(conn, make_items())
-            else:
-                state = self._run(conn, "SELECT state FROM testrepo_queue_builds "
-                                  "WHERE build_key = :key").scalar()
+            state, ttl = self._run(conn, "SELECT state, lease_ttl FROM testrepo_queue_builds "
+                                   "WHERE build_key = :key FOR SHARE").one()
+            # The planning node's TTL governs (a build planned before the
+            # column existed has none: then this node's own).
+            self.ttl = float(ttl) if ttl is not None else self.ttl
             self._run(conn, "INSERT INTO testrepo_queue_nodes (build_key, node, workers, seen) "
                       "VALUES (:key, :node, :workers, now()) ON CONFLICT (build_key, node) "
                       "DO UPDATE SET seen = now(), workers = :workers", workers=workers)
             count = self._run(conn, "SELECT count(*) FROM testrepo_queue_items "
                               "WHERE build_key = :key").scalar()
-        return Joined(planned, count, state)
+        return Joined(planned, count, state, ttl=self.ttl)
 
     def _forget_abandoned(self, conn) -> None:
         self._run(conn, "DELETE FROM testrepo_queue_builds b WHERE b.created < now() - "
@@ -244,7 +251,9 @@ class BuildQueue:
                               "merge_expires < now() FROM testrepo_queue_builds WHERE "
                               "build_key = :key FOR UPDATE").first()
             if build is None:
-                return Finish("leave")
+                # Merged already (or abandoned): a node presumed dead that
+                # stored its run since joins that run (``merged``).
+                return Finish("leave", merged=self._complete_run(conn))
             if build[0] != "running":
                 return self._take_over(conn, build[1]) if build[2] else Finish("wait")
             self._run(conn, "UPDATE testrepo_queue_items SET state = 'done' WHERE "
@@ -299,6 +308,23 @@ class BuildQueue:
                     "SELECT build_key FROM testrepo_queue_builds WHERE state = 'merging' AND "
                     "(merge_expires IS NULL OR merge_expires < now()) ORDER BY created")
                 ).scalars())
+
+    @contextlib.contextmanager
+    def late_join_lock(self):
+        """Held while a late node's run is appended to the build's run: two
+        late nodes must not each append to the run as it was before the
+        other's append (a session lock on a connection of its own)."""
+        with self._db._translated():
+            with self._db.engine.connect() as conn:
+                conn.execute(sa.text("SELECT pg_advisory_lock(hashtext(:name))"),
+                             {"name": "testrepo-late-join:" + self.key})
+                conn.commit()
+                try:
+                    yield
+                finally:
+                    conn.execute(sa.text("SELECT pg_advisory_unlock(hashtext(:name))"),
+                                 {"name": "testrepo-late-join:" + self.key})
+                    conn.commit()
 
     def forget(self) -> None:
         """The build is merged: its rows go."""

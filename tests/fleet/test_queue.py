@@ -18,7 +18,8 @@ from tests.harness import testr
 
 # test_a0_block comes first in the listing, so the first node leases it
 # first; with FLEET_BLOCK set it says so through started.fifo and then
-# waits: for go.fifo, or for ever (the node is killed).
+# waits: for go.fifo, or for ever (the node is killed).  With FLEET_FAIL
+# set, every test of that node fails.
 FLEET_TESTS = '''\
 import os
 import time
@@ -33,10 +34,12 @@ class TestA0(unittest.TestCase):
                 fifo.write(str(os.getpid()))
             with open(os.environ["FLEET_BLOCK"] + "/go.fifo") as fifo:
                 fifo.read()
+        self.assertFalse(os.environ.get("FLEET_FAIL"))
 
 ''' + "".join(
     f"\nclass TestM{m}(unittest.TestCase):\n" + "".join(
-        f"    def test_{t}(self):\n        time.sleep(0.02)\n" for t in range(6))
+        f"    def test_{t}(self):\n        time.sleep(0.02)\n"
+        "        self.assertFalse(os.environ.get('FLEET_FAIL'))\n" for t in range(6))
     for m in range(5))
 ALL_IDS = sorted(["sample.test_sample.TestA0.test_a0_block"] + [
     f"sample.test_sample.TestM{m}.test_{t}" for m in range(5) for t in range(6)])
@@ -58,14 +61,15 @@ class QueueNodes:
         for name in ("started.fifo", "go.fifo"):
             os.mkfifo(os.path.join(self.fifos, name))
 
-    def node(self, *args, block=False, stderr=subprocess.STDOUT):
+    def node(self, *args, block=False, stderr=subprocess.STDOUT, env=None):
         """A node: `testr run --queue KEY` in a fresh copy of the project;
         ``block``: test_a0_block waits (True: on ``self.fifos``, or on the
-        fifos in the directory ``block``)."""
+        fifos in the directory ``block``); ``env``: more variables."""
         copy = os.path.join(self.useFixture(fixtures.TempDir()).path, "node")
         subprocess.run(["cp", "-r", self.project.path, copy], check=True)
         fifos = self.fifos if block is True else block
-        env = testrepo_env(dict(self.spool, **({"FLEET_BLOCK": fifos} if block else {})))
+        env = testrepo_env(dict(self.spool, **(env or {}),
+                                **({"FLEET_BLOCK": fifos} if block else {})))
         return subprocess.Popen(
             [sys.executable, "-m", "testrepo", "-r", self.url, "run", "--queue", "K1",
              "--lease-ttl", TTL, *args], cwd=copy, env=env, stdout=subprocess.PIPE,
@@ -76,12 +80,14 @@ class QueueNodes:
         with open(os.path.join(self.fifos, "started.fifo")) as fifo:
             return int(fifo.read())
 
-    def finished(self, *nodes):
+    def finished(self, *nodes, codes=None):
+        """The nodes' outputs, once they exited with ``codes`` (all 0 by
+        default; a function of the output: the code expected)."""
         outputs = []
         for node in nodes:
             out = node.communicate(timeout=40)[0].decode()
             outputs.append(out)
-            self.assertEqual(0, node.returncode, out)
+            self.assertEqual(codes(node, out) if codes else 0, node.returncode, out)
         return outputs
 
     def assert_one_complete_run(self, outputs):
@@ -138,7 +144,9 @@ class TestQueue(QueueNodes, testtools.TestCase):
     def test_killed_node_its_leases_run_elsewhere(self):
         doomed = self.node("-j", "1", block=True)
         worker = self.wait_started()
-        others = [self.node("-j", "2") for _ in range(2)]
+        # The planning node's TTL governs: with their own, the others would
+        # wait 60 s for the killed node's leases (longer than finished()).
+        others = [self.node("-j", "2", "--lease-ttl", "60") for _ in range(2)]
         # Kill the doomed node once the others joined and ran what was free:
         # they then wait for its lease to lapse.
         self.assertIn(b"Joined build K1", others[0].stdout.readline())
@@ -146,20 +154,34 @@ class TestQueue(QueueNodes, testtools.TestCase):
         os.killpg(doomed.pid, signal.SIGKILL)
         doomed.communicate()
         outputs = self.finished(*others)
+        for out in outputs:
+            self.assertIn(f"Build K1: its lease TTL is {TTL} s (its planning node's "
+                          f"--lease-ttl), not this node's 60 s; using {TTL} s.", out)
         self.assert_one_complete_run(outputs)
 
     def test_late_node_joins_and_helps(self):
+        """Also each node's exit code: the late node's tests fail, the first
+        node's pass; a node exits with its own results, the merging node
+        with the build's."""
         first = self.node("-j", "1", block=True)
         self.wait_started()
-        late = self.node("-j", "2")
+        late = self.node("-j", "2", env={"FLEET_FAIL": "1"})
         line = late.stdout.readline()
         self.assertIn(b"Joined build K1", line)
+        # The late node has run all but the first node's lease: it waits
+        # for it, so the first node usually stores its run first and the
+        # late node merges (either way the codes below hold).
+        self.until("SELECT 1 WHERE NOT EXISTS (SELECT 1 FROM testrepo_queue_items WHERE "
+                   "owner NOT LIKE :first AND state <> 'ran' OR owner IS NULL)",
+                   "the late node to run the rest", first=f"%:{first.pid}:%")
         with open(os.path.join(self.fifos, "go.fifo"), "w") as go:
             go.write("go")
-        outputs = self.finished(first, late)
+        outputs = self.finished(first, late, codes=lambda node, out: int(
+            node is late or "merging" in out))
         self.assertIn("Ran: ", outputs[1])
         self.assertNotIn("ran none of build", outputs[1])
-        self.assert_one_complete_run(outputs)
+        repo = self.assert_one_complete_run(outputs)
+        self.assertTrue(repo.get_run(repo.latest_id()).record.failed)
 
 
 class TestQueueWithoutDatabase(testtools.TestCase):

@@ -54,9 +54,13 @@ class TestMergingNodeDies(QueueNodes, testtools.TestCase):
         self.assertIn(b"Joined build K1", other.stdout.readline())
         with open(os.path.join(self.fifos, "go.fifo"), "w") as go:
             go.write("go")
-        self.until("SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted",
-                   "the merging node to reach the step")
-        merger = self.until("SELECT merger FROM testrepo_queue_builds", "a merger")[0]
+        # pg_locks shows the whole server's locks: only this database's
+        # (tests run in parallel share the server).
+        self.until("SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND "
+                   "database = (SELECT oid FROM pg_database WHERE datname = "
+                   "current_database())", "the merging node to reach the step")
+        merger = self.until("SELECT merger FROM testrepo_queue_builds WHERE merger IS NOT NULL",
+                            "a merger")[0]
         nodes = {first.pid: first, other.pid: other}
         doomed = nodes.pop(int(merger.split(":")[1]))
         os.killpg(doomed.pid, signal.SIGKILL)
@@ -126,13 +130,30 @@ class TestMergingNodeDies(QueueNodes, testtools.TestCase):
 
 class TestDuplicates(QueueNodes, testtools.TestCase):
 
+    def blocking_fifos(self):
+        """A second directory of fifos for a second blocking node."""
+        fifos = self.useFixture(fixtures.TempDir()).path
+        for name in ("started.fifo", "go.fifo"):
+            os.mkfifo(os.path.join(fifos, name))
+        return fifos
+
+    def build_results(self):
+        """The only run's successes: test id -> the tags of each result."""
+        repo = repository.open_repository(self.url)
+        self.addCleanup(repo.close)
+        self.assertEqual(1, len(repo.run_ids()), "one run: the build's")
+        results = {}
+        with repo.get_run(repo.latest_id()).stream() as stream:
+            for event in subunit_v2.iter_events(stream.read()):
+                if event.test_id and event.status == "success":
+                    results.setdefault(event.test_id, []).append(set(event.tags or ()))
+        return results
+
     def test_a_test_run_on_two_nodes_is_tagged_duplicate(self):
         """Node 1 is stopped (SIGSTOP) while it runs the blocking test, so
         its lease lapses and node 2 leases the test again; node 1 then
         goes on and both finish it: one result is tagged duplicate."""
-        second_fifos = self.useFixture(fixtures.TempDir()).path
-        for name in ("started.fifo", "go.fifo"):
-            os.mkfifo(os.path.join(second_fifos, name))
+        second_fifos = self.blocking_fifos()
         first = self.node("-j", "1", block=True)
         self.wait_started()
         os.kill(first.pid, signal.SIGSTOP)
@@ -149,14 +170,9 @@ class TestDuplicates(QueueNodes, testtools.TestCase):
                 go.write("go")
         outputs = self.finished(first, second)
         merger = next(out for out in outputs if "merging" in out)
+        results = self.build_results()
         repo = repository.open_repository(self.url)
         self.addCleanup(repo.close)
-        self.assertEqual(1, len(repo.run_ids()))
-        results = {}
-        with repo.get_run(repo.latest_id()).stream() as stream:
-            for event in subunit_v2.iter_events(stream.read()):
-                if event.test_id and event.status == "success":
-                    results.setdefault(event.test_id, []).append(set(event.tags or ()))
         twice = sorted(test_id for test_id, tags in results.items() if len(tags) > 1)
         # Node 1 also runs what it had leased with the blocking test.
         self.assertIn(BLOCK_ID, twice)
@@ -168,3 +184,39 @@ class TestDuplicates(QueueNodes, testtools.TestCase):
             self.assertEqual(2, len({tag for t in tags for tag in t if tag.startswith("node-")}))
         self.assertEqual(ALL_IDS, sorted(results))
         self.assertEqual(len(ALL_IDS), repo.get_run(repo.latest_id()).record.total)
+
+    def test_node_back_after_the_merge_joins_the_build_run(self):
+        """Node 1 is stopped while it runs the blocking test; node 2 runs
+        the whole build (the test again, once node 1's lease lapsed) and
+        merges it alone.  Node 1 goes on, stores its run, and that run
+        joins the build's: one run, node 1's results tagged duplicate."""
+        second_fifos = self.blocking_fifos()
+        first = self.node("-j", "1", block=True)
+        self.wait_started()
+        os.kill(first.pid, signal.SIGSTOP)
+        second = self.node("-j", "2", block=second_fifos)
+        with open(os.path.join(second_fifos, "started.fifo")) as started:
+            started.read()
+        with open(os.path.join(second_fifos, "go.fifo"), "w") as go:
+            go.write("go")
+        merged = self.finished(second)[0]
+        self.assertIn("merging 1 node run(s) into one", merged)
+        os.kill(first.pid, signal.SIGCONT)
+        with open(os.path.join(self.fifos, "go.fifo"), "w") as go:
+            go.write("go")
+        late = self.finished(first)[0]
+        self.assertNotIn("merging", late)
+        results = self.build_results()
+        twice = sorted(test_id for test_id, tags in results.items() if len(tags) > 1)
+        self.assertIn(BLOCK_ID, twice)
+        self.assertIn(f"they join that run, {len(twice)} tagged 'duplicate'", late)
+        for test_id in twice:
+            self.assertEqual([{"node-0"}, {"node-1", "duplicate"}],
+                             [t & {"node-0", "node-1", "duplicate"} for t in results[test_id]])
+        self.assertEqual(ALL_IDS, sorted(results))
+        repo = repository.open_repository(self.url)
+        self.addCleanup(repo.close)
+        record = repo.get_run(repo.latest_id()).record
+        self.assertEqual(("K1", "2", len(ALL_IDS), 0), (
+            record.metadata["queue"], record.metadata["queue_nodes"], record.total,
+            record.failed))
