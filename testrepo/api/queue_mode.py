@@ -18,11 +18,13 @@ import io
 import os
 import socket
 import threading
+import time
 import uuid
 from typing import Optional, Sequence
 
 from testrepo import errors, scheduler
 from testrepo.api.project import RunOutcome
+from testrepo.options import OutputOptions
 from testrepo.scheduler import build_queue
 from testrepo.scheduler.leased import LeasedWork
 
@@ -185,3 +187,36 @@ def complete_orphaned(repo, filter_tags, output, out) -> None:
         if not output.subunit:
             out.write(f"Build {key}: its merging node {answer.taken_from} fell silent; its "
                       f"node runs are merged now, into run {merged.run_id}.\n")
+
+
+def rejoin_recovered(repo, record, filter_tags) -> str:
+    """A killed node's run of build ``queue``, recovered from its spool:
+    what becomes of it, said.  While the build runs it counts as the
+    node's run (the merge takes it in); once the build's run is made it
+    joins that run; if every other node is gone, this process merges."""
+    from testrepo.api import queue_merge
+    from testrepo.repository.sql_queue import BuildQueue
+
+    key, node = record.metadata["queue"], record.metadata["queue_node"]
+    queue = BuildQueue(repo._db, key, node, ORPHAN_MERGE_TTL)
+    answer = queue.finish(record.run_id)
+    while answer.action == "wait" and not answer.counted:
+        # Being merged (seconds): the merge did not take this run in.
+        time.sleep(build_queue.poll_seconds(queue.ttl))
+        answer = queue.finish(record.run_id)
+    said = f"It was node {node}'s run of build {key}: "
+    if answer.action == "wait":
+        return said + "the build's merge takes it in.\n"
+    merged = answer.merged
+    if answer.action == "merge":
+        merged = queue_merge.merge(repo, key, answer, filter_tags,
+                                   OutputOptions(quiet=True), io.StringIO()).run_id
+        queue.forget()
+    if merged is None:
+        return said + "the build left no run (abandoned); it stays a run of its own.\n"
+    if record.run_id not in repo.run_ids():
+        return said + f"merged into the build's run {merged}.\n"
+    with queue.late_join_lock():
+        twice = queue_merge.join_late(repo, merged, record.run_id, filter_tags)
+    return said + (f"it joined the build's run {merged} ({len(twice)} result(s) tagged "
+                   "'duplicate').\n")

@@ -103,6 +103,7 @@ class Finish:
     merged: Optional[int] = None
     taken_from: Optional[str] = None
     partial: bool = False
+    counted: bool = False  # wait: this node's run is among those to merge
 
 
 class BuildQueue:
@@ -266,7 +267,7 @@ class BuildQueue:
                                 "build_key = :key AND NOT finished AND seen > now() - "
                                 "make_interval(secs => :ttl)").scalar()
             if running:
-                return Finish("wait")
+                return Finish("wait", counted=True)
             return self._take_over(conn, None)
 
     def take_over_merge(self) -> Optional[Finish]:

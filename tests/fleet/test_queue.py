@@ -2,6 +2,7 @@
 its own copy of the project, sharing one build key (tests/databases.py
 says how a server is found)."""
 
+import json
 import os
 import signal
 import subprocess
@@ -74,6 +75,18 @@ class QueueNodes:
             [sys.executable, "-m", "testrepo", "-r", self.url, "run", "--queue", "K1",
              "--lease-ttl", TTL, *args], cwd=copy, env=env, stdout=subprocess.PIPE,
             stderr=stderr, stdin=subprocess.DEVNULL, start_new_session=True)
+
+    def spool_dir(self) -> str:
+        """The nodes' spool directory for the build's repository."""
+        from testrepo.repository.spool import user_spool_dir
+
+        with fixtures.EnvironmentVariable("TESTREPO_SPOOL_DIR",
+                                          self.spool["TESTREPO_SPOOL_DIR"]):
+            repo = repository.open_repository(self.url)
+            try:
+                return user_spool_dir(repo.path)
+            finally:
+                repo.close()
 
     def wait_started(self) -> int:
         """The blocking test's worker pid, once it runs."""
@@ -150,14 +163,28 @@ class TestQueue(QueueNodes, testtools.TestCase):
         # Kill the doomed node once the others joined and ran what was free:
         # they then wait for its lease to lapse.
         self.assertIn(b"Joined build K1", others[0].stdout.readline())
+        ttl_note = (f"Build K1: its lease TTL is {TTL} s (its planning node's --lease-ttl), "
+                    f"not this node's 60 s; using {TTL} s.")
+        # (communicate() below reads the pipe itself: not what readline buffered.)
+        self.assertEqual(ttl_note, others[0].stdout.readline().decode().strip())
         os.killpg(worker, signal.SIGKILL)
         os.killpg(doomed.pid, signal.SIGKILL)
         doomed.communicate()
         outputs = self.finished(*others)
-        for out in outputs:
-            self.assertIn(f"Build K1: its lease TTL is {TTL} s (its planning node's "
-                          f"--lease-ttl), not this node's 60 s; using {TTL} s.", out)
-        self.assert_one_complete_run(outputs)
+        self.assertIn(ttl_note, outputs[1])
+        repo = self.assert_one_complete_run(outputs)
+        build_run = repo.latest_id()
+        # The killed node spooled its run's metadata beside the run (see
+        # TestMergingNodeDies.test_recovered_node_run_joins_the_build for
+        # what its recovery does with them).
+        spooled = sorted(os.listdir(self.spool_dir()))
+        self.assertEqual(2, len(spooled), spooled)
+        with open(os.path.join(self.spool_dir(), spooled[1])) as kept:
+            self.assertEqual("K1", json.load(kept)["queue"])
+        code, out, err = testr(self.project.path, "-r", self.url, "last", env=self.spool)
+        self.assertEqual(0, code, out + err)
+        self.assertEqual([build_run], repo.run_ids())
+        self.assertEqual([], os.listdir(self.spool_dir()))
 
     def test_late_node_joins_and_helps(self):
         """Also each node's exit code: the late node's tests fail, the first

@@ -3,13 +3,17 @@ processes: the merging node SIGKILLed (another node, or the next `testr
 last`, takes the merge over) and a test run on two nodes (tagged
 duplicate)."""
 
+import io
 import os
 import signal
+import subprocess
 
 import fixtures
 import testtools
 
 from testrepo import repository, subunit_v2
+from testrepo.api import queue_merge
+from testrepo.options import OutputOptions
 from testrepo.repository.sql_queue import BuildQueue
 from testrepo.scheduler.build_queue import plan_items
 from tests.fleet.test_queue import ALL_IDS, QueueNodes
@@ -126,6 +130,67 @@ class TestMergingNodeDies(QueueNodes, testtools.TestCase):
             record.metadata["queue"], record.metadata["queue_nodes"], record.total))
         self.assertIn(f"Ran: {len(ALL_IDS)} tests", out)
         self.assertEqual([], self.sql("SELECT * FROM testrepo_queue_builds"))
+
+
+    def test_recovered_node_run_joins_the_build(self):
+        """A killed node's spooled run, recovered on its machine after its
+        build's run was made, joins that run (its results tagged
+        duplicate), not a run of its own that `testr last` would show."""
+        repo = repository.initialise_repository(self.url)
+        self.addCleanup(repo.close)
+        queue = BuildQueue(repo._db, "K1", "gone:1:a", 60)
+        queue.join(lambda: plan_items(ALL_IDS, {}), 1)
+        dead = subprocess.Popen(["true"])
+        dead.wait()
+        spool = self.spool_dir()
+        with fixtures.EnvironmentVariable("TESTREPO_SPOOL_DIR",
+                                          self.spool["TESTREPO_SPOOL_DIR"]):
+            killed = repo.insert(partial=True, metadata={"queue": "K1",
+                                                         "queue_node": "gone:1:a"})
+            killed.spool_metadata()
+            killed.startTestRun()
+        killed.status(test_id=BLOCK_ID, test_status="success")
+        killed._file.close()  # what the killed node left: its pid is dead
+        name = os.path.basename(killed.temp_path).replace(f"-{os.getpid()}-", f"-{dead.pid}-")
+        for suffix in ("", ".json"):
+            os.rename(killed.temp_path + suffix, os.path.join(spool, name + suffix))
+        build_run = self.merged_by_another_node(repo)
+        code, out, err = testr(self.project.path, "-r", self.url, "last", env=self.spool)
+        self.assertEqual(0, code, out + err)
+        self.assertRegex(out, r"Recovered run \d+ \(1 results\)")
+        self.assertIn(f"It was node gone:1:a's run of build K1: it joined the build's run "
+                      f"{build_run} (1 result(s) tagged 'duplicate').", out)
+        self.assertEqual([build_run], repo.run_ids())
+        record = repo.get_run(build_run).record
+        self.assertEqual(("2", len(ALL_IDS)), (record.metadata["queue_nodes"], record.total))
+        self.assertEqual([], os.listdir(spool))
+
+    def merged_by_another_node(self, repo):
+        """Node other:2:b runs every test of build K1 and merges it (node
+        gone:1:a's leases lapsed); the build's run."""
+        queue = BuildQueue(repo._db, "K1", "other:2:b", 60)
+        queue.join(lambda: [], 1)
+        self.sql("UPDATE testrepo_queue_items SET expires = now() - interval '1 s', "
+                 "state = 'leased', owner = 'gone:1:a', leases = 1")
+        self.sql("UPDATE testrepo_queue_nodes SET seen = now() - interval '1 hour' "
+                 "WHERE node = 'gone:1:a'")
+        ran = []
+        while True:
+            items, _ = queue.lease(ran)
+            if not items:
+                break
+            ran = [item.position for item in items]
+        inserter = repo.insert(partial=True, metadata={"queue": "K1", "queue_node": "other:2:b"})
+        inserter.startTestRun()
+        for test_id in ALL_IDS:
+            inserter.status(test_id=test_id, test_status="success")
+        inserter.stopTestRun()
+        answer = queue.finish(inserter.run_id)
+        self.assertEqual("merge", answer.action)
+        merged = queue_merge.merge(repo, "K1", answer, frozenset(), OutputOptions(quiet=True),
+                                   io.StringIO())
+        queue.forget()
+        return merged.run_id
 
 
 class TestDuplicates(QueueNodes, testtools.TestCase):
