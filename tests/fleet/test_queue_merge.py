@@ -218,6 +218,8 @@ class TestDuplicates(QueueNodes, testtools.TestCase):
         """Node 1 is stopped (SIGSTOP) while it runs the blocking test, so
         its lease lapses and node 2 leases the test again; node 1 then
         goes on and both finish it: one result is tagged duplicate."""
+        # Node 1, resumed, must still count as alive when node 2 merges.
+        self.ttl = "2"
         second_fifos = self.blocking_fifos()
         first = self.node("-j", "1", block=True)
         self.wait_started()
