@@ -13,6 +13,11 @@ The build's run is stored in one transaction and the node runs removed
 in another: a node that takes the merge over from a merger that died
 (:mod:`testrepo.repository.sql_queue`) finds the run stored or not, and
 the node runs all there or all gone, and finishes what is left.
+
+A node run stored after the build's run was made (a node presumed dead
+that was not, or a killed node's run recovered from its spool) is
+appended to the build's run (:func:`join_late`), so the build stays one
+run.
 """
 
 from __future__ import annotations

@@ -8,7 +8,11 @@ renews the node's leases; the node's own results are stored as an
 ordinary partial run (``queue=KEY``, ``queue_node=NODE``); then
 :func:`finish` waits until every other node has stored its run (or fell
 silent for the TTL), and the last one merges the node runs into the
-build's run and removes them and the queue's rows.
+build's run and removes them and the queue's rows.  A node whose run the
+merge did not take in (it was presumed dead) appends it to the build's
+run afterwards; so does the testr that recovers a killed node's spooled
+run (:func:`rejoin_recovered`).  The lease TTL is the build's (its
+planning node's).
 """
 
 from __future__ import annotations

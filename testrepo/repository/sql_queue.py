@@ -10,7 +10,8 @@ involved):
   has been chosen to make the nodes' runs into one; the merger holds
   that job as a lease too (``merge_expires``, renewed with its
   heartbeat): if it dies, a node still waiting for the build, or the
-  next ``testr last``, takes the merge over;
+  next ``testr last``, takes the merge over; ``lease_ttl`` is the planning
+  node's ``--lease-ttl``, which every node of the build uses;
 * ``testrepo_queue_items``: the build's items (:mod:`testrepo.scheduler.
   build_queue`), each ``todo``, ``leased`` (being run by ``owner`` until
   ``expires``), ``ran`` (run, results not stored yet) or ``done`` (stored

@@ -189,25 +189,32 @@ class TestQueue(QueueNodes, testtools.TestCase):
 
     def test_late_node_joins_and_helps(self):
         """Also each node's exit code: the late node's tests fail, the first
-        node's pass; a node exits with its own results, the merging node
-        with the build's."""
+        node's pass, a third node runs none; a node exits with its own
+        results (0 for none), the merging node with the build's."""
+        # The first node's lease must not lapse while it runs (2 s).
+        self.ttl = "2"
         first = self.node("-j", "1", block=True)
         self.wait_started()
         late = self.node("-j", "2", env={"FLEET_FAIL": "1"})
         line = late.stdout.readline()
         self.assertIn(b"Joined build K1", line)
-        # The late node has run all but the first node's lease: it waits
-        # for it, so the first node usually stores its run first and the
-        # late node merges (either way the codes below hold).
+        # The late node has run all but the first node's lease, and waits
+        # for it; a third node joins now: nothing is left for it.
         self.until("SELECT 1 WHERE NOT EXISTS (SELECT 1 FROM testrepo_queue_items WHERE "
                    "owner NOT LIKE :first AND state <> 'ran' OR owner IS NULL)",
                    "the late node to run the rest", first=f"%:{first.pid}:%")
+        third = self.node("-j", "1", env={"FLEET_FAIL": "1"})
+        self.until("SELECT 1 FROM testrepo_queue_nodes WHERE node LIKE :third",
+                   "the third node to join", third=f"%:{third.pid}:%")
         with open(os.path.join(self.fifos, "go.fifo"), "w") as go:
             go.write("go")
-        outputs = self.finished(first, late, codes=lambda node, out: int(
+        # Whichever stores its run last merges (usually the late node).
+        outputs = self.finished(first, late, third, codes=lambda node, out: int(
             node is late or "merging" in out))
         self.assertIn("Ran: ", outputs[1])
         self.assertNotIn("ran none of build", outputs[1])
+        if "merging" not in outputs[2]:
+            self.assertIn("This node ran none of build K1's tests", outputs[2])
         repo = self.assert_one_complete_run(outputs)
         self.assertTrue(repo.get_run(repo.latest_id()).record.failed)
 

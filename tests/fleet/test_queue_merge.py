@@ -32,6 +32,23 @@ STORING = dict(when="AFTER INSERT ON run_metadata", condition="WHEN (NEW.key = '
 REMOVING = dict(when="AFTER DELETE ON runs", condition="")
 
 
+def run_every_test(repo, queue) -> int:
+    """Node ``queue.node`` leases all it can of build K1 and stores a
+    passing result for every test of it: its node run."""
+    ran = []
+    while True:
+        items, _ = queue.lease(ran)
+        if not items:
+            break
+        ran = [item.position for item in items]
+    inserter = repo.insert(partial=True, metadata={"queue": "K1", "queue_node": queue.node})
+    inserter.startTestRun()
+    for test_id in ALL_IDS:
+        inserter.status(test_id=test_id, test_status="success")
+    inserter.stopTestRun()
+    return inserter.run_id
+
+
 class TestMergingNodeDies(QueueNodes, testtools.TestCase):
 
     def pause_merging_at(self, step):
@@ -108,19 +125,9 @@ class TestMergingNodeDies(QueueNodes, testtools.TestCase):
         self.addCleanup(repo.close)
         queue = BuildQueue(repo._db, "K1", "gone:1:a", 60)
         queue.join(lambda: plan_items(ALL_IDS, {}), 1)
-        ran = []
-        while True:
-            items, _ = queue.lease(ran)
-            if not items:
-                break
-            ran = [item.position for item in items]
-        inserter = repo.insert(partial=True, metadata={"queue": "K1", "queue_node": "gone:1:a"})
-        inserter.startTestRun()
-        for test_id in ALL_IDS:
-            inserter.status(test_id=test_id, test_status="success")
-        inserter.stopTestRun()
+        run_id = run_every_test(repo, queue)
         dying = BuildQueue(repo._db, "K1", "gone:1:a", 0)
-        self.assertEqual("merge", dying.finish(inserter.run_id).action)
+        self.assertEqual("merge", dying.finish(run_id).action)
         code, out, err = testr(self.project.path, "-r", self.url, "last", env=self.spool)
         self.assertEqual(0, code, out + err)
         self.assertIn("Build K1: its merging node gone:1:a fell silent", out, out + err)
@@ -174,18 +181,7 @@ class TestMergingNodeDies(QueueNodes, testtools.TestCase):
                  "state = 'leased', owner = 'gone:1:a', leases = 1")
         self.sql("UPDATE testrepo_queue_nodes SET seen = now() - interval '1 hour' "
                  "WHERE node = 'gone:1:a'")
-        ran = []
-        while True:
-            items, _ = queue.lease(ran)
-            if not items:
-                break
-            ran = [item.position for item in items]
-        inserter = repo.insert(partial=True, metadata={"queue": "K1", "queue_node": "other:2:b"})
-        inserter.startTestRun()
-        for test_id in ALL_IDS:
-            inserter.status(test_id=test_id, test_status="success")
-        inserter.stopTestRun()
-        answer = queue.finish(inserter.run_id)
+        answer = queue.finish(run_every_test(repo, queue))
         self.assertEqual("merge", answer.action)
         merged = queue_merge.merge(repo, "K1", answer, frozenset(), OutputOptions(quiet=True),
                                    io.StringIO())
@@ -201,6 +197,18 @@ class TestDuplicates(QueueNodes, testtools.TestCase):
         for name in ("started.fifo", "go.fifo"):
             os.mkfifo(os.path.join(fifos, name))
         return fifos
+
+    def first_stopped_second_reruns(self):
+        """Node 1 (SIGSTOPped while it runs the blocking test) and node 2,
+        once it runs that test too (node 1's lease lapsed); node 2's fifos."""
+        second_fifos = self.blocking_fifos()
+        first = self.node("-j", "1", block=True)
+        self.wait_started()
+        os.kill(first.pid, signal.SIGSTOP)
+        second = self.node("-j", "2", block=second_fifos)
+        with open(os.path.join(second_fifos, "started.fifo")) as started:
+            started.read()
+        return first, second, second_fifos
 
     def build_results(self):
         """The only run's successes: test id -> the tags of each result."""
@@ -220,13 +228,7 @@ class TestDuplicates(QueueNodes, testtools.TestCase):
         goes on and both finish it: one result is tagged duplicate."""
         # Node 1, resumed, must still count as alive when node 2 merges.
         self.ttl = "2"
-        second_fifos = self.blocking_fifos()
-        first = self.node("-j", "1", block=True)
-        self.wait_started()
-        os.kill(first.pid, signal.SIGSTOP)
-        second = self.node("-j", "2", block=second_fifos)
-        with open(os.path.join(second_fifos, "started.fifo")) as started:
-            started.read()  # node 2 runs the test node 1 still holds
+        first, second, second_fifos = self.first_stopped_second_reruns()
         resumed_at = self.sql("SELECT now()")[0][0]
         os.kill(first.pid, signal.SIGCONT)
         self.until(
@@ -257,13 +259,7 @@ class TestDuplicates(QueueNodes, testtools.TestCase):
         the whole build (the test again, once node 1's lease lapsed) and
         merges it alone.  Node 1 goes on, stores its run, and that run
         joins the build's: one run, node 1's results tagged duplicate."""
-        second_fifos = self.blocking_fifos()
-        first = self.node("-j", "1", block=True)
-        self.wait_started()
-        os.kill(first.pid, signal.SIGSTOP)
-        second = self.node("-j", "2", block=second_fifos)
-        with open(os.path.join(second_fifos, "started.fifo")) as started:
-            started.read()
+        first, second, second_fifos = self.first_stopped_second_reruns()
         with open(os.path.join(second_fifos, "go.fifo"), "w") as go:
             go.write("go")
         merged = self.finished(second)[0]
