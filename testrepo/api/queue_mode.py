@@ -203,11 +203,13 @@ def rejoin_recovered(repo, record, filter_tags) -> str:
 
     key, node = record.metadata["queue"], record.metadata["queue_node"]
     queue = BuildQueue(repo._db, key, node, ORPHAN_MERGE_TTL)
-    answer = queue.finish(record.run_id)
+    # Its last results may not have reached the spool: its items go back
+    # to the queue (results it has are then duplicates, tagged as such).
+    answer = queue.finish(record.run_id, whole=False)
     while answer.action == "wait" and not answer.counted:
         # Being merged (seconds): the merge did not take this run in.
         time.sleep(build_queue.poll_seconds(queue.ttl))
-        answer = queue.finish(record.run_id)
+        answer = queue.finish(record.run_id, whole=False)
     said = f"It was node {node}'s run of build {key}: "
     if answer.action == "wait":
         return said + "the build's merge takes it in.\n"

@@ -243,11 +243,13 @@ class BuildQueue:
             self._run(conn, "UPDATE testrepo_queue_builds SET merge_expires = now() + "
                       "make_interval(secs => :ttl) WHERE build_key = :key AND merger = :node")
 
-    def finish(self, run_id: Optional[int]) -> Finish:
+    def finish(self, run_id: Optional[int], whole: bool = True) -> Finish:
         """This node stored its run ``run_id``: its items are done (leased
-        ones it never ran go back); merge if every other node is finished or
-        silent for the TTL.  While another node merges, wait; take the
-        merge over if that node falls silent for the TTL."""
+        ones it never ran go back; all go back unless the run is
+        ``whole``: one recovered from a killed node's spool may lack its
+        last results); merge if every other node is finished or silent
+        for the TTL.  While another node merges, wait; take the merge over
+        if that node falls silent for the TTL."""
         with self._transaction() as conn:
             build = self._run(conn, "SELECT state, merger, merge_expires IS NULL OR "
                               "merge_expires < now() FROM testrepo_queue_builds WHERE "
@@ -259,9 +261,10 @@ class BuildQueue:
             if build[0] != "running":
                 return self._take_over(conn, build[1]) if build[2] else Finish("wait")
             self._run(conn, "UPDATE testrepo_queue_items SET state = 'done' WHERE "
-                      "build_key = :key AND owner = :node AND state = 'ran'")
+                      "build_key = :key AND owner = :node AND state = 'ran' AND :whole",
+                      whole=whole)
             self._run(conn, "UPDATE testrepo_queue_items SET state = 'todo', owner = NULL "
-                      "WHERE build_key = :key AND owner = :node AND state = 'leased'")
+                      "WHERE build_key = :key AND owner = :node AND state IN ('leased', 'ran')")
             self._run(conn, "UPDATE testrepo_queue_nodes SET finished = true, run_id = :run, "
                       "seen = now() WHERE build_key = :key AND node = :node", run=run_id)
             running = self._run(conn, "SELECT count(*) FROM testrepo_queue_nodes WHERE "
