@@ -147,9 +147,43 @@ class TestMergingNodeDies(QueueNodes, testtools.TestCase):
         self.addCleanup(repo.close)
         queue = BuildQueue(repo._db, "K1", "gone:1:a", 60)
         queue.join(lambda: plan_items(ALL_IDS, {}), 1)
+        self.killed_node_spool(repo)
+        build_run = self.merged_by_another_node(repo)
+        code, out, err = testr(self.project.path, "-r", self.url, "last", env=self.spool)
+        self.assertEqual(0, code, out + err)
+        self.assertRegex(out, r"Recovered run \d+ \(1 results\)")
+        self.assertIn(f"It was node gone:1:a's run of build K1: it joined the build's run "
+                      f"{build_run} (1 result(s) tagged 'duplicate').", out)
+        self.assertEqual([build_run], repo.run_ids())
+        record = repo.get_run(build_run).record
+        self.assertEqual(("2", len(ALL_IDS)), (record.metadata["queue_nodes"], record.total))
+        self.assertEqual([], os.listdir(self.spool_dir()))
+
+    def test_recovered_node_run_is_merged_with_the_build(self):
+        """Recovered while the build still runs: it is the killed node's
+        run, and the build's merge takes it in."""
+        repo = repository.initialise_repository(self.url)
+        self.addCleanup(repo.close)
+        queue = BuildQueue(repo._db, "K1", "gone:1:a", 60)
+        queue.join(lambda: plan_items(ALL_IDS, {}), 1)
+        queue.lease([])
+        BuildQueue(repo._db, "K1", "other:2:b", 60).join(lambda: [], 1)  # alive
+        self.killed_node_spool(repo)
+        code, out, err = testr(self.project.path, "-r", self.url, "last", env=self.spool)
+        self.assertIn("It was node gone:1:a's run of build K1: the build's merge takes it "
+                      "in.", out)
+        # Its leased items went back to the queue at once.
+        self.assertEqual([], self.sql("SELECT 1 FROM testrepo_queue_items WHERE owner = "
+                                      "'gone:1:a' AND state <> 'todo'"))
+        build_run = self.merged_by_another_node(repo)
+        self.assertEqual([build_run], repo.run_ids())
+        record = repo.get_run(build_run).record
+        self.assertEqual(("2", len(ALL_IDS)), (record.metadata["queue_nodes"], record.total))
+
+    def killed_node_spool(self, repo):
+        """What node gone:1:a, killed, left in its spool: one result."""
         dead = subprocess.Popen(["true"])
         dead.wait()
-        spool = self.spool_dir()
         with fixtures.EnvironmentVariable("TESTREPO_SPOOL_DIR",
                                           self.spool["TESTREPO_SPOOL_DIR"]):
             killed = repo.insert(partial=True, metadata={"queue": "K1",
@@ -160,17 +194,8 @@ class TestMergingNodeDies(QueueNodes, testtools.TestCase):
         killed._file.close()  # what the killed node left: its pid is dead
         name = os.path.basename(killed.temp_path).replace(f"-{os.getpid()}-", f"-{dead.pid}-")
         for suffix in ("", ".json"):
-            os.rename(killed.temp_path + suffix, os.path.join(spool, name + suffix))
-        build_run = self.merged_by_another_node(repo)
-        code, out, err = testr(self.project.path, "-r", self.url, "last", env=self.spool)
-        self.assertEqual(0, code, out + err)
-        self.assertRegex(out, r"Recovered run \d+ \(1 results\)")
-        self.assertIn(f"It was node gone:1:a's run of build K1: it joined the build's run "
-                      f"{build_run} (1 result(s) tagged 'duplicate').", out)
-        self.assertEqual([build_run], repo.run_ids())
-        record = repo.get_run(build_run).record
-        self.assertEqual(("2", len(ALL_IDS)), (record.metadata["queue_nodes"], record.total))
-        self.assertEqual([], os.listdir(spool))
+            os.rename(killed.temp_path + suffix,
+                      os.path.join(self.spool_dir(), name + suffix))
 
     def merged_by_another_node(self, repo):
         """Node other:2:b runs every test of build K1 and merges it (node
