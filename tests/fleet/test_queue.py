@@ -51,6 +51,16 @@ ALL_IDS = sorted(["sample.test_sample.TestA0.test_a0_block"] + [
 TTL = "1"
 
 
+def release_fifos(fifos):
+    """A blocking test a failed test left waiting on ``fifos`` (its
+    worker is a process group of its own) goes on, and ends."""
+    for name, flags in (("started.fifo", os.O_RDONLY), ("go.fifo", os.O_WRONLY)):
+        try:
+            os.close(os.open(os.path.join(fifos, name), flags | os.O_NONBLOCK))
+        except OSError:
+            pass  # nobody is waiting on it
+
+
 class QueueNodes:
     """Node processes of build K1 on a fresh PostgreSQL database; a mixin
     for testtools.TestCase."""
@@ -66,6 +76,7 @@ class QueueNodes:
         self.spool = {"TESTREPO_SPOOL_DIR": self.useFixture(fixtures.TempDir()).path}
         for name in ("started.fifo", "go.fifo"):
             os.mkfifo(os.path.join(self.fifos, name))
+        self.addCleanup(release_fifos, self.fifos)
 
     def node(self, *args, block=False, stderr=subprocess.STDOUT, env=None):
         """A node: `testr run --queue KEY` in a fresh copy of the project;
@@ -76,10 +87,21 @@ class QueueNodes:
         fifos = self.fifos if block is True else block
         env = testrepo_env(dict(self.spool, **(env or {}),
                                 **({"FLEET_BLOCK": fifos} if block else {})))
-        return subprocess.Popen(
+        process = subprocess.Popen(
             [sys.executable, "-m", "testrepo", "-r", self.url, "run", "--queue", "K1",
              "--lease-ttl", self.ttl, *args], cwd=copy, env=env, stdout=subprocess.PIPE,
             stderr=stderr, stdin=subprocess.DEVNULL, start_new_session=True)
+        self.addCleanup(self.stop_node, process)
+        return process
+
+    @staticmethod
+    def stop_node(process):
+        """A node a failed test left running (blocked, stopped) is killed
+        with its workers, not left behind."""
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+        process.stdout.close()
 
     def spool_dir(self) -> str:
         """The nodes' spool directory for the build's repository."""

@@ -16,7 +16,7 @@ from testrepo.api import queue_merge
 from testrepo.options import OutputOptions
 from testrepo.repository.sql_queue import BuildQueue
 from testrepo.scheduler.build_queue import plan_items
-from tests.fleet.test_queue import ALL_IDS, QueueNodes
+from tests.fleet.test_queue import ALL_IDS, QueueNodes, release_fifos
 from tests.harness import testr
 
 BLOCK_ID = "sample.test_sample.TestA0.test_a0_block"
@@ -221,6 +221,7 @@ class TestDuplicates(QueueNodes, testtools.TestCase):
         fifos = self.useFixture(fixtures.TempDir()).path
         for name in ("started.fifo", "go.fifo"):
             os.mkfifo(os.path.join(fifos, name))
+        self.addCleanup(release_fifos, fifos)
         return fifos
 
     def first_stopped_second_reruns(self):
