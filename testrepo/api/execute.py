@@ -68,6 +68,8 @@ class RunContext:
         partial = (self.options.partial or self.selection.restricted or filtered
                    or self.shard is not None or self.build is not None)
         inserter = _open_inserter(self, partial, metadata)
+        if self.build is not None:
+            inserter.spool_metadata()  # recovered, it rejoins the build
         return inserter, rng, durations, group_of
 
     def nothing_to_rerun(self, test_ids) -> Optional[RunOutcome]:

@@ -23,7 +23,6 @@ def load(project: Project, streams: Sequence[BinaryIO], options: LoadOptions,
     decoded = [_decode_stream(source, options.partial) for source in streams]
     repo = open_repository(project, create=options.force_init,
                            out=None if output.subunit else out)
-    inserter = _load_inserter(repo, options, project)
 
     def feed(sink):
         for index, events in enumerate(decoded):
@@ -31,7 +30,12 @@ def load(project: Project, streams: Sequence[BinaryIO], options: LoadOptions,
             for event in events:
                 tagger.status(**event.as_status())
 
-    return stream_run(inserter, output, out, feed)
+    # Closed here, not left to the garbage collector: a database's pooled
+    # connections would outlive a caller that embeds testrepo.
+    try:
+        return stream_run(_load_inserter(repo, options, project), output, out, feed)
+    finally:
+        repo.close()
 
 
 def _decode_stream(source: BinaryIO, partial: bool) -> list:

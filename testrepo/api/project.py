@@ -83,6 +83,10 @@ def open_repository(project: Project, create: bool = False, out: Optional[TextIO
             out.write(f"Recovered run {record.run_id} ({record.total} results) that a killed "
                       "testr process left half-written; it is stored as an interrupted, "
                       "partial run.\n")
+            if "queue_node" in record.metadata:
+                from testrepo.api import queue_mode
+
+                out.write(queue_mode.rejoin_recovered(repo, record, filter_tags(project)))
     return repo
 
 

@@ -13,6 +13,11 @@ The build's run is stored in one transaction and the node runs removed
 in another: a node that takes the merge over from a merger that died
 (:mod:`testrepo.repository.sql_queue`) finds the run stored or not, and
 the node runs all there or all gone, and finishes what is left.
+
+A node run stored after the build's run was made (a node presumed dead
+that was not, or a killed node's run recovered from its spool) is
+appended to the build's run (:func:`join_late`), so the build stays one
+run.
 """
 
 from __future__ import annotations
@@ -69,6 +74,30 @@ def merge(repo, key: str, answer, filter_tags, output: OutputOptions, out) -> Ru
     stored = set(repo.run_ids())
     repo.remove_runs([run_id for run_id in answer.run_ids if run_id in stored])
     return outcome
+
+
+def join_late(repo, build_run: int, node_run: int, filter_tags) -> List[str]:
+    """Append node run ``node_run`` (a node presumed dead that stored its
+    run after the build's run ``build_run`` was made) to the build's run,
+    its events tagged ``node-N`` (N: the build's next node) and
+    ``duplicate`` for the tests the build's run has results for; then
+    remove the node run.  The ids tagged ``duplicate``."""
+    record = repo.get_run(build_run).record
+    earlier = set(repo.test_results(build_run))
+    data = repo.get_run(node_run).stream().read()
+    node = int(record.metadata.get("queue_nodes", "0"))
+    inserter = repo.append(build_run)
+    inserter.metadata["queue_nodes"] = str(node + 1)
+    inserter.hide_tags(filter_tags)
+    inserter.spool_as_copy()  # the node run is removed only once this is stored
+    seen: Set[str] = set()
+    tagger = NodeTagger(inserter, node, earlier, seen)
+    inserter.startTestRun()
+    for event in subunit_v2.iter_events(data):
+        tagger.status(**event.as_status())
+    inserter.stopTestRun()
+    repo.remove_runs([node_run])
+    return sorted(earlier & seen)
 
 
 def _say(output: OutputOptions, out):

@@ -8,7 +8,11 @@ renews the node's leases; the node's own results are stored as an
 ordinary partial run (``queue=KEY``, ``queue_node=NODE``); then
 :func:`finish` waits until every other node has stored its run (or fell
 silent for the TTL), and the last one merges the node runs into the
-build's run and removes them and the queue's rows.
+build's run and removes them and the queue's rows.  A node whose run the
+merge did not take in (it was presumed dead) appends it to the build's
+run afterwards; so does the testr that recovers a killed node's spooled
+run (:func:`rejoin_recovered`).  The lease TTL is the build's (its
+planning node's).
 """
 
 from __future__ import annotations
@@ -18,11 +22,13 @@ import io
 import os
 import socket
 import threading
+import time
 import uuid
 from typing import Optional, Sequence
 
 from testrepo import errors, scheduler
 from testrepo.api.project import RunOutcome
+from testrepo.options import OutputOptions
 from testrepo.scheduler import build_queue
 from testrepo.scheduler.leased import LeasedWork
 
@@ -92,6 +98,10 @@ def join(context, selected: Sequence[str], workers: int) -> Optional[Build]:
         return None
     if not joined.planned:
         context.say(f"Joined build {key}: {joined.items} item(s) in its queue.\n")
+    if joined.ttl != float(context.options.lease_ttl):
+        context.say(f"Build {key}: its lease TTL is {joined.ttl:g} s (its planning node's "
+                    f"--lease-ttl), not this node's {context.options.lease_ttl:g} s; using "
+                    f"{joined.ttl:g} s.\n")
     work = LeasedWork(queue, build_queue.poll_seconds(queue.ttl), patience=queue.ttl)
     build = Build(key, queue.node, queue, work)
     threading.Thread(target=build.renew_leases, daemon=True).start()
@@ -125,6 +135,7 @@ def finish(context, build: Build, outcome: RunOutcome) -> RunOutcome:
         while True:
             answer = build.queue.finish(outcome.run_id)
             if answer.action == "leave":
+                _join_late(context, build, answer.merged, outcome)
                 return outcome
             if answer.action == "merge":
                 break
@@ -134,9 +145,29 @@ def finish(context, build: Build, outcome: RunOutcome) -> RunOutcome:
         merged = queue_merge.merge(context.repo, build.key, answer, context.config.filter_tags,
                                    context.output, context.out)
         build.queue.forget()
+        if outcome.run_id not in answer.run_ids:
+            # Taken over from a merger that chose its node runs before this
+            # node stored its own.
+            _join_late(context, build, merged.run_id, outcome)
     finally:
         build.stop.set()
     return merged
+
+
+def _join_late(context, build: Build, merged: Optional[int], outcome: RunOutcome) -> None:
+    """This node's run, stored after the build's run ``merged`` was made
+    (its leases had lapsed: it was presumed dead), joins that run.  A run
+    the merge took in was removed by it: nothing to do."""
+    if merged is None or outcome.run_id not in context.repo.run_ids():
+        return
+    from testrepo.api import queue_merge
+
+    with build.queue.late_join_lock():
+        twice = queue_merge.join_late(context.repo, merged, outcome.run_id,
+                                      context.config.filter_tags)
+    context.say(f"Build {build.key}: its run {merged} was made before this node stored its "
+                f"results (its leases had lapsed); they join that run, {len(twice)} tagged "
+                "'duplicate'.\n")
 
 
 def complete_orphaned(repo, filter_tags, output, out) -> None:
@@ -160,3 +191,38 @@ def complete_orphaned(repo, filter_tags, output, out) -> None:
         if not output.subunit:
             out.write(f"Build {key}: its merging node {answer.taken_from} fell silent; its "
                       f"node runs are merged now, into run {merged.run_id}.\n")
+
+
+def rejoin_recovered(repo, record, filter_tags) -> str:
+    """A killed node's run of build ``queue``, recovered from its spool:
+    what becomes of it, said.  While the build runs it counts as the
+    node's run (the merge takes it in); once the build's run is made it
+    joins that run; if every other node is gone, this process merges."""
+    from testrepo.api import queue_merge
+    from testrepo.repository.sql_queue import BuildQueue
+
+    key, node = record.metadata["queue"], record.metadata["queue_node"]
+    queue = BuildQueue(repo._db, key, node, ORPHAN_MERGE_TTL)
+    # Its last results may not have reached the spool: its items go back
+    # to the queue (results it has are then duplicates, tagged as such).
+    answer = queue.finish(record.run_id, whole=False)
+    while answer.action == "wait" and not answer.counted:
+        # Being merged (seconds): the merge did not take this run in.
+        time.sleep(build_queue.poll_seconds(queue.ttl))
+        answer = queue.finish(record.run_id, whole=False)
+    said = f"It was node {node}'s run of build {key}: "
+    if answer.action == "wait":
+        return said + "the build's merge takes it in.\n"
+    merged = answer.merged
+    if answer.action == "merge":
+        merged = queue_merge.merge(repo, key, answer, filter_tags,
+                                   OutputOptions(quiet=True), io.StringIO()).run_id
+        queue.forget()
+    if merged is None:
+        return said + "the build left no run (abandoned); it stays a run of its own.\n"
+    if record.run_id not in repo.run_ids():
+        return said + f"merged into the build's run {merged}.\n"
+    with queue.late_join_lock():
+        twice = queue_merge.join_late(repo, merged, record.run_id, filter_tags)
+    return said + (f"it joined the build's run {merged} ({len(twice)} result(s) tagged "
+                   "'duplicate').\n")

@@ -36,13 +36,17 @@ def last(project: Project, output: OutputOptions, out: TextIO) -> RunOutcome:
     """Show the latest run: its failures and summary (exit 1 if it failed);
     first merge a ``--queue`` build whose merging node died."""
     repo = open_repository(project, out=None if output.subunit else out)
-    if repository.is_sql_url(repository_url(project)):
-        # A --queue build whose merging node died: its run is made first.
-        from testrepo.api import queue_mode
+    try:
+        if repository.is_sql_url(repository_url(project)):
+            # A --queue build whose merging node died: its run is made first.
+            from testrepo.api import queue_mode
 
-        queue_mode.complete_orphaned(repo, filter_tags(project), output, out)
-    run = repo.get_run(repo.latest_id())
-    return RunOutcome(run.run_id, run.record, _show_run(run, output, out))
+            queue_mode.complete_orphaned(repo, filter_tags(project), output, out)
+        run = repo.get_run(repo.latest_id())
+        return RunOutcome(run.run_id, run.record, _show_run(run, output, out))
+    finally:
+        # A database's pooled connections go now, not when garbage collected.
+        repo.close()
 
 
 def failing(project: Project, output: OutputOptions, list_only: bool, out: TextIO) -> int:

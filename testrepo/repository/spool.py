@@ -14,12 +14,16 @@ and store the file only when the run ends. So:
 * a run that is only a copy of runs stored already (a ``--queue``
   build's merge of its node runs) is spooled as ``copy-<pid>-*``: if its
   writer dies, the next testr deletes the file, as the build's run is
-  made again from the stored node runs.
+  made again from the stored node runs;
+* a run whose metadata say what it belongs to (a ``--queue`` node's run)
+  keeps them beside its file (``<file>.json``), so that a recovered run
+  keeps them too and can rejoin its build.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 import tempfile
@@ -60,12 +64,19 @@ class SpoolingInserter(Inserter):
         self._file = None
         self.temp_path = None
         self._kind = "run"
+        self._keeps_metadata = False
 
     def spool_as_copy(self):
         """This run copies stored runs: if the process dies, its temp file
         is deleted, not recovered (the module docstring).  Before
         ``startTestRun``."""
         self._kind = "copy"
+
+    def spool_metadata(self):
+        """Keep the metadata beside the temp file: if the process dies, the
+        recovered run has them (the module docstring).  Before
+        ``startTestRun``."""
+        self._keeps_metadata = True
 
     def _begin(self):
         tmp_dir = self._repository.spool_dir
@@ -79,6 +90,12 @@ class SpoolingInserter(Inserter):
             raise storage_error("create a temporary run file in", tmp_dir, err) from err
         self._file = os.fdopen(fd, "wb")
         self._flushed = 0.0
+        if self._keeps_metadata:
+            try:
+                with open(_metadata_path(self.temp_path), "w", encoding="utf-8") as kept:
+                    json.dump(self.metadata, kept)
+            except OSError as err:
+                raise storage_error("write", _metadata_path(self.temp_path), err) from err
 
     def _write(self, data):
         try:
@@ -107,7 +124,10 @@ class SpoolingInserter(Inserter):
             self._file.close()
         except OSError as err:
             raise storage_error("write", self.temp_path, err) from err
-        return self._repository._store(self.temp_path, pending)
+        try:
+            return self._repository._store(self.temp_path, pending)
+        finally:
+            _discard(_metadata_path(self.temp_path))
 
 
 def recover_spooled(repository: "Repository", spool_dir: str) -> List[RunRecord]:
@@ -122,17 +142,42 @@ def recover_spooled(repository: "Repository", spool_dir: str) -> List[RunRecord]
             continue  # another process claimed it first
         with open(claimed, "rb") as stream:
             data = stream.read()
+        kept = _metadata_path(os.path.join(spool_dir, name))
         if data.strip() and not _COPY_NAME.search(name):
-            recovered.append(_store_recovered(repository, data, pid))
+            recovered.append(_store_recovered(repository, data, pid, _read_metadata(kept)))
         # Only once stored: if we die first, the claimed file (named for
         # this process) is an orphan again for the next testr.
         os.unlink(claimed)
+        _discard(kept)
     return recovered
 
 
-def _store_recovered(repository, data: bytes, pid: int) -> RunRecord:
-    inserter = repository.insert(partial=True, metadata={
-        "recovered": "left half-written by testr process %d, which was killed" % pid})
+def _metadata_path(temp_path: str) -> str:
+    return temp_path + ".json"
+
+
+def _read_metadata(path: str) -> dict:
+    """The metadata a killed run kept beside its file; none if it kept
+    none (or they are unreadable: the run is recovered all the same)."""
+    try:
+        with open(path, encoding="utf-8") as kept:
+            found = json.load(kept)
+    except (OSError, ValueError):
+        return {}
+    return {str(key): str(value) for key, value in found.items()} \
+        if isinstance(found, dict) else {}
+
+
+def _discard(path: str) -> None:
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+
+
+def _store_recovered(repository, data: bytes, pid: int, metadata: dict) -> RunRecord:
+    inserter = repository.insert(partial=True, metadata=dict(metadata, recovered=(
+        "left half-written by testr process %d, which was killed" % pid)))
     inserter.mark_interrupted()
     inserter.startTestRun()
     subunit_v2.replay(data, inserter)

@@ -10,7 +10,8 @@ involved):
   has been chosen to make the nodes' runs into one; the merger holds
   that job as a lease too (``merge_expires``, renewed with its
   heartbeat): if it dies, a node still waiting for the build, or the
-  next ``testr last``, takes the merge over;
+  next ``testr last``, takes the merge over; ``lease_ttl`` is the planning
+  node's ``--lease-ttl``, which every node of the build uses;
 * ``testrepo_queue_items``: the build's items (:mod:`testrepo.scheduler.
   build_queue`), each ``todo``, ``leased`` (being run by ``owner`` until
   ``expires``), ``ran`` (run, results not stored yet) or ``done`` (stored
@@ -60,6 +61,11 @@ _TABLES = (
         AND attrelid = 'testrepo_queue_builds'::regclass) THEN
         ALTER TABLE testrepo_queue_builds ADD COLUMN merger TEXT,
         ADD COLUMN merge_expires TIMESTAMPTZ, ADD COLUMN partial BOOLEAN; END IF; END $$""",
+    # The build's lease TTL (its planning node's), so that every node
+    # lapses, polls and presumes others dead by one clock.
+    """DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_attribute WHERE attname = 'lease_ttl'
+        AND attrelid = 'testrepo_queue_builds'::regclass) THEN
+        ALTER TABLE testrepo_queue_builds ADD COLUMN lease_ttl DOUBLE PRECISION; END IF; END $$""",
 )
 # One advisory lock key for creating the tables (two nodes' first joins).
 _CREATE_LOCK_KEY = 0x7465737471  # "testq"
@@ -80,6 +86,7 @@ class Joined:
     items: int
     state: str
     run_id: Optional[int] = None
+    ttl: Optional[float] = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -97,6 +104,7 @@ class Finish:
     merged: Optional[int] = None
     taken_from: Optional[str] = None
     partial: bool = False
+    counted: bool = False  # wait: this node's run is among those to merge
 
 
 class BuildQueue:
@@ -138,21 +146,22 @@ class BuildQueue:
             if state is None and (run_id := self._complete_run(conn)) is not None:
                 return Joined(False, 0, "complete", run_id)
             planned = self._run(conn, "INSERT INTO testrepo_queue_builds (build_key, state, "
-                                "partial) VALUES (:key, 'running', :partial) ON CONFLICT DO "
-                                "NOTHING RETURNING build_key", partial=partial
+                                "partial, lease_ttl) VALUES (:key, 'running', :partial, :ttl) "
+                                "ON CONFLICT DO NOTHING RETURNING build_key", partial=partial
                                 ).first() is not None
             if planned:
-                state = "running"
                 self._insert_items(conn, make_items())
-            else:
-                state = self._run(conn, "SELECT state FROM testrepo_queue_builds "
-                                  "WHERE build_key = :key").scalar()
+            state, ttl = self._run(conn, "SELECT state, lease_ttl FROM testrepo_queue_builds "
+                                   "WHERE build_key = :key FOR SHARE").one()
+            # The planning node's TTL governs (a build planned before the
+            # column existed has none: then this node's own).
+            self.ttl = float(ttl) if ttl is not None else self.ttl
             self._run(conn, "INSERT INTO testrepo_queue_nodes (build_key, node, workers, seen) "
                       "VALUES (:key, :node, :workers, now()) ON CONFLICT (build_key, node) "
                       "DO UPDATE SET seen = now(), workers = :workers", workers=workers)
             count = self._run(conn, "SELECT count(*) FROM testrepo_queue_items "
                               "WHERE build_key = :key").scalar()
-        return Joined(planned, count, state)
+        return Joined(planned, count, state, ttl=self.ttl)
 
     def _forget_abandoned(self, conn) -> None:
         self._run(conn, "DELETE FROM testrepo_queue_builds b WHERE b.created < now() - "
@@ -234,30 +243,35 @@ class BuildQueue:
             self._run(conn, "UPDATE testrepo_queue_builds SET merge_expires = now() + "
                       "make_interval(secs => :ttl) WHERE build_key = :key AND merger = :node")
 
-    def finish(self, run_id: Optional[int]) -> Finish:
+    def finish(self, run_id: Optional[int], whole: bool = True) -> Finish:
         """This node stored its run ``run_id``: its items are done (leased
-        ones it never ran go back); merge if every other node is finished or
-        silent for the TTL.  While another node merges, wait; take the
-        merge over if that node falls silent for the TTL."""
+        ones it never ran go back; all go back unless the run is
+        ``whole``: one recovered from a killed node's spool may lack its
+        last results); merge if every other node is finished or silent
+        for the TTL.  While another node merges, wait; take the merge over
+        if that node falls silent for the TTL."""
         with self._transaction() as conn:
             build = self._run(conn, "SELECT state, merger, merge_expires IS NULL OR "
                               "merge_expires < now() FROM testrepo_queue_builds WHERE "
                               "build_key = :key FOR UPDATE").first()
             if build is None:
-                return Finish("leave")
+                # Merged already (or abandoned): a node presumed dead that
+                # stored its run since joins that run (``merged``).
+                return Finish("leave", merged=self._complete_run(conn))
             if build[0] != "running":
                 return self._take_over(conn, build[1]) if build[2] else Finish("wait")
             self._run(conn, "UPDATE testrepo_queue_items SET state = 'done' WHERE "
-                      "build_key = :key AND owner = :node AND state = 'ran'")
+                      "build_key = :key AND owner = :node AND state = 'ran' AND :whole",
+                      whole=whole)
             self._run(conn, "UPDATE testrepo_queue_items SET state = 'todo', owner = NULL "
-                      "WHERE build_key = :key AND owner = :node AND state = 'leased'")
+                      "WHERE build_key = :key AND owner = :node AND state IN ('leased', 'ran')")
             self._run(conn, "UPDATE testrepo_queue_nodes SET finished = true, run_id = :run, "
                       "seen = now() WHERE build_key = :key AND node = :node", run=run_id)
             running = self._run(conn, "SELECT count(*) FROM testrepo_queue_nodes WHERE "
                                 "build_key = :key AND NOT finished AND seen > now() - "
                                 "make_interval(secs => :ttl)").scalar()
             if running:
-                return Finish("wait")
+                return Finish("wait", counted=True)
             return self._take_over(conn, None)
 
     def take_over_merge(self) -> Optional[Finish]:
@@ -299,6 +313,23 @@ class BuildQueue:
                     "SELECT build_key FROM testrepo_queue_builds WHERE state = 'merging' AND "
                     "(merge_expires IS NULL OR merge_expires < now()) ORDER BY created")
                 ).scalars())
+
+    @contextlib.contextmanager
+    def late_join_lock(self):
+        """Held while a late node's run is appended to the build's run: two
+        late nodes must not each append to the run as it was before the
+        other's append (a session lock on a connection of its own)."""
+        with self._db._translated():
+            with self._db.engine.connect() as conn:
+                conn.execute(sa.text("SELECT pg_advisory_lock(hashtext(:name))"),
+                             {"name": "testrepo-late-join:" + self.key})
+                conn.commit()
+                try:
+                    yield
+                finally:
+                    conn.execute(sa.text("SELECT pg_advisory_unlock(hashtext(:name))"),
+                                 {"name": "testrepo-late-join:" + self.key})
+                    conn.commit()
 
     def forget(self) -> None:
         """The build is merged: its rows go."""
