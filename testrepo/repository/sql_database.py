@@ -119,6 +119,13 @@ class Database:
         lowered = reason.lower()
         operational = isinstance(err, sa_exc.OperationalError) or \
             type(orig).__name__ == "OperationalError"
+        if str(getattr(orig, "sqlstate", None) or "").startswith("40"):
+            # Deadlock or serialization failure: the server is reachable, and
+            # testrepo's own transactions conflicted (a bug to report).
+            return RepositoryError(
+                "The repository database %s rolled a transaction back (%s). Run again; "
+                "if it recurs, report it with the server's log." % (
+                    self.shown, reason))
         if operational and not self.sqlite:
             return RepositoryError(
                 "Cannot reach the repository database %s (%s); check that the server is "

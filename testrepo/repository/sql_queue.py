@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import threading
 from typing import Callable, List, Optional, Sequence, Tuple
 
 import sqlalchemy as sa
@@ -116,13 +117,17 @@ class BuildQueue:
                 f"--queue needs a PostgreSQL repository (its SKIP LOCKED leases); "
                 f"{db.shown} is SQLite. Use --shard K/N, or --repo-url postgresql://...")
         self._db, self.key, self.node, self.ttl = db, key, node, float(lease_ttl)
+        # A node's transactions run one at a time: its heartbeat thread's
+        # renewal locks the rows its main thread's finish or forget locks,
+        # in another order, and PostgreSQL aborted one of them as a deadlock.
+        self._one_at_a_time = threading.Lock()
 
     @contextlib.contextmanager
     def _transaction(self):
         """One transaction, errors as RepositoryErrors.  Not the
         repository's write lock: leases must not wait for runs being
         stored."""
-        with self._db._translated():
+        with self._one_at_a_time, self._db._translated():
             with self._db.engine.begin() as conn:
                 yield conn
 
@@ -235,13 +240,15 @@ class BuildQueue:
     def heartbeat(self) -> None:
         """This node is alive: its leases last another TTL."""
         with self._transaction() as conn:
+            # The build's row first, as finish and forget lock it: one order
+            # of locks for every transaction that takes it.
+            self._run(conn, "UPDATE testrepo_queue_builds SET merge_expires = now() + "
+                      "make_interval(secs => :ttl) WHERE build_key = :key AND merger = :node")
             self._run(conn, "UPDATE testrepo_queue_items SET expires = now() + "
                       "make_interval(secs => :ttl) WHERE build_key = :key AND owner = :node "
                       "AND state IN ('leased', 'ran')")
             self._run(conn, "UPDATE testrepo_queue_nodes SET seen = now() WHERE "
                       "build_key = :key AND node = :node")
-            self._run(conn, "UPDATE testrepo_queue_builds SET merge_expires = now() + "
-                      "make_interval(secs => :ttl) WHERE build_key = :key AND merger = :node")
 
     def finish(self, run_id: Optional[int], whole: bool = True) -> Finish:
         """This node stored its run ``run_id``: its items are done (leased
