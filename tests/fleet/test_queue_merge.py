@@ -252,6 +252,8 @@ class TestDuplicates(QueueNodes, testtools.TestCase):
         """Node 1 is stopped (SIGSTOP) while it runs the blocking test, so
         its lease lapses and node 2 leases the test again; node 1 then
         goes on and both finish it: one result is tagged duplicate."""
+        # Node 1, resumed, must still count as alive when node 2 merges.
+        self.ttl = "2"
         first, second, second_fifos = self.first_stopped_second_reruns()
         resumed_at = self.sql("SELECT now()")[0][0]
         os.kill(first.pid, signal.SIGCONT)
