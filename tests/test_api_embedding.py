@@ -2,6 +2,7 @@
 
 import io
 
+import fixtures
 import testtools
 
 from testrepo import api, errors
@@ -55,3 +56,25 @@ class TestApiModule(testtools.TestCase):
         self.assertEqual((flaky.DEFAULT_RUNS, flaky.DEFAULT_MIN_FLIPS),
                          (api.FlakyOptions.runs, api.FlakyOptions.min_flips))
         self.assertEqual(compare.CATEGORIES, api.COMPARE_CATEGORIES)
+
+
+class TestEmbeddingWithPostgreSQL(testtools.TestCase):
+
+    def test_no_connection_is_left_to_the_garbage_collector(self):
+        # A program that calls the API many times must not be told, test
+        # after test, that pooled connections were deleted while open.
+        import gc
+        import warnings
+
+        from tests.databases import postgresql_url
+
+        project = Project(directory=self.useFixture(fixtures.TempDir()).path,
+                          repo_url=postgresql_url(self))
+        api.init(project)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", ResourceWarning)
+            self.assertEqual(0, api.failing(project, OutputOptions(), True, io.StringIO()))
+            self.assertEqual([], api.history(project))
+            gc.collect()
+        self.assertEqual([], [str(w.message) for w in caught
+                              if issubclass(w.category, ResourceWarning)])

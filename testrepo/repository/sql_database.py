@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import weakref
 from typing import Optional
 
 import sqlalchemy as sa
@@ -48,6 +49,10 @@ class Database:
             "postgresql+psycopg://", "postgresql://")
         self.sqlite = parsed.get_backend_name() == "sqlite"
         self.engine = self._create_engine(parsed)
+        # Pooled connections are closed when the database object goes, not
+        # left to the driver's finalizer (a ResourceWarning in a program
+        # that embeds testrepo and never calls the repository's close).
+        weakref.finalize(self, self.engine.dispose)
 
     def _create_engine(self, url):
         try:
