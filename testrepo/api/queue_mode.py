@@ -22,7 +22,6 @@ import io
 import os
 import socket
 import threading
-import time
 import uuid
 from typing import Optional, Sequence
 
@@ -102,7 +101,8 @@ def join(context, selected: Sequence[str], workers: int) -> Optional[Build]:
         context.say(f"Build {key}: its lease TTL is {joined.ttl:g} s (its planning node's "
                     f"--lease-ttl), not this node's {context.options.lease_ttl:g} s; using "
                     f"{joined.ttl:g} s.\n")
-    work = LeasedWork(queue, build_queue.poll_seconds(queue.ttl), patience=queue.ttl)
+    work = LeasedWork(queue, build_queue.poll_seconds(queue.ttl), patience=queue.ttl,
+                      wait=queue.wait_for_news)
     build = Build(key, queue.node, queue, work)
     threading.Thread(target=build.renew_leases, daemon=True).start()
     return build
@@ -139,7 +139,7 @@ def finish(context, build: Build, outcome: RunOutcome) -> RunOutcome:
                 return outcome
             if answer.action == "merge":
                 break
-            work._wait(build_queue.poll_seconds(build.queue.ttl))
+            build.queue.wait_for_news(build_queue.poll_seconds(build.queue.ttl))
         from testrepo.api import queue_merge
 
         merged = queue_merge.merge(context.repo, build.key, answer, context.config.filter_tags,
@@ -208,7 +208,7 @@ def rejoin_recovered(repo, record, filter_tags) -> str:
     answer = queue.finish(record.run_id, whole=False)
     while answer.action == "wait" and not answer.counted:
         # Being merged (seconds): the merge did not take this run in.
-        time.sleep(build_queue.poll_seconds(queue.ttl))
+        queue.wait_for_news(build_queue.poll_seconds(queue.ttl))
         answer = queue.finish(record.run_id, whole=False)
     said = f"It was node {node}'s run of build {key}: "
     if answer.action == "wait":

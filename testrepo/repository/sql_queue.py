@@ -25,13 +25,24 @@ items of a node silent for the TTL are leased again by the others, so
 every item runs at least once, and one leased twice is counted
 (``leases``) so that the merged run can say which results are
 duplicates.  The build's rows are deleted when it has been merged.
+
+A node with nothing to do but wait (for the other nodes' leases to end,
+for the merge) sleeps until a poll has passed or another node announces
+news on the build's channel (``NOTIFY``): the build's last item run,
+items given back to the queue, the build merged.  Only those, so that a
+hundred waiting nodes are woken a few times per build, not per lease; the
+poll still finds what no node announces (a lease that lapsed, a merger
+that died).  The waiting uses a pooled connection, so it costs no
+connection of its own.
 """
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
+import hashlib
 import threading
+import time
 from typing import Callable, List, Optional, Sequence, Tuple
 
 import sqlalchemy as sa
@@ -217,6 +228,8 @@ class BuildQueue:
                           taken=[row[0] for row in taken])
             outstanding = self._run(conn, "SELECT count(*) FROM testrepo_queue_items WHERE "
                                     "build_key = :key AND state IN ('todo', 'leased')").scalar()
+            if ran and not outstanding:
+                self._notify(conn)  # the build's last work is run: waiting nodes end
         return [Item(row[0], tuple(row[1].split("\n")), row[2], row[3]) for row in taken], \
             outstanding
 
@@ -270,8 +283,10 @@ class BuildQueue:
             self._run(conn, "UPDATE testrepo_queue_items SET state = 'done' WHERE "
                       "build_key = :key AND owner = :node AND state = 'ran' AND :whole",
                       whole=whole)
-            self._run(conn, "UPDATE testrepo_queue_items SET state = 'todo', owner = NULL "
-                      "WHERE build_key = :key AND owner = :node AND state IN ('leased', 'ran')")
+            if self._run(conn, "UPDATE testrepo_queue_items SET state = 'todo', owner = NULL "
+                         "WHERE build_key = :key AND owner = :node AND state IN "
+                         "('leased', 'ran')").rowcount:
+                self._notify(conn)  # work for the waiting nodes
             self._run(conn, "UPDATE testrepo_queue_nodes SET finished = true, run_id = :run, "
                       "seen = now() WHERE build_key = :key AND node = :node", run=run_id)
             running = self._run(conn, "SELECT count(*) FROM testrepo_queue_nodes WHERE "
@@ -342,6 +357,33 @@ class BuildQueue:
         """The build is merged: its rows go."""
         with self._transaction() as conn:
             self._run(conn, "DELETE FROM testrepo_queue_builds WHERE build_key = :key")
+            self._notify(conn)
+
+    def _notify(self, conn) -> None:
+        """Wake the build's waiting nodes (at this transaction's commit)."""
+        self._run(conn, "SELECT pg_notify(:channel, '')", channel=self._channel())
+
+    def _channel(self) -> str:
+        # A build key is any string; a channel name is an identifier.
+        return "testrepo_queue_" + hashlib.sha1(self.key.encode()).hexdigest()[:24]
+
+    def wait_for_news(self, seconds: float) -> bool:
+        """Sleep up to ``seconds``, less if another node of the build
+        announces news meanwhile (the module docstring): True if it did.
+        If the database cannot be used, just sleep (the caller's next
+        transaction reports the failure)."""
+        started = time.monotonic()
+        try:
+            with self._db.engine.connect() as conn:
+                conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+                conn.exec_driver_sql(f'LISTEN "{self._channel()}"')
+                driver = conn.connection.driver_connection
+                woken = any(True for _ in driver.notifies(timeout=seconds, stop_after=1))
+                conn.exec_driver_sql("UNLISTEN *")  # before the pool lends it out
+                return woken
+        except (sa.exc.SQLAlchemyError, OSError, self._db.engine.dialect.loaded_dbapi.Error):
+            time.sleep(max(0.0, seconds - (time.monotonic() - started)))
+            return False
 
 
 def _ids(joined_lists) -> Tuple[str, ...]:

@@ -1,8 +1,10 @@
 """The build queue's transactions against a real PostgreSQL server: a
-node's heartbeat thread beside its own lease, finish and forget, and what
-a transaction the server rolls back reads as."""
+node's heartbeat thread beside its own lease, finish and forget; a
+waiting node woken by another's news; and what a transaction the server
+rolls back reads as."""
 
 import threading
+import time
 
 import testtools
 
@@ -77,6 +79,40 @@ class TestQueueTransactions(testtools.TestCase):
         self.assertEqual(1, len(errors))
         self.assertIn("rolled a transaction back (deadlock detected). Run again; if it "
                       "recurs, report it with the server's log.", errors[0])
+
+    def test_a_waiting_node_wakes_at_the_builds_last_item_and_at_its_merge(self):
+        waiting = BuildQueue(self.repo._db, "K1", "waiting", 60)
+        running = BuildQueue(self.repo._db, "K1", "running", 60)
+        waiting.join(lambda: [Item(0, ("t0",), 1.0), Item(1, ("t1",), 1.0)], 1)
+        running.join(lambda: [], 1)
+        self.assertEqual([0], [item.position for item in running.lease([])[0]])
+        self.assertEqual([1], [item.position for item in running.lease([0])[0]])
+        # The last item run is news, and so is the merge.
+        self.assertTrue(self.woken(waiting, lambda: running.lease([1])))
+        self.assertTrue(self.woken(waiting, running.forget))
+        self.assertFalse(waiting.wait_for_news(0.1), "no news: the poll ends the wait")
+
+    def woken(self, waiting: BuildQueue, news) -> bool:
+        """Whether ``waiting``, waiting for 120 s, is woken by ``news``."""
+        woken = []
+        waiter = threading.Thread(target=lambda: woken.append(waiting.wait_for_news(120)))
+        waiter.start()
+        self.until_listening(1)
+        news()
+        waiter.join(60)
+        self.until_listening(0)
+        return woken == [True]
+
+    def until_listening(self, sessions: int) -> None:
+        """Ask until ``sessions`` sessions of this database are listening
+        (a session's last statement was LISTEN), for a minute."""
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.sql("SELECT count(*) FROM pg_stat_activity WHERE datname = "
+                        "current_database() AND starts_with(query, 'LISTEN')")[0][0] == sessions:
+                return
+            time.sleep(0.02)
+        self.fail(f"gave up waiting for {sessions} listening session(s)")
 
     def sql(self, statements: str):
         with self.repo._db.engine.begin() as conn:
