@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import struct
 import zlib
-from typing import Iterator, List, Optional, Sequence
+from typing import Iterator, List, Optional, Sequence, Tuple
 
 SIGNATURE = 0xB3
 FLAG_TEST_ID = 0x0800
@@ -67,13 +67,26 @@ def _text(value: str) -> bytes:
     return _number(len(data)) + data
 
 
-def _timestamp(epoch: float) -> bytes:
+def _split_time(epoch: float) -> Tuple[int, int]:
     seconds = int(epoch)
     # Microsecond precision, as subunit's datetime-based writer has.
     micros = int(round((epoch - seconds) * 1_000_000))
     if micros >= 1_000_000:
         seconds, micros = seconds + 1, micros - 1_000_000
+    return seconds, micros
+
+
+def _timestamp(epoch: float) -> bytes:
+    seconds, micros = _split_time(epoch)
     return _pack_32(seconds) + _number(micros * 1000)
+
+
+def stored_time(epoch: float) -> float:
+    """``epoch`` as a v2 timestamp keeps it, the very float decoding gives
+    back: a writer that counts durations from these counts what a replay
+    of its stream counts."""
+    seconds, micros = _split_time(epoch)
+    return seconds + micros / 1_000_000
 
 
 def encode_tags(tags: Optional[Sequence[str]]) -> bytes:

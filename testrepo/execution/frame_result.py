@@ -61,7 +61,9 @@ class FrameResult(unittest.TestResult):
     def _begin(self, test_id):
         self._test_id = test_id
         self._details = []
-        self._start = time.time()
+        # At the stream's precision: the durations the parent counts from
+        # the frame header are then those a replay of the events gives.
+        self._start = subunit_v2.stored_time(time.time())
         self._packets.append(self._status_packet(test_id, "inprogress", self._start))
         if self._capture is not None:
             self._capture.forward()  # written between tests: the worker's own output
@@ -104,7 +106,7 @@ class FrameResult(unittest.TestResult):
             if data:
                 self._event(test_id, file_name=name, file_bytes=data,
                             mime_type=_TEXT_MIME, eof=True)
-        stop = time.time()
+        stop = subunit_v2.stored_time(time.time())
         self._packets.append(self._status_packet(test_id, status, stop))
         data = b"".join(self._packets)
         self._packets.clear()

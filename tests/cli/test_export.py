@@ -40,10 +40,7 @@ def two_runs():
     test copies its repository): run 0 ran everything (two failures); run
     1, `run --failing` with one test fixed, is a partial run that leaves
     test_error failing."""
-    # Command mode: the built-in runner's run records do not survive the
-    # round trip to the last bit (their durations differ by a float's
-    # rounding after export), which test_streams_and_records_... checks.
-    project = SampleProject(config="testr")
+    project = SampleProject(config="stestr")
     project.setUp()
     for args in (("run",), ("run", "--failing")):
         check_exit(1, testr(project.path, *args), args)
