@@ -30,6 +30,8 @@ and makes it exit 1 (a ``process-returncode`` failure).
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import json
 import os
 import select
@@ -150,7 +152,8 @@ class WorkerPlugin:
     @pytest.hookimpl(wrapper=True, tryfirst=True)
     def pytest_collection(self, session):
         if not self._lazy:
-            return (yield)
+            with _young_garbage_only():
+                return (yield)
         # Collect over no paths: the files come with the batches.
         config = session.config
         saved, config.args = config.args, []
@@ -363,6 +366,33 @@ class WorkerPlugin:
                                + "".join(traceback.format_exception(err)))
             self._report.flush()
             self.exit_code = EXIT_TEARDOWN_FAILED
+
+
+@contextlib.contextmanager
+def _young_garbage_only():
+    """Collect the whole suite without the garbage collector's full passes,
+    then freeze what was collected.
+
+    Collection builds objects that live as long as the session, so
+    CPython's full passes (each walks everything alive) come again and
+    again as the heap grows: on 10,000 trivial tests, 5 of them took an
+    eighth of the collection's time, while every other worker waits for the
+    listing.  The young generations are still collected, and they find
+    collection's garbage (pytest leaves about 22 cyclic objects per test):
+    afterwards a full pass found 664 unreachable objects on that suite,
+    against 220,010 with the collector disabled, and peak memory did not
+    move.  ``gc.freeze`` then keeps the collected suite out of every later
+    pass, in this worker and in the workers forked from it.  A threshold
+    the project's own code set meanwhile is left as it set it."""
+    saved = gc.get_threshold()
+    ours = (saved[0], saved[1], 1 << 30)
+    gc.set_threshold(*ours)
+    try:
+        yield
+    finally:
+        gc.freeze()
+        if gc.get_threshold() == ours:
+            gc.set_threshold(*saved)
 
 
 def _silence_per_test_hooks(pluginmanager, reporter) -> None:

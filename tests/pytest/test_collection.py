@@ -9,7 +9,7 @@ import collections
 import testtools
 
 from tests.harness import testr
-from tests.pytest.suites import PytestProject, needs_pytest
+from tests.pytest.suites import PytestProject, Together, final_statuses, needs_pytest
 
 MODULES = 12
 
@@ -69,3 +69,59 @@ class TestLazyCollection(testtools.TestCase):
                                "tests/test_a.py", "tests/test_b.py", "tests/check_c.py")
         self.assertEqual(0, code, out + err)
         self.assertIn("5 passed", out)
+
+
+# Each test compares the worker's collector thresholds with those of a
+# fresh interpreter, or with what the conftest set during collection.
+GC_THRESHOLDS = '''\
+import gc
+import subprocess
+import sys
+
+import pytest
+
+
+def fresh():
+    out = subprocess.check_output([sys.executable, "-c", "import gc; print(gc.get_threshold())"])
+    return eval(out)
+
+''' + "".join(f'''
+
+def test_{n}(request):
+    expected = request.config.getoption("--expect-thresholds", None)
+    assert gc.get_threshold() == (eval(expected) if expected else fresh())
+''' for n in range(4))
+
+SETS_THRESHOLDS = '''\
+import gc
+
+
+def pytest_addoption(parser):
+    parser.addoption("--expect-thresholds")
+
+
+def pytest_collection_modifyitems(config, items):
+    if config.getoption("--expect-thresholds"):
+        gc.set_threshold(1234, 5, 6)
+'''
+
+
+def collector_runs(runs):
+    for name, args in (("default", ()), ("set", ("--expect-thresholds", "(1234, 5, 6)"))):
+        files = {"tests/conftest.py": SETS_THRESHOLDS, "tests/test_gc.py": GC_THRESHOLDS}
+        runs.testr(name, PytestProject(files=files), "run", "--concurrency", "2", "--", *args)
+
+
+@needs_pytest
+class TestCollectionGarbage(testtools.TestCase):
+    """Worker 0 collects without the collector's full passes
+    (``pytest_session._young_garbage_only``); the tests then run with the
+    thresholds they would have under plain pytest."""
+
+    def test_tests_see_the_thresholds_of_plain_pytest(self):
+        runs = self.useFixture(Together(collector_runs))
+        for name in ("default", "set"):
+            project, code, out, err = runs.answer(name)
+            self.assertEqual(0, code, out + err)
+            self.assertEqual({"success"}, set(final_statuses(project.path).values()), out)
+            self.assertEqual(4, len(final_statuses(project.path)))
