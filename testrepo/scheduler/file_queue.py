@@ -19,7 +19,9 @@ hands out *pieces* of files instead:
   median recorded duration), and each plan then runs in reference order.  A
   file longer than the work per worker is first cut into consecutive
   pieces of at most that (no plan could hold it whole); what LPT leaves
-  unbalanced, stealing evens out at the end::
+  unbalanced, the fullest plan gives the end of one of its files to the
+  emptiest (the suffix that evens them out best, :func:`_even_out`), and
+  what the run's own noise leaves, stealing evens out at the end::
 
       queue = FileQueue.build(['a.py::x', 'a.py::y', 'b.py::slow', 'c.py::z'],
                               workers=2, durations={'b.py::slow': 3.0,
@@ -133,8 +135,9 @@ class FileQueue(SizedByWhatRan):
         pieces = [piece for file, members in files
                   for piece in _cut(file, members, costs, limit)]
         sizes = collections.Counter(map(file_of, test_ids))
-        plans = _longest_first_plans(pieces, costs, workers,
-                                     lambda f: COLLECT_SECONDS_PER_TEST * sizes[f], collectors)
+        collect_cost = lambda f: COLLECT_SECONDS_PER_TEST * sizes[f]  # noqa: E731
+        plans = _longest_first_plans(pieces, costs, workers, collect_cost, collectors)
+        _even_out(plans, costs, collect_cost, collectors)
         return cls(test_ids, blocks, plans, [], workers, estimate, collectors)
 
     def __len__(self) -> int:
@@ -351,3 +354,46 @@ def _longest_first_plans(pieces: List[Piece], costs: List[float], workers: int,
     for plan in plans:
         plan.sort(key=lambda piece: piece.rank)
     return plans
+
+
+def _even_out(plans: List[List[Piece]], costs: List[float],
+              collect_cost: Callable[[str], float], collectors: Sequence[int]) -> None:
+    """What whole pieces leave uneven: the fullest plan gives the end of
+    one of its files (the suffix that best evens the two out) to the
+    emptiest plan, where it runs in reference order, as long as that
+    shortens the longer of the two by more than collecting the file costs.
+
+    LPT over whole files leaves the plans apart by up to a file's work;
+    the steal at the end can then move only the back of the fullest plan,
+    and a long test there still ends the run late.  Here any file's end
+    can move, chosen with every estimate known."""
+    loads = [sum(costs[b] for piece in plan for b in piece.blocks) for plan in plans]
+    for _ in range(2 * len(plans)):
+        full = max(range(len(plans)), key=loads.__getitem__)
+        empty = min(range(len(plans)), key=loads.__getitem__)
+        best = (loads[full], None, 0, 0.0)
+        for position, piece in enumerate(plans[full]):
+            if empty in collectors or any(p.file == piece.file for p in plans[empty]):
+                extra = 0.0
+            else:
+                extra = collect_cost(piece.file)
+            moved = 0.0
+            for count, block in enumerate(reversed(piece.blocks), 1):
+                moved += costs[block]
+                longer = max(loads[full] - moved, loads[empty] + moved + extra)
+                if longer < best[0] - 1e-9:
+                    best = (longer, position, count, moved)
+        _, position, count, moved = best
+        if position is None:
+            return
+        piece = plans[full][position]
+        blocks = list(piece.blocks)
+        tail = Piece(piece.file, blocks[len(blocks) - count:])
+        if count == len(blocks):
+            del plans[full][position]
+        else:
+            piece.blocks = collections.deque(blocks[:len(blocks) - count])
+        plans[empty].append(tail)
+        plans[empty].sort(key=lambda p: p.rank)
+        loads[full] -= moved
+        loads[empty] += moved

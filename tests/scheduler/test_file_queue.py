@@ -1,6 +1,7 @@
 """The pytest workers' queue: every id handed out once, groups whole, a
 file's tests on one worker unless the file is long or the run ends,
-plans balanced longest-first between files, stealing from the back."""
+plans balanced longest-first between files and evened out with a
+file's end, stealing from the back."""
 
 import random
 
@@ -104,6 +105,19 @@ class TestFileQueue(testtools.TestCase):
         self.assertEqual(test_ids[-len(stolen):], stolen)
         self.assertEqual(sorted(sequences[1]), sequences[1])
         self.assertLess(end, 0.6 * 20 * 1.0)
+
+    def test_what_whole_files_leave_uneven_the_end_of_a_file_evens_out(self):
+        # Two files of 1 s, one of 0.3 s that ends with its longest test:
+        # LPT puts it with a 1 s file, and a steal at the end could only
+        # move that 0.25 s test (1.25 s).  Planned, test_000.py's last test
+        # moves instead.
+        test_ids = suite(3, 10)[:26]
+        durations = dict.fromkeys(test_ids[:20], 0.1)
+        durations.update(dict.fromkeys(test_ids[20:25], 0.01))
+        durations[test_ids[25]] = 0.25
+        sequences, end = simulate(FileQueue.build(test_ids, 2, durations), durations, 2)
+        self.assertAlmostEqual(1.2, end)
+        self.assertEqual(test_ids[9:20], sequences[1])  # test_000.py's end, then test_001.py
 
     def test_no_file_goes_where_collecting_it_costs_more_than_it_saves(self):
         test_ids = suite(2, 1000)
