@@ -372,11 +372,9 @@ def _even_out(plans: List[List[Piece]], costs: List[float],
         full = max(range(len(plans)), key=loads.__getitem__)
         empty = min(range(len(plans)), key=loads.__getitem__)
         best = (loads[full], None, 0, 0.0)
+        has = {p.file for p in plans[empty]}
         for position, piece in enumerate(plans[full]):
-            if empty in collectors or any(p.file == piece.file for p in plans[empty]):
-                extra = 0.0
-            else:
-                extra = collect_cost(piece.file)
+            extra = 0.0 if empty in collectors or piece.file in has else collect_cost(piece.file)
             moved = 0.0
             for count, block in enumerate(reversed(piece.blocks), 1):
                 moved += costs[block]
