@@ -35,6 +35,7 @@ import gc
 import json
 import os
 import select
+import sys
 from typing import Dict, List, Optional
 
 import pytest
@@ -211,6 +212,10 @@ class WorkerPlugin:
         finally:
             if pending is not None:
                 pending.update(kept)
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_sessionfinish(self, session):
+        _drop_idle_hypothesis_summary(session.config.pluginmanager)
 
     def pytest_collectreport(self, report):
         if report.failed:
@@ -393,6 +398,22 @@ def _young_garbage_only():
         gc.freeze()
         if gc.get_threshold() == ours:
             gc.set_threshold(*saved)
+
+
+def _drop_idle_hypothesis_summary(pluginmanager) -> None:
+    """hypothesis's pytest plugin takes care not to import hypothesis
+    unless a test did, except in its terminal summary, which imports it
+    whole (half a second of CPU with hypothesis 6.170) in every session:
+    in every worker of every run of a project whose environment merely
+    has hypothesis installed.  If no test of this worker imported it, that
+    summary has nothing to say (no statistics, no failing example to save
+    as a patch), and a worker's terminal output is discarded anyway: the
+    plugin is unregistered before the summary."""
+    if "hypothesis" in sys.modules:
+        return
+    for _, plugin in pluginmanager.list_name_plugin():
+        if getattr(plugin, "__name__", None) == "_hypothesis_pytestplugin":
+            pluginmanager.unregister(plugin)
 
 
 def _silence_per_test_hooks(pluginmanager, reporter) -> None:

@@ -144,6 +144,43 @@ def test_other():
 '''
 
 
+# Logs, as each worker's session ends (after the terminal summary),
+# whether hypothesis is imported and its pytest plugin still registered.
+HYPOTHESIS_LOG = '''\
+import json
+import os
+import sys
+
+LOG = os.path.join(os.path.dirname(__file__), "..", "hypothesis.jsonl")
+
+
+def pytest_unconfigure(config):
+    with open(LOG, "a", encoding="utf-8") as out:
+        out.write(json.dumps(["hypothesis" in sys.modules,
+                              config.pluginmanager.has_plugin("hypothesispytest")]) + "\\n")
+'''
+
+GIVEN = '''\
+from hypothesis import given, strategies as st
+
+
+@given(st.integers())
+def test_given(number):
+    assert number == number
+'''
+
+TWO_TESTS = "def test_1():\n    pass\n\n\ndef test_2():\n    pass\n"
+
+# The generated suites block hypothesis's plugin (NO_UNUSED_PLUGINS); these
+# projects have it, as a project that merely installs hypothesis does.
+WITH_HYPOTHESIS_PLUGIN = "[pytest]\naddopts = -p no:randomly\n"
+
+
+def hypothesis_log(project):
+    with open(os.path.join(project.path, "hypothesis.jsonl"), encoding="utf-8") as lines:
+        return [tuple(json.loads(line)) for line in lines]
+
+
 def recorded(project):
     """[(what a test recorded, its random value)] in values.jsonl."""
     with open(os.path.join(project.path, "values.jsonl"), encoding="utf-8") as lines:
@@ -176,6 +213,11 @@ def start_runs(runs):
     runs.testr("asyncio", PytestProject(asyncio_files), *two)
     runs.testr("terminal-reporter", PytestProject({"tests/conftest.py": REPORTER_USER,
                                                    "tests/test_w.py": WRITES_TO_TERMINAL}), *two)
+    plain = {"tests/conftest.py": HYPOTHESIS_LOG, "tests/test_a.py": TWO_TESTS,
+             "tests/test_b.py": TWO_TESTS}
+    runs.testr("hypothesis-idle", PytestProject(plain, ini=WITH_HYPOTHESIS_PLUGIN), *two)
+    runs.testr("hypothesis-used", PytestProject({**plain, "tests/test_b.py": GIVEN},
+                                                ini=WITH_HYPOTHESIS_PLUGIN), *two)
 
 
 @once_per_process
@@ -283,3 +325,21 @@ class TestTerminalReporter(testtools.TestCase):
                          final_statuses(project.path))
         with open(os.path.join(project.path, "summary.log"), encoding="utf-8") as log:
             self.assertTrue(log.read().split())  # every worker's session ended well
+
+
+@needs_pytest
+@needs_plugin("hypothesis", "hypothesis")
+class TestHypothesisPlugin(testtools.TestCase):
+
+    def test_a_worker_whose_tests_did_not_use_it_does_not_import_it(self):
+        # Its terminal summary would (half a second), to discard its output.
+        project, code, out, err = plugin_runs().answer("hypothesis-idle")
+        self.assertEqual(0, code, out + err)
+        self.assertEqual({(False, False)}, set(hypothesis_log(project)))
+        self.assertEqual(2, len(hypothesis_log(project)))
+
+    def test_a_worker_whose_tests_used_it_keeps_the_plugin(self):
+        project, code, out, err = plugin_runs().answer("hypothesis-used")
+        self.assertEqual(0, code, out + err)
+        self.assertEqual("success", final_statuses(project.path)["tests/test_b.py::test_given"])
+        self.assertIn((True, True), hypothesis_log(project))
