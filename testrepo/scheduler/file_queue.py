@@ -361,7 +361,8 @@ def _even_out(plans: List[List[Piece]], costs: List[float],
     """What whole pieces leave uneven: the fullest plan gives the end of
     one of its files (the suffix that best evens the two out) to the
     emptiest plan, where it runs in reference order, as long as that
-    shortens the longer of the two by more than collecting the file costs.
+    shortens the longer of the two, counting what collecting the file
+    costs the emptiest plan's worker if it has not collected it.
 
     LPT over whole files leaves the plans apart by up to a file's work;
     the steal at the end can then move only the back of the fullest plan,
@@ -371,7 +372,7 @@ def _even_out(plans: List[List[Piece]], costs: List[float],
     for _ in range(2 * len(plans)):
         full = max(range(len(plans)), key=loads.__getitem__)
         empty = min(range(len(plans)), key=loads.__getitem__)
-        best = (loads[full], None, 0, 0.0)
+        best = (loads[full], None, 0, 0.0, 0.0)
         has = {p.file for p in plans[empty]}
         for position, piece in enumerate(plans[full]):
             extra = 0.0 if empty in collectors or piece.file in has else collect_cost(piece.file)
@@ -380,8 +381,8 @@ def _even_out(plans: List[List[Piece]], costs: List[float],
                 moved += costs[block]
                 longer = max(loads[full] - moved, loads[empty] + moved + extra)
                 if longer < best[0] - 1e-9:
-                    best = (longer, position, count, moved)
-        _, position, count, moved = best
+                    best = (longer, position, count, moved, extra)
+        _, position, count, moved, extra = best
         if position is None:
             return
         piece = plans[full][position]
@@ -394,4 +395,4 @@ def _even_out(plans: List[List[Piece]], costs: List[float],
         plans[empty].append(tail)
         plans[empty].sort(key=lambda p: p.rank)
         loads[full] -= moved
-        loads[empty] += moved
+        loads[empty] += moved + extra
