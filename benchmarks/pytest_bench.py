@@ -11,7 +11,9 @@ Suites (generated under ``--out``, plain pytest functions, ``pytest.ini``):
 * ``trivial``: N tests whose body is ``pass``, 100 per module;
 * ``skewed``: 400 tests sleeping heavy-tailed durations (the ``skewed``
   durations of ``gen_suites.py``: three planted long tests, 12/8/5 % of the
-  sum); the lower bound of the makespan is ``max(sum / 2, longest)``.
+  sum); the lower bound of the makespan is ``max(sum / 2, longest)``;
+* ``output``: 200 tests that each print 200,000 bytes (pytest captures
+  them; testr stores them as attachments).
 
 Per repetition, the tools run interleaved, order rotating.  testr runs
 twice per repetition on the skewed suite: with an empty repository (first
@@ -63,6 +65,19 @@ def write_skewed(root: str, total: float, n: int = 400) -> dict:
             out.write("import time\n\n\n" + body)
     return {"n_tests": n, "sum_s": sum(durations),
             "lower_bound_s": gen_suites.lower_bound(durations, WORKERS)}
+
+
+def write_output(root: str, n: int = 200, size: int = 200_000) -> dict:
+    """Tests that each print ``size`` bytes: the parent must read their
+    frames as fast as they come (pool.COALESCE_SECONDS must not wait)."""
+    tests = os.path.join(root, "tests")
+    os.makedirs(tests)
+    for module in range(n // 50):
+        body = "".join(f"def test_{i:03d}():\n    sys.stdout.write('x' * {size})\n\n\n"
+                       for i in range(50))
+        with open(os.path.join(tests, f"test_m{module:03d}.py"), "w") as out:
+            out.write("import sys\n\n\n" + body)
+    return {"n_tests": n, "bytes_per_test": size}
 
 
 def make_suite(out: str, name: str, write, *args) -> tuple:
@@ -183,7 +198,7 @@ def parse_args(argv=None):
     parser.add_argument("--reps", type=int, default=3)
     parser.add_argument("--trivial-n", type=int, default=10000)
     parser.add_argument("--skewed-sum", type=float, default=20.0)
-    parser.add_argument("--only", default="trivial,skewed")
+    parser.add_argument("--only", default="trivial,skewed,output")
     parser.add_argument("--out", default=os.path.join(tempfile.gettempdir(),
                                                       "testrepo-pytest-bench"))
     return parser.parse_args(argv)
@@ -209,6 +224,11 @@ def main(argv=None):
         suite_dir, info = make_suite(args.out, "skewed", write_skewed, args.skewed_sum)
         tools = ["testr", "xdist-load", "xdist-worksteal"]
         report("skewed", info, measure_suite(args, python, env, "skewed", suite_dir, tools,
+                                             logs, collect_log), out)
+    if "output" in only:
+        suite_dir, info = make_suite(args.out, "output", write_output)
+        tools = ["testr", "xdist-load", "pytest-serial"]
+        report("output", info, measure_suite(args, python, env, "output", suite_dir, tools,
                                              logs, collect_log), out)
     return 0
 

@@ -46,10 +46,13 @@ _FRAMES, _EXITED, _WRITABLE = "frames", "exited", "writable"
 _FAILED = "failed"
 # How long the parent waits, before it reads again, while every worker
 # holds a batch behind the one it is running (so none can run dry
-# meanwhile): a stream of fast tests is then read a few dozen results at
+# meanwhile) and none is writing much output (each last read took less
+# than SMALL_READ bytes; a test's large output would otherwise wait on a
+# full pipe): a stream of fast tests is then read a few dozen results at
 # a time, not one per wake-up.  On two CPUs the parent's wake-ups take
 # them from the workers: 10,000 trivial pytest tests ran 4 % faster.
 COALESCE_SECONDS = 0.002
+SMALL_READ = 1 << 14
 
 
 class WorkerPool:
@@ -222,7 +225,7 @@ class WorkerPool:
         may still hold the frames pipe open.
         """
         items: List[tuple] = []
-        if self._sink is not None and self._queued_ahead():
+        if self._sink is not None and self._may_wait():
             self._sink.flush()  # idle: a killed parent then loses nothing
             time.sleep(COALESCE_SECONDS)
         ready = self._selector.select(0)
@@ -247,9 +250,11 @@ class WorkerPool:
                 self._sink.heartbeat(self.running(now), now)
         return items
 
-    def _queued_ahead(self) -> bool:
-        """Every worker has a batch waiting behind the one it runs."""
-        return all(len(worker.batches) >= 2 for worker in self._workers.values())
+    def _may_wait(self) -> bool:
+        """Every worker has a batch waiting behind the one it runs, and
+        none is sending much output (see COALESCE_SECONDS)."""
+        return all(len(worker.batches) >= 2 and worker.last_read < SMALL_READ
+                   for worker in self._workers.values())
 
     def _read(self, worker: Worker, items: List[tuple]) -> bool:
         """Read once from the frames pipe; False at its end."""

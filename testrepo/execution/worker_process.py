@@ -75,6 +75,7 @@ class Worker:
         self.ended = False
         self.last_test: Optional[str] = None  # the last test it reported
         self.unread = b""  # bytes read from the frames pipe, not yet a message
+        self.last_read = 0  # bytes the last read of the frames pipe took
         self._slot_ends: Tuple[int, ...] = ()  # open_slot's ends for the forking process
 
     def spawn(self, argv: List[str], cwd: str, slots: Sequence["Worker"] = ()) -> None:
@@ -141,6 +142,7 @@ class Worker:
         data = os.read(self.frames_fd, _READ_SIZE)
         if not data:
             return None
+        self.last_read = len(data)
         self.unread += data
         try:
             messages, used = protocol.parse_messages(self.unread)
