@@ -9,7 +9,8 @@ import collections
 import testtools
 
 from tests.harness import testr
-from tests.pytest.suites import PytestProject, Together, final_statuses, needs_pytest
+from tests.fixtures import once_per_process
+from tests.pytest.suites import PytestProject, final_statuses, needs_pytest, together
 
 MODULES = 12
 
@@ -106,22 +107,68 @@ def pytest_collection_modifyitems(config, items):
 '''
 
 
+# What gc.freeze() after collection would break: a module-level object a
+# test drops must be collected, and a file a test module left open must
+# keep what was written to it when the worker exits.
+MODULE_OBJECTS = '''\
+import gc
+import os
+import weakref
+
+LOG = open(os.path.join(os.path.dirname(__file__), "..", "written.log"), "w")
+
+
+class Node:
+    def __init__(self):
+        self.me = self
+
+
+NODE = Node()
+
+
+def test_writes_to_a_file_left_open():
+    LOG.write("written by a test\\n")
+
+
+def test_a_dropped_module_object_is_collected():
+    global NODE
+    ref = weakref.ref(NODE)
+    NODE = None
+    gc.collect()
+    assert ref() is None
+'''
+
+
 def collector_runs(runs):
     for name, args in (("default", ()), ("set", ("--expect-thresholds", "(1234, 5, 6)"))):
         files = {"tests/conftest.py": SETS_THRESHOLDS, "tests/test_gc.py": GC_THRESHOLDS}
         runs.testr(name, PytestProject(files=files), "run", "--concurrency", "2", "--", *args)
+    runs.testr("module-objects", PytestProject(files={"tests/test_m.py": MODULE_OBJECTS}),
+               "run", "--concurrency", "2")
+
+
+@once_per_process
+def collector_answers():
+    """The runs of collector_runs(), started together."""
+    return together(collector_runs)
 
 
 @needs_pytest
 class TestCollectionGarbage(testtools.TestCase):
     """Worker 0 collects without the collector's full passes
     (``pytest_session._young_garbage_only``); the tests then run with the
-    thresholds they would have under plain pytest."""
+    thresholds, and the collection, they would have under plain pytest."""
 
     def test_tests_see_the_thresholds_of_plain_pytest(self):
-        runs = self.useFixture(Together(collector_runs))
         for name in ("default", "set"):
-            project, code, out, err = runs.answer(name)
+            project, code, out, err = collector_answers().answer(name)
             self.assertEqual(0, code, out + err)
             self.assertEqual({"success"}, set(final_statuses(project.path).values()), out)
             self.assertEqual(4, len(final_statuses(project.path)))
+
+    def test_module_objects_are_collected_and_finalized_as_under_pytest(self):
+        project, code, out, err = collector_answers().answer("module-objects")
+        self.assertEqual(0, code, out + err)
+        self.assertEqual({"success"}, set(final_statuses(project.path).values()), out)
+        with open(f"{project.path}/written.log", encoding="utf-8") as log:
+            self.assertEqual("written by a test\n", log.read())
