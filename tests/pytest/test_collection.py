@@ -1,8 +1,10 @@
 """How a pytest worker that did not list the suite, and was not forked
 from the one that did, collects: file by file, as its batches name them,
-without redoing pytest's walk of the directories each time.  The suites'
+without redoing pytest's walk of the directories each time.  Those suites'
 conftest starts a thread, so that worker 0 does not fork
-(:mod:`testrepo.execution.pytest_fork`)."""
+(:mod:`testrepo.execution.pytest_fork`).  And what worker 0's collection
+leaves to the tests: the garbage collector's thresholds, and objects
+collected and finalized as under pytest."""
 
 import collections
 
