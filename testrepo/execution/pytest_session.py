@@ -30,8 +30,6 @@ and makes it exit 1 (a ``process-returncode`` failure).
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import json
 import os
 import select
@@ -153,8 +151,7 @@ class WorkerPlugin:
     @pytest.hookimpl(wrapper=True, tryfirst=True)
     def pytest_collection(self, session):
         if not self._lazy:
-            with _young_garbage_only():
-                return (yield)
+            return (yield)
         # Collect over no paths: the files come with the batches.
         config = session.config
         saved, config.args = config.args, []
@@ -371,36 +368,6 @@ class WorkerPlugin:
                                + "".join(traceback.format_exception(err)))
             self._report.flush()
             self.exit_code = EXIT_TEARDOWN_FAILED
-
-
-@contextlib.contextmanager
-def _young_garbage_only():
-    """Collect the whole suite without the garbage collector's full passes.
-
-    Collection builds objects that live as long as the session, so
-    CPython's full passes (each walks everything alive) come again and
-    again as the heap grows: on 10,000 trivial tests, 5 of them, while
-    every other worker waits for the listing.  The young generations are
-    still collected, and they find collection's garbage (pytest leaves
-    about 22 cyclic objects per test): afterwards a full pass found 664
-    unreachable objects on that suite, against 220,010 with the collector
-    disabled, and peak memory did not move.  The thresholds are put back
-    afterwards (unless the project's own code set others meanwhile), so
-    the run's garbage is collected as under pytest.
-
-    Not ``gc.freeze()``, though it made the trivial suite 5 % faster (no
-    later pass walks the collected suite, nor the shutdown): frozen
-    objects are never collected, so a module-level object that a test
-    drops is not freed by ``gc.collect()``, and at exit a file a test
-    module left open lost what was written to it."""
-    saved = gc.get_threshold()
-    ours = (saved[0], saved[1], 1 << 30)
-    gc.set_threshold(*ours)
-    try:
-        yield
-    finally:
-        if gc.get_threshold() == ours:
-            gc.set_threshold(*saved)
 
 
 def _drop_idle_hypothesis_summary(pluginmanager) -> None:
