@@ -44,25 +44,27 @@ WORKERS = 2
 PYTEST_INI = "[pytest]\n"
 
 
-def write_trivial(root: str, n: int) -> dict:
+def write_modules(root: str, sources) -> None:
+    """``tests/test_m000.py``, ``test_m001.py`` ... holding ``sources``."""
     tests = os.path.join(root, "tests")
     os.makedirs(tests)
-    for module in range((n + 99) // 100):
-        count = min(100, n - module * 100)
-        with open(os.path.join(tests, f"test_m{module:03d}.py"), "w") as out:
-            out.write("".join(f"def test_{i:03d}():\n    pass\n\n\n" for i in range(count)))
+    for index, source in enumerate(sources):
+        with open(os.path.join(tests, f"test_m{index:03d}.py"), "w") as out:
+            out.write(source)
+
+
+def write_trivial(root: str, n: int) -> dict:
+    write_modules(root, ("".join(f"def test_{i:03d}():\n    pass\n\n\n"
+                                 for i in range(min(100, n - module * 100)))
+                         for module in range((n + 99) // 100)))
     return {"n_tests": n}
 
 
 def write_skewed(root: str, total: float, n: int = 400) -> dict:
     durations = gen_suites._heavy_tailed(random.Random(20240601), n, total)
-    tests = os.path.join(root, "tests")
-    os.makedirs(tests)
-    for module in range(n // 20):
-        body = "".join(f"def test_{i:03d}():\n    time.sleep({durations[module * 20 + i]!r})\n\n\n"
-                       for i in range(20))
-        with open(os.path.join(tests, f"test_m{module:03d}.py"), "w") as out:
-            out.write("import time\n\n\n" + body)
+    write_modules(root, ("import time\n\n\n" + "".join(
+        f"def test_{i:03d}():\n    time.sleep({durations[module * 20 + i]!r})\n\n\n"
+        for i in range(20)) for module in range(n // 20)))
     return {"n_tests": n, "sum_s": sum(durations),
             "lower_bound_s": gen_suites.lower_bound(durations, WORKERS)}
 
@@ -70,13 +72,9 @@ def write_skewed(root: str, total: float, n: int = 400) -> dict:
 def write_output(root: str, n: int = 200, size: int = 200_000) -> dict:
     """Tests that each print ``size`` bytes: the parent must read their
     frames as fast as they come (pool.COALESCE_SECONDS must not wait)."""
-    tests = os.path.join(root, "tests")
-    os.makedirs(tests)
-    for module in range(n // 50):
-        body = "".join(f"def test_{i:03d}():\n    sys.stdout.write('x' * {size})\n\n\n"
-                       for i in range(50))
-        with open(os.path.join(tests, f"test_m{module:03d}.py"), "w") as out:
-            out.write("import sys\n\n\n" + body)
+    write_modules(root, ("import sys\n\n\n" + "".join(
+        f"def test_{i:03d}():\n    sys.stdout.write('x' * {size})\n\n\n"
+        for i in range(50)) for _ in range(n // 50)))
     return {"n_tests": n, "bytes_per_test": size}
 
 
