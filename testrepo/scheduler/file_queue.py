@@ -368,7 +368,9 @@ def _even_out(plans: List[List[Piece]], costs: List[float],
     the steal at the end can then move only the back of the fullest plan,
     and a long test there still ends the run late.  Here any file's end
     can move, chosen with every estimate known."""
-    loads = [sum(costs[b] for piece in plan for b in piece.blocks) for plan in plans]
+    loads = [sum(costs[b] for piece in plan for b in piece.blocks)
+             + (0.0 if w in collectors else sum(map(collect_cost, {p.file for p in plan})))
+             for w, plan in enumerate(plans)]  # as LPT counted them
     for _ in range(2 * len(plans)):
         full = max(range(len(plans)), key=loads.__getitem__)
         empty = min(range(len(plans)), key=loads.__getitem__)
