@@ -1,7 +1,8 @@
 """pytest plugin for ``pytest_bench.py``: the CPU time a process spends
 collecting (``-p bench_collect_cpu``), appended to ``$BENCH_COLLECT_LOG``
 when the session ends.  Nested collection reports count once (the
-outermost one), plus ``pytest_collection_modifyitems``."""
+outermost one): ``Session.perform_collect`` and any collection report
+made outside it."""
 
 import contextlib
 import os
@@ -34,10 +35,18 @@ def pytest_make_collect_report(collector):
         return (yield)
 
 
-@pytest.hookimpl(wrapper=True)
-def pytest_collection_modifyitems(session, config, items):
-    with _timed():
-        return (yield)
+def _timed_perform_collect(perform_collect):
+    def timed(self, *args, **kwargs):
+        with _timed():
+            return perform_collect(self, *args, **kwargs)
+    return timed
+
+
+# Every collection (with its pytest_collection_modifyitems) runs in
+# Session.perform_collect.  Timed there rather than by a hook of
+# pytest_collection_modifyitems, which testrepo's workers would take for
+# a plugin that must see the whole suite (pytest_split.why_not_split).
+pytest.Session.perform_collect = _timed_perform_collect(pytest.Session.perform_collect)
 
 
 def pytest_sessionfinish(session):

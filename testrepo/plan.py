@@ -23,6 +23,7 @@ from testrepo import errors
 from testrepo.execution import template
 from testrepo.options import RunOptions, Selection
 from testrepo.scheduler import file_queue, pinned, queue, static, worker_file
+from testrepo.scheduler.file_queue import Collected
 
 # Metadata keys testrepo sets itself; --metadata may not override them.
 RESERVED_METADATA = ("concurrency", "seed", "isolated", "worker_file", "shard", "queue")
@@ -165,12 +166,14 @@ class RunPlan:
         return self.workers or max(1, len(test_ids))
 
     def schedule(self, test_ids: Optional[List[str]], durations: Mapping[str, float],
-                 group_of, rng, collectors: Sequence[int] = (0,)) -> Schedule:
+                 group_of, rng, collected: Optional[Collected] = None) -> Schedule:
         """The queue or partitions for the selected ``test_ids``;
-        ``collectors``: the pytest workers that hold the whole collection."""
+        ``collected``: what each pytest worker has collected (None: the
+        whole suite; worker 0 alone, if not given)."""
         if self.command_mode:
             return self._partitions(test_ids, durations, group_of, rng)
-        return self._queue(test_ids, durations, group_of, rng, collectors)
+        return self._queue(test_ids, durations, group_of, rng,
+                           {0: None} if collected is None else collected)
 
     def retry_work(self, test_ids: List[str]):
         """The work of a --retry pass over ``test_ids``: a queue over one
@@ -179,7 +182,7 @@ class RunPlan:
             return [test_ids]
         return queue.WorkQueue.build(test_ids, len(test_ids), {})
 
-    def _queue(self, test_ids, durations, group_of, rng, collectors) -> Schedule:
+    def _queue(self, test_ids, durations, group_of, rng, collected) -> Schedule:
         workers = self.workers_for(test_ids)
         if self.isolated:
             ordered = list(test_ids)
@@ -197,7 +200,7 @@ class RunPlan:
                             worker_file.describe(assignment, self.worker_entries))
         if self.runner == "pytest":
             return Schedule(file_queue.FileQueue.build(test_ids, workers, durations, group_of,
-                                                       rng, collectors))
+                                                       rng, collected))
         return Schedule(queue.WorkQueue.build(test_ids, workers, durations, group_of, rng))
 
     def _partitions(self, test_ids, durations, group_of, rng) -> Schedule:

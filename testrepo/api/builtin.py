@@ -55,7 +55,7 @@ def run_builtin(context: RunContext, plan: RunPlan, workers=None) -> RunOutcome:
         if not plan.workers:  # test_run_concurrency printed 0: one worker per test
             workers.grow(concurrency)
         inserter, rng, durations, group_of = context.begin(test_ids, concurrency)
-        schedule = plan.schedule(test_ids, durations, group_of, rng, workers.full_collections())
+        schedule = plan.schedule(test_ids, durations, group_of, rng, workers.collections())
         context.say(schedule.note)
 
         work = schedule.work if context.build is None else context.build.work

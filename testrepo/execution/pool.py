@@ -26,7 +26,7 @@ from __future__ import annotations
 import os
 import selectors
 import time
-from typing import Dict, List, Optional, Set
+from typing import Dict, FrozenSet, List, Optional, Set
 
 from testrepo import errors
 from testrepo.execution import protocol, reaper
@@ -85,6 +85,9 @@ class WorkerPool:
         self._work: Optional[WorkSource] = None
         self._sink = None
         self._listed: Optional[List[str]] = None
+        # The files each pytest worker holds, when worker 0 split the
+        # collection (see collections()).
+        self._holdings: Optional[Dict[int, FrozenSet[str]]] = None
         # Events read while waiting for the listing, handled by run().
         self._pending: List[tuple] = []
         self._next_beat = 0.0
@@ -108,10 +111,15 @@ class WorkerPool:
         for index in range(1 + len(slots), self._count):
             self._start(index, generation=0)
 
-    def full_collections(self) -> List[int]:
-        """The workers that hold the suite's whole collection: worker 0 and
-        those it forks (a slot it does not fork starts afresh)."""
-        return list(range(self._count)) if self._forks else [0]
+    def collections(self) -> Dict[int, Optional[FrozenSet[str]]]:
+        """What each worker has collected (None: the whole suite), for the
+        file queue: worker 0 and those it forks hold the whole collection,
+        or each its share of the files when worker 0 split it
+        (:mod:`testrepo.execution.pytest_split`); a slot worker 0 did not
+        fork starts afresh, with nothing."""
+        if self._holdings is not None:
+            return dict(self._holdings)
+        return {index: None for index in (range(self._count) if self._forks else [0])}
 
     def grow(self, count: int) -> None:
         """Have ``count`` workers in all (``test_run_concurrency`` of 0: one
@@ -132,6 +140,9 @@ class WorkerPool:
                     self._ready(worker, message)
                     if worker.index == 0:
                         self._listed = message[2]
+                        if len(message) > 4 and isinstance(message[4], dict):
+                            self._holdings = {int(index): frozenset(files)
+                                              for index, files in message[4].items()}
         return self._listed
 
     def run(self, work: WorkSource, sink) -> None:

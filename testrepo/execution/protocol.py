@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import json
 import struct
-from typing import BinaryIO, List, Optional, Tuple
+from typing import BinaryIO, Dict, List, Optional, Tuple
 
 from testrepo.subunit_v2 import STATUS_CODES, STATUS_NAMES
 
@@ -54,10 +54,15 @@ _TEST_MARK = _FRAME_MARK[0]
 
 
 def write_ready(out: BinaryIO, test_ids: List[str], send_ids: bool,
-                pid: Optional[int] = None) -> None:
+                pid: Optional[int] = None,
+                holdings: Optional[Dict[int, List[str]]] = None) -> None:
+    """``["r", N, ids or None]``, then the pid of a forked worker, then
+    (worker 0 of a split pytest collection) the files each worker holds."""
     message = [READY, len(test_ids), test_ids if send_ids else None]
-    if pid is not None:
+    if pid is not None or holdings is not None:
         message.append(pid)
+    if holdings is not None:
+        message.append(holdings)
     out.write(json.dumps(message).encode("utf-8") + b"\n")
     out.flush()
 

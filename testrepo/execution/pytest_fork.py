@@ -1,12 +1,15 @@
 """Workers forked from the pytest worker that collected the suite.
 
-Worker 0 collects the whole suite to list it.  With ``--fork-slots`` the
-pool has prepared the other workers' pipes and files (see
-:meth:`testrepo.execution.worker_process.Worker.open_slot`); once worker 0
-has collected, it forks one process per slot, and each starts serving with
-every item already collected: no second interpreter start, no collection
-of its own.  A run then collects the suite once, whatever the number of
-workers.
+Worker 0 lists the suite.  With ``--fork-slots`` the pool has prepared
+the other workers' pipes and files (see
+:meth:`testrepo.execution.worker_process.Worker.open_slot`), and worker 0
+forks one process per slot: no second interpreter start, no second pytest
+configuration.  It forks once it has walked the suite's files, and each
+process collects its share of them
+(:mod:`testrepo.execution.pytest_split`); or, where the suite must be
+collected whole, once it has collected it, and each forked process starts
+serving with every item collected.  Either way a run collects the suite
+once, whatever the number of workers.
 
 Each forked worker is the pool's as a spawned one is: worker 0 forks
 twice and the middle process exits, so the new process is re-parented to
@@ -63,12 +66,14 @@ def why_not_fork() -> Optional[str]:
     return None
 
 
-def fork_slots(slots: List[Slot], config) -> Optional[Slot]:
-    """Fork a worker for each slot.  Returns None in the forking worker
-    (the slots' descriptors closed) and the slot in each forked worker,
-    whose standard output and error (and pytest's capture of them) are
-    then its slot's."""
+def fork_slots(slots: List[Slot], config) -> Tuple[Optional[Slot], List[int]]:
+    """Fork a worker for each slot.  Returns, in the forking worker, None
+    (the slots' descriptors closed) and the indices of the slots it forked;
+    in each forked worker, its slot, whose standard output and error (and
+    pytest's capture of them) are then its slot's.  A slot's descriptors
+    after the first five are the forked worker's too."""
     forked: Optional[Slot] = None
+    done: List[int] = []
     if why_not_fork() is None:
         sys.stdout.flush()
         sys.stderr.flush()
@@ -79,12 +84,13 @@ def fork_slots(slots: List[Slot], config) -> Optional[Slot]:
                     break
             except OSError:
                 break  # no fork now (EAGAIN, ENOMEM): the rest start afresh
+            done.append(slot[0])
     for index, fds in slots:
         for fd in fds if forked is None or index != forked[0] else ():
             os.close(fd)
     if forked is not None:
-        _take_stdio(config, *forked[1][3:])
-    return forked
+        _take_stdio(config, *forked[1][3:5])
+    return forked, done
 
 
 def _fork_adopted() -> bool:

@@ -3,10 +3,13 @@
 pytest keeps its own session, fixtures, conftest files, plugins and
 reports; this plugin replaces only two steps of it:
 
-* collection: the listing worker (``--send-ids``, ``--list``) collects the
-  suite once, as pytest would, and then forks the other workers
-  (``--fork-slots``, :mod:`testrepo.execution.pytest_fork`), which start
-  with every item collected.  A worker started as a process of its own
+* collection: the listing worker (``--send-ids``) walks the suite's
+  files, forks the other workers (``--fork-slots``,
+  :mod:`testrepo.execution.pytest_fork`) and each process collects its
+  share of the files (:mod:`testrepo.execution.pytest_split`); where the
+  suite must be collected whole, the listing worker collects it, as
+  pytest would, and forks the others after, with every item collected
+  (``--list`` collects it whole too).  A worker started as a process of its own
   (no fork, or a replacement) collects nothing at the start (pytest's
   collection runs over no paths) and later collects only the files named
   by the node ids it is handed (``path::...``), each file once, so a run's
@@ -38,7 +41,7 @@ from typing import Dict, List, Optional
 
 import pytest
 
-from testrepo.execution import protocol, pytest_fork
+from testrepo.execution import protocol, pytest_fork, pytest_split
 from testrepo.execution import worker as unittest_worker
 from testrepo.execution.frame_result import FrameResult, OutputCapture
 from testrepo.execution.pytest_outcome import outcome_of
@@ -122,6 +125,17 @@ class WorkerPlugin:
         # paths of the files being collected now.
         self._directory_reports: Dict[object, object] = {}
         self._requested = frozenset()
+        # The split collection (pytest_split): the files the walk found
+        # (path -> node id) while it walks; the paths this process imports
+        # while it collects its share; in a forked worker, where its ids go;
+        # in worker 0, the forked workers' (index, pipe, share) and the
+        # walk's order, then which worker holds which files.
+        self._walk: Optional[Dict[object, str]] = None
+        self._share: Optional[frozenset] = None
+        self._share_out: Optional[int] = None
+        self._peers: Optional[List[tuple]] = None
+        self._walk_order: List[str] = []
+        self._holdings: Optional[Dict[int, List[str]]] = None
         self._reports: List[object] = []
         self._collect_errors: List[str] = []
         self._stale_stack = False
@@ -150,6 +164,13 @@ class WorkerPlugin:
 
     @pytest.hookimpl(wrapper=True, tryfirst=True)
     def pytest_collection(self, session):
+        if self._slots:
+            self._split_collection(session)
+        if self._share is not None:
+            try:
+                return (yield)
+            finally:
+                self._share = None  # files handed later are collected whole
         if not self._lazy:
             return (yield)
         # Collect over no paths: the files come with the batches.
@@ -176,6 +197,13 @@ class WorkerPlugin:
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_make_collect_report(self, collector):
+        if isinstance(collector, pytest.File) and (
+                self._walk is not None
+                or (self._share is not None and collector.path not in self._share)):
+            # Walking, or another process's share: the file is not imported.
+            if self._walk is not None:
+                self._walk.setdefault(collector.path, collector.nodeid)
+            return pytest.CollectReport(collector.nodeid, "passed", None, [])
         # pytest collects every directory on the way to a file again at
         # each collection, building a node for each of its files: a lazy
         # worker that collects file by file would pay that again for every
@@ -192,7 +220,7 @@ class WorkerPlugin:
     @pytest.hookimpl(wrapper=True, specname="pytest_make_collect_report")
     def pytest_make_collect_report_recorded(self, collector):  # named for pytest: pytest_*
         report = yield
-        if self._lazy and isinstance(collector, pytest.Directory) and report.passed:
+        if isinstance(collector, pytest.Directory) and report.passed:
             self._directory_reports[collector] = report
         return report
 
@@ -247,20 +275,28 @@ class WorkerPlugin:
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtestloop(self, session):
         self.served = True
+        listing = None
         if not self._lazy:
-            if self._collect_errors and not session.config.option.continue_on_collection_errors:
+            self._keep(session.items)
+            if self._share_out is not None:
+                out, self._share_out = self._share_out, None
+                pytest_split.send_share(out, list(self._items), self._collect_errors)
+            elif self._peers is not None:
+                listing = self._gather(session)
+            if (self._collect_errors and (self._send_ids or self._listing is not None)
+                    and not session.config.option.continue_on_collection_errors):
                 self._report.write("\n".join(self._collect_errors) + "\n")
                 self._report.flush()
                 self.exit_code = EXIT_LISTING_FAILED
                 return True
-            self._keep(session.items)
         if self._listing is not None:
             self._listing.write("".join(test_id + "\n" for test_id in self._items).encode())
             self._listing.flush()
             return True
         if self._slots:
             self._fork(session.config)
-        protocol.write_ready(self.channel.out, list(self._items), self._send_ids, self._pid)
+        protocol.write_ready(self.channel.out, listing or list(self._items), self._send_ids,
+                             self._pid, self._holdings)
         self._serve(session)
         return True
 
@@ -268,15 +304,84 @@ class WorkerPlugin:
         """Fork the slots' workers (:mod:`testrepo.execution.pytest_fork`);
         in each, this plugin goes on as that worker, on its slot's pipes."""
         slots, self._slots = self._slots, []
-        slot = pytest_fork.fork_slots(slots, config)
-        if slot is None:
-            return
+        slot, _ = pytest_fork.fork_slots(slots, config)
+        if slot is not None:
+            self._become(slot)
+
+    def _become(self, slot) -> None:
+        """Go on as the forked worker of ``slot``."""
         index, fds = slot
         self.channel.report.close()  # worker 0's; its pipes closed at the fork
         self.channel = Channel(",".join(map(str, fds[:3])), index, self._timeout)
         self._report = self.channel.report
         self._send_ids = False
         self._pid = os.getpid()
+
+    # --- the split collection (pytest_split) --------------------------------
+
+    def _split_collection(self, session) -> None:
+        """Walk the suite; unless it must be collected whole, fork the
+        slots' workers now and give each process its share of the files."""
+        walk = self._walk_files(session)
+        if pytest_split.why_not_split(session.config, list(walk.values()), self) is not None:
+            return  # collected whole; the slots are forked after that (_fork)
+        participants = [0] + [index for index, _ in self._slots]
+        parts = pytest_split.shares(list(walk.values()), [_size(path) for path in walk],
+                                    len(participants))
+        paths = {nodeid: path for path, nodeid in walk.items()}
+        pipes = [os.pipe() for _ in self._slots]
+        slots = [(index, fds + (write,)) for (index, fds), (_, write) in zip(self._slots, pipes)]
+        self._slots = []
+        slot, forked = pytest_fork.fork_slots(slots, session.config)
+        if slot is not None:
+            for read, _ in pipes:
+                os.close(read)
+            self._become(slot)
+            self._share_out = slot[1][5]
+            mine = parts[participants.index(slot[0])]
+        else:
+            self._walk_order = list(walk.values())
+            self._peers, mine = [], list(parts[0])
+            for (index, _), (read, _), part in zip(slots, pipes, parts[1:]):
+                if index in forked:
+                    self._peers.append((index, read, part))
+                else:  # not forked: started afresh, it collects what it runs
+                    os.close(read)
+                    mine += part
+            self._holdings = {0: mine}
+        self._share = frozenset(paths[nodeid] for nodeid in mine)
+
+    def _walk_files(self, session) -> Dict[object, str]:
+        """The suite's test files (path -> node id) in collection order,
+        none imported; empty if the walk reported an error (the whole
+        collection reports it again)."""
+        self._walk = {}
+        try:
+            session.perform_collect()
+        except pytest.UsageError:
+            return {}  # the whole collection says what is wrong
+        finally:
+            walk, self._walk = self._walk, None
+        errors, self._collect_errors = self._collect_errors, []
+        return {} if errors else walk
+
+    def _gather(self, session) -> List[str]:
+        """Worker 0: the forked workers' ids merged with its own into the
+        listing.  A share whose worker ended before sending it is
+        collected here."""
+        parts = [list(self._items)]
+        peers, self._peers = self._peers or [], None
+        for index, read, files in peers:
+            share = pytest_split.read_share(read)
+            if share is None:
+                self._collect(session, files)
+                self._holdings[0] += files
+                continue
+            parts.append(share.get("ids", []))
+            self._collect_errors += share.get("errors", [])
+            self._holdings[index] = files
+        parts[0] = list(self._items)  # with what _collect added
+        return pytest_split.merge(self._walk_order, parts)
 
     # --- the batches -------------------------------------------------------
 
@@ -368,6 +473,13 @@ class WorkerPlugin:
                                + "".join(traceback.format_exception(err)))
             self._report.flush()
             self.exit_code = EXIT_TEARDOWN_FAILED
+
+
+def _size(path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
 
 
 def _drop_idle_hypothesis_summary(pluginmanager) -> None:

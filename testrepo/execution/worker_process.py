@@ -156,7 +156,7 @@ class Worker:
         """It said it is ready (``message``: ``["r", N, ids]``, or from a
         forked worker ``["r", N, ids, pid]``); True if that adopted it."""
         self.ready = True
-        if self.process is None and len(message) > 3:
+        if self.process is None and len(message) > 3 and message[3] is not None:
             self.adopt(message[3])
             return True
         return False

@@ -18,7 +18,10 @@ hands out *pieces* of files instead:
   :func:`testrepo.scheduler.static.partition` does; unknown tests count the
   median recorded duration), and each plan then runs in reference order.  A
   file longer than the work per worker is first cut into consecutive
-  pieces of at most that (no plan could hold it whole); what LPT leaves
+  pieces of at most that (no plan could hold it whole); collecting a file
+  costs a plan whose worker has not collected it, and pieces LPT put
+  where their file is not collected swap places pairwise
+  (:func:`_send_home`); what LPT leaves
   unbalanced, the fullest plan gives the end of one of its files to the
   emptiest (the suffix that evens them out best, :func:`_even_out`), and
   what the run's own noise leaves, stealing evens out at the end::
@@ -31,7 +34,9 @@ hands out *pieces* of files instead:
 
 * With no history there are no plans: the pieces wait in one shared queue
   in reference order, and a worker whose plan is empty takes the next
-  whole file from it.
+  whole file from it, the next it has collected if there is one (with the
+  collection split between the workers, each holds a run of files:
+  :mod:`testrepo.execution.pytest_split`).
 * A worker takes batches from the front of its plan.  Batches shrink as
   the work drains (guided self-scheduling, as in the unittest queue):
   about ``remaining work / (2 * workers)`` seconds of estimated work, never
@@ -58,10 +63,14 @@ from __future__ import annotations
 import collections
 import random
 import statistics
-from typing import Callable, Deque, Dict, List, Mapping, Optional, Sequence, Set, Tuple
+from typing import (Callable, Collection, Deque, Dict, List, Mapping, Optional, Sequence, Set,
+                    Tuple)
 
 from testrepo.scheduler.queue import FIRST_BATCH_UNITS, MAX_SLICE, SizedByWhatRan
 from testrepo.scheduler.static import GroupOf, group_indices, known_durations
+
+# What each worker has collected: its files, or None for every file.
+Collected = Mapping[int, Optional[Collection[str]]]
 
 # Estimated seconds of the members with a recorded duration, how many
 # members have none, and the members' positions in test_ids.
@@ -93,16 +102,17 @@ class FileQueue(SizedByWhatRan):
 
     def __init__(self, test_ids: Sequence[str], blocks: Sequence[Block],
                  plans: Sequence[Sequence[Piece]], shared: Sequence[Piece], workers: int,
-                 unknown_estimate: Optional[float] = None, collectors: Sequence[int] = ()):
+                 unknown_estimate: Optional[float] = None, collected: Optional[Collected] = None):
         self._test_ids = list(test_ids)
         self._blocks: List[Block] = list(blocks)
         self._plans: List[Deque[Piece]] = [collections.deque(plan) for plan in plans]
         self._shared: Deque[Piece] = collections.deque(shared)
-        # The files each worker has collected: all of them for the workers
-        # that hold the whole collection (``collectors``).
+        # The files each worker has collected (``collected``, then what it
+        # was handed).
         self._collected: List[Set[str]] = [set() for _ in self._plans]
         self._workers = max(1, workers)
-        self._ensure_plan(max([self._workers - 1, *collectors]))
+        collected = collected or {}
+        self._ensure_plan(max([self._workers - 1, *collected]))
         self._left = sum(len(piece.blocks) for piece in self._pieces())
         self._known_left = sum(blocks[b][0] for piece in self._pieces() for b in piece.blocks)
         self._unknown_left = sum(blocks[b][1] for piece in self._pieces() for b in piece.blocks)
@@ -113,22 +123,24 @@ class FileQueue(SizedByWhatRan):
         # test id -> (worker, file) of the piece it was handed out from.
         self._handed: Dict[str, Tuple[int, str]] = {}
         self._size = collections.Counter(map(file_of, self._test_ids))
-        for collector in collectors:
-            self._collected[collector].update(self._size)
+        for worker, files in collected.items():
+            self._collected[worker].update(self._size if files is None else files)
+        # Pieces put back at the front of the shared queue, run first.
+        self._requeued = 0
 
     @classmethod
     def build(cls, test_ids: Sequence[str], workers: int, durations: Mapping[str, float],
               group_of: Optional[GroupOf] = None, rng: Optional[random.Random] = None,
-              collectors: Sequence[int] = ()) -> "FileQueue":
+              collected: Optional[Collected] = None) -> "FileQueue":
         """Pieces in reference order (listing, or shuffled by ``rng``),
         planned for ``workers`` workers when ``durations`` know some;
-        ``collectors``: the workers that have collected every file already."""
+        ``collected``: what each worker has collected already."""
         workers = max(1, workers)
         known = known_durations(test_ids, durations)
         blocks, files = _blocks_by_file(test_ids, known, group_of, rng)
         if not known:
             pieces = [Piece(file, members) for file, members in files]
-            return cls(test_ids, blocks, [], pieces, workers, None, collectors)
+            return cls(test_ids, blocks, [], pieces, workers, None, collected)
         estimate = statistics.median(known.values())
         costs = [k + u * estimate for k, u, _ in blocks]
         limit = sum(costs) / workers
@@ -136,9 +148,11 @@ class FileQueue(SizedByWhatRan):
                   for piece in _cut(file, members, costs, limit)]
         sizes = collections.Counter(map(file_of, test_ids))
         collect_cost = lambda f: COLLECT_SECONDS_PER_TEST * sizes[f]  # noqa: E731
-        plans = _longest_first_plans(pieces, costs, workers, collect_cost, collectors)
-        _even_out(plans, costs, collect_cost, collectors)
-        return cls(test_ids, blocks, plans, [], workers, estimate, collectors)
+        held = _held(collected or {}, workers, sizes)
+        plans = _longest_first_plans(pieces, costs, workers, collect_cost, held)
+        _send_home(plans, costs, collect_cost, held)
+        _even_out(plans, costs, collect_cost, held)
+        return cls(test_ids, blocks, plans, [], workers, estimate, collected)
 
     def __len__(self) -> int:
         return self._left
@@ -156,7 +170,7 @@ class FileQueue(SizedByWhatRan):
         plan = self._plans[worker]
         if not plan:
             if self._shared:
-                plan.append(self._shared.popleft())
+                plan.append(self._next_shared(worker))
             elif not self._steal(worker):
                 return []
         guess = self._unknown_estimate()
@@ -177,10 +191,26 @@ class FileQueue(SizedByWhatRan):
             by_file.setdefault(file, []).append(len(self._blocks) - 1)
         for file, blocks in reversed(list(by_file.items())):
             self._shared.appendleft(Piece(file, blocks))
+            self._requeued += 1
             self._left += len(blocks)
             self._unknown_left += len(blocks)
 
     # --- taking ------------------------------------------------------------
+
+    def _next_shared(self, worker: int) -> Piece:
+        """The shared queue's first piece of a file ``worker`` has
+        collected (tests put back first), else its first piece: with the
+        collection split between the workers, each runs its own files
+        before it collects another's."""
+        position = 0
+        if self._requeued:
+            self._requeued -= 1
+        else:
+            held = self._collected[worker]
+            position = next((p for p, piece in enumerate(self._shared) if piece.file in held), 0)
+        piece = self._shared[position]
+        del self._shared[position]
+        return piece
 
     def _batch_target(self, guess: float) -> float:
         """Seconds of estimated work in the next batch (guided self-scheduling)."""
@@ -328,9 +358,18 @@ def _cut(file: str, members: range, costs: List[float], limit: float) -> List[Pi
     return pieces
 
 
+def _held(collected: Collected, workers: int, sizes: Mapping[str, int]) -> List[Set[str]]:
+    """The files each of ``workers`` has collected (``sizes``: every file)."""
+    held: List[Set[str]] = [set() for _ in range(workers)]
+    for worker, files in collected.items():
+        if worker < workers:
+            held[worker].update(sizes if files is None else files)
+    return held
+
+
 def _longest_first_plans(pieces: List[Piece], costs: List[float], workers: int,
                          collect_cost: Callable[[str], float],
-                         collectors: Sequence[int]) -> List[List[Piece]]:
+                         held: Sequence[Set[str]]) -> List[List[Piece]]:
     """LPT: each piece, longest first (ties in reference order), into the
     plan where it would end first, counting what collecting its file costs
     a plan that has no piece of it yet (ties: fewer pieces, then the lower
@@ -339,14 +378,12 @@ def _longest_first_plans(pieces: List[Piece], costs: List[float], workers: int,
     order = sorted(range(len(pieces)), key=lambda p: (-work[p], pieces[p].rank))
     plans: List[List[Piece]] = [[] for _ in range(workers)]
     loads = [0.0] * workers
-    # A worker that holds the whole collection has every file already.
-    files: List[Set[str]] = [set() for _ in range(workers)]
-    everything = set(collectors)
+    files: List[Set[str]] = [set(files) for files in held]
     for p in order:
         file = pieces[p].file
         cost = collect_cost(file)
         load, _, best = min(
-            (loads[w] + work[p] + (0.0 if w in everything or file in files[w] else cost),
+            (loads[w] + work[p] + (0.0 if file in files[w] else cost),
              len(plans[w]), w) for w in range(workers))
         loads[best] = load
         plans[best].append(pieces[p])
@@ -356,8 +393,49 @@ def _longest_first_plans(pieces: List[Piece], costs: List[float], workers: int,
     return plans
 
 
+def _send_home(plans: List[List[Piece]], costs: List[float],
+               collect_cost: Callable[[str], float], held: Sequence[Set[str]]) -> None:
+    """LPT takes the pieces longest first, so with the collection split
+    between the workers (each holding a run of files) it fills one plan
+    with the first share's files before it meets the next share's: a
+    piece then lands where its file must be collected again while its
+    holder runs another's.  Swap such pairs between two plans, each piece
+    to a worker that holds its file, as long as the longer of the two
+    plans gets no longer (pieces paired longest with longest)."""
+    work = {id(piece): sum(costs[b] for b in piece.blocks) for plan in plans for piece in plan}
+    counts = [collections.Counter(piece.file for piece in plan) for plan in plans]
+    loads = [sum(work[id(piece)] for piece in plan)
+             + sum(map(collect_cost, set(counts[w]) - held[w])) for w, plan in enumerate(plans)]
+
+    def leaving(w: int, piece: Piece) -> float:  # what a plan saves when the piece goes
+        last = counts[w][piece.file] == 1 and piece.file not in held[w]
+        return work[id(piece)] + (collect_cost(piece.file) if last else 0.0)
+
+    for a in range(len(plans)):
+        for b in range(a + 1, len(plans)):
+            mine = [p for p in plans[a] if p.file not in held[a] and p.file in held[b]]
+            theirs = [p for p in plans[b] if p.file not in held[b] and p.file in held[a]]
+            for to_b, to_a in zip(sorted(mine, key=lambda p: -work[id(p)]),
+                                  sorted(theirs, key=lambda p: -work[id(p)])):
+                new_a = loads[a] - leaving(a, to_b) + work[id(to_a)]
+                new_b = loads[b] - leaving(b, to_a) + work[id(to_b)]
+                if max(new_a, new_b) > max(loads[a], loads[b]) + 1e-12:
+                    continue
+                plans[a].remove(to_b)
+                plans[b].remove(to_a)
+                plans[a].append(to_a)
+                plans[b].append(to_b)
+                counts[a][to_b.file] -= 1
+                counts[b][to_a.file] -= 1
+                counts[a][to_a.file] += 1
+                counts[b][to_b.file] += 1
+                loads[a], loads[b] = new_a, new_b
+    for plan in plans:
+        plan.sort(key=lambda piece: piece.rank)
+
+
 def _even_out(plans: List[List[Piece]], costs: List[float],
-              collect_cost: Callable[[str], float], collectors: Sequence[int]) -> None:
+              collect_cost: Callable[[str], float], held: Sequence[Set[str]]) -> None:
     """What whole pieces leave uneven: the fullest plan gives the end of
     one of its files (the suffix that best evens the two out) to the
     emptiest plan, where it runs in reference order, as long as that
@@ -369,7 +447,7 @@ def _even_out(plans: List[List[Piece]], costs: List[float],
     and a long test there still ends the run late.  Here any file's end
     can move, chosen with every estimate known."""
     loads = [sum(costs[b] for piece in plan for b in piece.blocks)
-             + (0.0 if w in collectors else sum(map(collect_cost, {p.file for p in plan})))
+             + sum(map(collect_cost, {p.file for p in plan} - held[w]))
              for w, plan in enumerate(plans)]  # as LPT counted them
     for _ in range(2 * len(plans)):
         full = max(range(len(plans)), key=loads.__getitem__)
@@ -377,7 +455,7 @@ def _even_out(plans: List[List[Piece]], costs: List[float],
         best = (loads[full], None, 0, 0.0, 0.0)
         has = {p.file for p in plans[empty]}
         for position, piece in enumerate(plans[full]):
-            extra = 0.0 if empty in collectors or piece.file in has else collect_cost(piece.file)
+            extra = 0.0 if piece.file in has or piece.file in held[empty] else collect_cost(piece.file)
             moved = 0.0
             for count, block in enumerate(reversed(piece.blocks), 1):
                 moved += costs[block]

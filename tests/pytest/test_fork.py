@@ -1,6 +1,7 @@
-"""Workers forked from the one that collected the suite
-(:mod:`testrepo.execution.pytest_fork`): the suite is imported once, and a
-forked worker reports, captures, crashes and times out as a started one."""
+"""Workers forked from worker 0 (:mod:`testrepo.execution.pytest_fork`):
+the suite is imported once, split between the workers
+(:mod:`testrepo.execution.pytest_split`) or by worker 0 alone, and a forked
+worker reports, captures, crashes and times out as a started one."""
 
 import collections
 import json
@@ -19,12 +20,18 @@ from tests.pytest.suites import (
 )
 
 # Logs each import and each test's process; ``forked()`` is true in a
-# process that did not import the module itself.
+# process that did not import the conftest itself (worker 0 imports it
+# before it forks; a worker started afresh imports it again).
 CONFTEST = '''\
 import json
 import os
 
 LOG = os.path.join(os.path.dirname(__file__), "..", "log.jsonl")
+STARTER = os.getpid()
+
+
+def forked():
+    return os.getpid() != STARTER
 
 
 def log(**entry):
@@ -44,14 +51,9 @@ def test_{n}():
     return f'''import os
 import time
 
-from conftest import log
+from conftest import forked, log
 
-IMPORTER = os.getpid()
 log(event="import", module={index})
-
-
-def forked():
-    return os.getpid() != IMPORTER
 {tests}'''
 
 
@@ -71,6 +73,11 @@ CRASH = "\n\ndef test_dies_if_forked():\n    if forked():\n        os._exit(3)\n
 HANG = "\n\ndef test_hangs_if_forked():\n    while forked():\n        time.sleep(0.05)\n"
 NO_FORK = ("\nimport threading\nimport time\n\n"
            "threading.Thread(target=time.sleep, args=(600,), daemon=True).start()\n")
+# A hook that must see the whole suite: worker 0 collects it all, then forks.
+WHOLE = "\n\ndef pytest_collection_modifyitems(items):\n    items.sort(key=str)\n"
+# The last module (worker 1's share) kills the forked worker collecting it.
+DIES_IMPORTING = "\nif forked():\n    os._exit(3)\n"
+BROKEN = "def test_broken(:\n"
 
 
 def suite_with(test="", conftest=""):
@@ -91,6 +98,11 @@ def start_runs(runs):
     runs.testr("dies", PytestProject(suite_with(CRASH)), *two)
     runs.testr("hangs", PytestProject(suite_with(HANG)), *two, "--timeout", "1")
     runs.testr("thread", PytestProject(suite_with(conftest=NO_FORK)), *two)
+    runs.testr("whole", PytestProject(suite_with(conftest=WHOLE)), *two)
+    dies_importing = suite()
+    dies_importing["tests/test_m5.py"] += DIES_IMPORTING
+    runs.testr("dies-importing", PytestProject(dies_importing), *two)
+    runs.testr("broken", PytestProject(dict(suite(), **{"tests/test_m5.py": BROKEN})), *two)
 
 
 @once_per_process
@@ -107,15 +119,40 @@ class TestForkedWorkers(testtools.TestCase):
         self.assertEqual(expected_code, code, out + err)
         return project, out
 
-    def test_the_suite_is_imported_once_and_both_workers_run_tests(self):
+    def test_the_suite_is_imported_once_split_between_the_workers(self):
         project, _ = self.run_of("plain", 0)
         imports = events(project, "import")
-        self.assertEqual(6, len(imports))
-        self.assertEqual(1, len({entry["pid"] for entry in imports}))
+        importers = collections.defaultdict(set)
+        for entry in imports:
+            importers[entry["module"]].add(entry["pid"])
+        # Each worker imports its own share; at the end one may steal a
+        # file of the other's share and import it too.
+        self.assertEqual(set(range(6)), set(importers))
+        self.assertEqual(2, len({entry["pid"] for entry in imports}), imports)
+        self.assertLessEqual(len(imports), 7, imports)
         runs = events(project, "run")
         self.assertEqual(2, len({entry["pid"] for entry in runs}))
         # The forked worker is testr's child, as a started one is.
         self.assertEqual(1, len({entry["ppid"] for entry in runs}))
+
+    def test_a_hook_that_sees_the_whole_suite_gets_it_all(self):
+        project, _ = self.run_of("whole", 0)
+        imports = events(project, "import")
+        self.assertEqual(6, len(imports))
+        self.assertEqual(1, len({entry["pid"] for entry in imports}))
+        self.assertEqual(2, len({entry["pid"] for entry in events(project, "run")}))
+
+    def test_a_share_whose_worker_dies_is_collected_by_worker_0(self):
+        project, out = self.run_of("dies-importing", 0)
+        self.assertEqual((24, 0, 0), totals(out))
+        # The forked worker died importing test_m5.py; worker 0 imported it.
+        self.assertIn(5, {entry["module"] for entry in events(project, "import")})
+
+    def test_a_collection_error_in_a_forked_share_stops_the_run(self):
+        _, code, out, err = fork_runs().answer("broken")
+        self.assertEqual(5, code, out + err)
+        self.assertTrue(err.startswith("testr: listing tests failed"), err)
+        self.assertIn("ERROR collecting tests/test_m5.py", err)
 
     def test_each_test_keeps_its_own_output(self):
         for name in ("plain", "no-capture"):

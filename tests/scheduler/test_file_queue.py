@@ -124,19 +124,19 @@ class TestFileQueue(testtools.TestCase):
         durations = dict.fromkeys(test_ids, 0.00001)
         # Worker 0 has collected both files; worker 1 would have to collect
         # 1,000 tests (about 0.1 s) to run 0.01 s of them.
-        queue = FileQueue.build(test_ids, 2, durations, collectors=[0])
+        queue = FileQueue.build(test_ids, 2, durations, collected={0: None})
         sequences, _ = simulate(queue, durations, 2)
         self.assertEqual([], sequences[1])
         # Without history too: worker 1 runs the second file, but steals
         # nothing of the first.
-        queue = FileQueue.build(test_ids, 2, {}, collectors=[0])
+        queue = FileQueue.build(test_ids, 2, {}, collected={0: None})
         sequences, _ = simulate(queue, durations, 2)
         self.assertEqual({"tests/test_001.py"}, files_of(sequences[1]))
 
     def test_the_collecting_worker_steals_where_others_would_not(self):
         test_ids = suite(1, 1000)
         durations = dict.fromkeys(test_ids, 0.001)
-        queue = FileQueue.build(test_ids, 2, durations, collectors=[1])
+        queue = FileQueue.build(test_ids, 2, durations, collected={1: None})
         sequences, end = simulate(queue, durations, 2)
         self.assertTrue(sequences[1])
         self.assertLess(end, 0.6)
@@ -183,10 +183,11 @@ class TestFileQueue(testtools.TestCase):
            st.dictionaries(st.sampled_from([f"t/test_{f}.py::C{c}::test_{t}" for f in range(3)
                                             for c in range(2) for t in range(4)]),
                            st.floats(0, 10)),
-           st.sampled_from([(), (0,), (1,), (0, 1)]))
-    def test_invariants(self, test_ids, workers, durations, collectors):
+           st.sampled_from([{}, {0: None}, {1: None}, {0: None, 1: None},
+                            {0: {"t/test_0.py"}, 1: {"t/test_1.py", "t/test_2.py"}}]))
+    def test_invariants(self, test_ids, workers, durations, collected):
         group_of = group_function(None, parallel_class=True)
-        queue = FileQueue.build(test_ids, workers, durations, group_of, collectors=collectors)
+        queue = FileQueue.build(test_ids, workers, durations, group_of, collected=collected)
         batches = []
         for turn in range(200):
             if not len(queue):
