@@ -322,9 +322,11 @@ class WorkerPlugin:
     def _split_collection(self, session) -> None:
         """Walk the suite; unless it must be collected whole, fork the
         slots' workers now and give each process its share of the files."""
-        walk = self._walk_files(session)
-        if pytest_split.why_not_split(session.config, list(walk.values()), self) is not None:
+        if pytest_split.why_not_split(session.config, self) is not None:
             return  # collected whole; the slots are forked after that (_fork)
+        walk = self._walk_files(session)
+        if pytest_split.why_not_split(session.config, self, list(walk.values())) is not None:
+            return
         participants = [0] + [index for index, _ in self._slots]
         parts = pytest_split.shares(list(walk.values()), [_size(path) for path in walk],
                                     len(participants))

@@ -56,10 +56,12 @@ _INACTIVE_UNLESS = frozenset({
 FILE_BYTES = 512
 
 
-def why_not_split(config, files: Sequence[str], ours) -> Optional[str]:
-    """Why the suite (``files``: its walk) must be collected whole by one
-    process, or None.  ``ours``: the worker's own plugin."""
-    if len(files) < 2:
+def why_not_split(config, ours, files: Optional[Sequence[str]] = None) -> Optional[str]:
+    """Why the suite must be collected whole by one process, or None;
+    asked before the walk (the hooks known so far) and after it (the
+    conftest files' hooks too, and ``files``, the walk's).  ``ours``: the
+    worker's own plugin."""
+    if files is not None and len(files) < 2:
         return "fewer than two test files"
     if any("::" in str(arg) for arg in config.args):
         return "the arguments name tests inside files"

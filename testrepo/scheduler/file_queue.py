@@ -19,9 +19,11 @@ hands out *pieces* of files instead:
   median recorded duration), and each plan then runs in reference order.  A
   file longer than the work per worker is first cut into consecutive
   pieces of at most that (no plan could hold it whole); collecting a file
-  costs a plan whose worker has not collected it, and pieces LPT put
-  where their file is not collected swap places pairwise
-  (:func:`_send_home`); what LPT leaves
+  costs a plan whose worker has not collected it; with the collection
+  split between the workers, LPT (which takes the pieces longest first)
+  sends many pieces where their file must be collected again, so plans of
+  each worker's own files (:func:`_home_plans`), evened out as below, are
+  kept instead when they end no later; what LPT leaves
   unbalanced, the fullest plan gives the end of one of its files to the
   emptiest (the suffix that evens them out best, :func:`_even_out`), and
   what the run's own noise leaves, stealing evens out at the end::
@@ -80,6 +82,9 @@ Block = Tuple[float, int, Tuple[int, ...]]
 # 9.2 collects 10,000 trivial tests in 100 files in 0.95 s of CPU): a worker
 # steals the end of a file it has not collected only if that saves more.
 COLLECT_SECONDS_PER_TEST = 1e-4
+# And per file: a collection of its own, however small the file (about 2 ms
+# with pytest 9.2 for a file of 20 trivial tests).
+COLLECT_SECONDS_PER_FILE = 2e-3
 
 
 class Piece:
@@ -147,11 +152,17 @@ class FileQueue(SizedByWhatRan):
         pieces = [piece for file, members in files
                   for piece in _cut(file, members, costs, limit)]
         sizes = collections.Counter(map(file_of, test_ids))
-        collect_cost = lambda f: COLLECT_SECONDS_PER_TEST * sizes[f]  # noqa: E731
+        collect_cost = lambda f: _collect_seconds(sizes[f])  # noqa: E731
         held = _held(collected or {}, workers, sizes)
+        spare = [Piece(piece.file, piece.blocks) for piece in pieces]  # _even_out cuts pieces
         plans = _longest_first_plans(pieces, costs, workers, collect_cost, held)
-        _send_home(plans, costs, collect_cost, held)
         _even_out(plans, costs, collect_cost, held)
+        home = _home_plans(spare, costs, workers, held)
+        if home is not None:
+            _even_out(home, costs, collect_cost, held, rounds=8 * workers)
+            if (max(_loads(home, costs, collect_cost, held))
+                    <= max(_loads(plans, costs, collect_cost, held))):
+                plans = home
         return cls(test_ids, blocks, plans, [], workers, estimate, collected)
 
     def __len__(self) -> int:
@@ -281,7 +292,7 @@ class FileQueue(SizedByWhatRan):
         return bool(moved)
 
     def _collect_cost(self, file: str) -> float:
-        return COLLECT_SECONDS_PER_TEST * self._size.get(file, 1)
+        return _collect_seconds(self._size.get(file, 1))
 
     def _plan_work(self, plan: Deque[Piece], guess: float) -> float:
         blocks = self._blocks
@@ -308,6 +319,11 @@ class FileQueue(SizedByWhatRan):
             self._plans.append(collections.deque())
             self._collected.append(set())
         self._workers = max(self._workers, len(self._plans))
+
+
+def _collect_seconds(tests: int) -> float:
+    """What collecting a file of ``tests`` tests costs a worker."""
+    return COLLECT_SECONDS_PER_FILE + COLLECT_SECONDS_PER_TEST * tests
 
 
 def file_of(test_id: str) -> str:
@@ -393,49 +409,40 @@ def _longest_first_plans(pieces: List[Piece], costs: List[float], workers: int,
     return plans
 
 
-def _send_home(plans: List[List[Piece]], costs: List[float],
-               collect_cost: Callable[[str], float], held: Sequence[Set[str]]) -> None:
-    """LPT takes the pieces longest first, so with the collection split
-    between the workers (each holding a run of files) it fills one plan
-    with the first share's files before it meets the next share's: a
-    piece then lands where its file must be collected again while its
-    holder runs another's.  Swap such pairs between two plans, each piece
-    to a worker that holds its file, as long as the longer of the two
-    plans gets no longer (pieces paired longest with longest)."""
-    work = {id(piece): sum(costs[b] for b in piece.blocks) for plan in plans for piece in plan}
-    counts = [collections.Counter(piece.file for piece in plan) for plan in plans]
-    loads = [sum(work[id(piece)] for piece in plan)
-             + sum(map(collect_cost, set(counts[w]) - held[w])) for w, plan in enumerate(plans)]
+def _home_plans(pieces: List[Piece], costs: List[float], workers: int,
+                held: Sequence[Set[str]]) -> Optional[List[List[Piece]]]:
+    """With the collection split between the workers (each file held by
+    one): each piece in the plan of the worker that holds its file (a file
+    nobody holds: the emptiest plan), for :func:`_even_out` to balance by
+    moving the ends of files.  LPT balances whole pieces better, but sends
+    some pieces where their file must be collected again; the build keeps
+    whichever ends first.  None where no worker holds only some files."""
+    files = {piece.file for piece in pieces}
+    if not any(0 < len(files & mine) < len(files) for mine in held):
+        return None
+    plans: List[List[Piece]] = [[] for _ in range(workers)]
+    loads = [0.0] * workers
+    for piece in pieces:
+        home = next((w for w in range(workers) if piece.file in held[w]), None)
+        if home is None:
+            home = min(range(workers), key=loads.__getitem__)
+        plans[home].append(piece)
+        loads[home] += sum(costs[b] for b in piece.blocks)
+    return plans
 
-    def leaving(w: int, piece: Piece) -> float:  # what a plan saves when the piece goes
-        last = counts[w][piece.file] == 1 and piece.file not in held[w]
-        return work[id(piece)] + (collect_cost(piece.file) if last else 0.0)
 
-    for a in range(len(plans)):
-        for b in range(a + 1, len(plans)):
-            mine = [p for p in plans[a] if p.file not in held[a] and p.file in held[b]]
-            theirs = [p for p in plans[b] if p.file not in held[b] and p.file in held[a]]
-            for to_b, to_a in zip(sorted(mine, key=lambda p: -work[id(p)]),
-                                  sorted(theirs, key=lambda p: -work[id(p)])):
-                new_a = loads[a] - leaving(a, to_b) + work[id(to_a)]
-                new_b = loads[b] - leaving(b, to_a) + work[id(to_b)]
-                if max(new_a, new_b) > max(loads[a], loads[b]) + 1e-12:
-                    continue
-                plans[a].remove(to_b)
-                plans[b].remove(to_a)
-                plans[a].append(to_a)
-                plans[b].append(to_b)
-                counts[a][to_b.file] -= 1
-                counts[b][to_a.file] -= 1
-                counts[a][to_a.file] += 1
-                counts[b][to_b.file] += 1
-                loads[a], loads[b] = new_a, new_b
-    for plan in plans:
-        plan.sort(key=lambda piece: piece.rank)
+def _loads(plans: List[List[Piece]], costs: List[float],
+           collect_cost: Callable[[str], float], held: Sequence[Set[str]]) -> List[float]:
+    """Each plan's estimated seconds, with collecting the files its worker
+    has not collected."""
+    return [sum(costs[b] for piece in plan for b in piece.blocks)
+            + sum(map(collect_cost, {p.file for p in plan} - held[w]))
+            for w, plan in enumerate(plans)]
 
 
 def _even_out(plans: List[List[Piece]], costs: List[float],
-              collect_cost: Callable[[str], float], held: Sequence[Set[str]]) -> None:
+              collect_cost: Callable[[str], float], held: Sequence[Set[str]],
+              rounds: Optional[int] = None) -> None:
     """What whole pieces leave uneven: the fullest plan gives the end of
     one of its files (the suffix that best evens the two out) to the
     emptiest plan, where it runs in reference order, as long as that
@@ -446,10 +453,8 @@ def _even_out(plans: List[List[Piece]], costs: List[float],
     the steal at the end can then move only the back of the fullest plan,
     and a long test there still ends the run late.  Here any file's end
     can move, chosen with every estimate known."""
-    loads = [sum(costs[b] for piece in plan for b in piece.blocks)
-             + sum(map(collect_cost, {p.file for p in plan} - held[w]))
-             for w, plan in enumerate(plans)]  # as LPT counted them
-    for _ in range(2 * len(plans)):
+    loads = _loads(plans, costs, collect_cost, held)  # as LPT counted them
+    for _ in range(2 * len(plans) if rounds is None else rounds):
         full = max(range(len(plans)), key=loads.__getitem__)
         empty = min(range(len(plans)), key=loads.__getitem__)
         best = (loads[full], None, 0, 0.0, 0.0)

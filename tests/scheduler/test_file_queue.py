@@ -133,6 +133,25 @@ class TestFileQueue(testtools.TestCase):
         sequences, _ = simulate(queue, durations, 2)
         self.assertEqual({"tests/test_001.py"}, files_of(sequences[1]))
 
+    def test_a_split_collection_keeps_each_worker_on_its_own_files(self):
+        # pytest_split: worker 0 collected the first two files, worker 1
+        # the last two.  With history the plans are its own files but for
+        # the end of one file; without, each takes its own files first.
+        test_ids = suite(4, 10)
+        held = {0: {"tests/test_000.py", "tests/test_001.py"},
+                1: {"tests/test_002.py", "tests/test_003.py"}}
+        durations = dict.fromkeys(test_ids, 0.01)
+        durations.update(dict.fromkeys(test_ids[:10], 0.05))  # the first file is long
+        sequences, end = simulate(FileQueue.build(test_ids, 2, durations, collected=held),
+                                  durations, 2)
+        self.assertLess(end, 0.41)  # lower bound 0.4
+        foreign = [files_of(sequences[w]) - held[w] for w in (0, 1)]
+        self.assertLessEqual(len(foreign[0]) + len(foreign[1]), 1, sequences)
+        sequences, _ = simulate(FileQueue.build(test_ids, 2, {}, collected=held),
+                                dict.fromkeys(test_ids, 0.01), 2)
+        self.assertEqual("tests/test_002.py", file_of(sequences[1][0]))
+        self.assertEqual([set(), set()], [files_of(sequences[w]) - held[w] for w in (0, 1)])
+
     def test_the_collecting_worker_steals_where_others_would_not(self):
         test_ids = suite(1, 1000)
         durations = dict.fromkeys(test_ids, 0.001)
