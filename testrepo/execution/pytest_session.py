@@ -105,8 +105,10 @@ class WorkerPlugin:
     """Listing (the ids go to ``listing``, the parent's ``--list``;
     ``report`` is the worker's own output, for collection errors), or
     serving the batches of ``channel``; ``send_ids``: this worker lists the
-    suite for the pool, then forks the workers of ``slots`` (see
-    :mod:`testrepo.execution.pytest_fork`)."""
+    suite for the pool and forks the workers of ``slots``, once it has
+    walked the suite (each then collects its share:
+    :mod:`testrepo.execution.pytest_split`) or once it has collected it
+    whole (see :mod:`testrepo.execution.pytest_fork`)."""
 
     def __init__(self, channel: Optional[Channel] = None, send_ids: bool = False,
                  listing=None, report=None, slots=(), timeout: Optional[float] = None):
