@@ -16,9 +16,10 @@ afresh does.
 
 Worker 0 collects the whole suite itself and forks afterwards (each forked
 worker then holds every file) when splitting could change what pytest
-does (:func:`why_not_split`): a ``pytest_collection_modifyitems`` hook not
-known to treat items one by one (a conftest's, pytest-randomly's, ``--lf``)
-may reorder or choose across the whole suite, so it must see all of it;
+does (:func:`why_not_split`): a ``pytest_collection_modifyitems`` or
+``pytest_collection_finish`` hook not known to treat items one by one (a
+conftest's, pytest-randomly's, ``--lf``) may reorder, choose or count
+across the whole suite, so it must see all of it;
 arguments naming tests inside a file (``path::name``) need that file
 collected to be found.
 """
@@ -43,7 +44,10 @@ _ITEM_WISE_MODULES = frozenset({
 })
 _ITEM_WISE_CLASSES = frozenset({
     ("_pytest.fixtures", "FixtureManager"),
+    ("_pytest.terminal", "TerminalReporter"),  # counts for its "collected N items"
 })
+# The hooks that see the collected suite as a whole.
+_WHOLE_SUITE_HOOKS = ("pytest_collection_modifyitems", "pytest_collection_finish")
 # Active only with --lf/--ff and --nf, which order and choose over the suite.
 _INACTIVE_UNLESS = frozenset({
     ("_pytest.cacheprovider", "LFPlugin"),
@@ -65,9 +69,10 @@ def why_not_split(config, ours, files: Optional[Sequence[str]] = None) -> Option
         return "fewer than two test files"
     if any("::" in str(arg) for arg in config.args):
         return "the arguments name tests inside files"
-    for impl in config.pluginmanager.hook.pytest_collection_modifyitems.get_hookimpls():
-        if impl.plugin is not ours and not _item_wise(impl.plugin):
-            return f"{impl.plugin_name} implements pytest_collection_modifyitems"
+    for hook in _WHOLE_SUITE_HOOKS:
+        for impl in getattr(config.pluginmanager.hook, hook).get_hookimpls():
+            if impl.plugin is not ours and not _item_wise(impl.plugin):
+                return f"{impl.plugin_name} implements {hook}"
     return None
 
 

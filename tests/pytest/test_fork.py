@@ -73,8 +73,9 @@ CRASH = "\n\ndef test_dies_if_forked():\n    if forked():\n        os._exit(3)\n
 HANG = "\n\ndef test_hangs_if_forked():\n    while forked():\n        time.sleep(0.05)\n"
 NO_FORK = ("\nimport threading\nimport time\n\n"
            "threading.Thread(target=time.sleep, args=(600,), daemon=True).start()\n")
-# A hook that must see the whole suite: worker 0 collects it all, then forks.
+# Hooks that must see the whole suite: worker 0 collects it all, then forks.
 WHOLE = "\n\ndef pytest_collection_modifyitems(items):\n    items.sort(key=str)\n"
+WHOLE_FINISH = "\n\ndef pytest_collection_finish(session):\n    print(len(session.items))\n"
 # The last module (worker 1's share) kills the forked worker collecting it.
 DIES_IMPORTING = "\nif forked():\n    os._exit(3)\n"
 BROKEN = "def test_broken(:\n"
@@ -99,6 +100,7 @@ def start_runs(runs):
     runs.testr("hangs", PytestProject(suite_with(HANG)), *two, "--timeout", "1")
     runs.testr("thread", PytestProject(suite_with(conftest=NO_FORK)), *two)
     runs.testr("whole", PytestProject(suite_with(conftest=WHOLE)), *two)
+    runs.testr("whole-finish", PytestProject(suite_with(conftest=WHOLE_FINISH)), *two)
     dies_importing = suite()
     dies_importing["tests/test_m5.py"] += DIES_IMPORTING
     runs.testr("dies-importing", PytestProject(dies_importing), *two)
@@ -136,11 +138,12 @@ class TestForkedWorkers(testtools.TestCase):
         self.assertEqual(1, len({entry["ppid"] for entry in runs}))
 
     def test_a_hook_that_sees_the_whole_suite_gets_it_all(self):
-        project, _ = self.run_of("whole", 0)
-        imports = events(project, "import")
-        self.assertEqual(6, len(imports))
-        self.assertEqual(1, len({entry["pid"] for entry in imports}))
-        self.assertEqual(2, len({entry["pid"] for entry in events(project, "run")}))
+        for name in ("whole", "whole-finish"):
+            project, _ = self.run_of(name, 0)
+            imports = events(project, "import")
+            self.assertEqual(6, len(imports), name)
+            self.assertEqual(1, len({entry["pid"] for entry in imports}), name)
+            self.assertEqual(2, len({entry["pid"] for entry in events(project, "run")}), name)
 
     def test_a_share_whose_worker_dies_is_collected_by_worker_0(self):
         project, out = self.run_of("dies-importing", 0)
