@@ -373,7 +373,7 @@ class WorkerPlugin:
         """Worker 0: the forked workers' ids merged with its own into the
         listing.  A share whose worker ended before sending it is
         collected here."""
-        parts = [list(self._items)]
+        theirs = []
         peers, self._peers = self._peers or [], None
         for index, read, files in peers:
             share = pytest_split.read_share(read)
@@ -381,11 +381,10 @@ class WorkerPlugin:
                 self._collect(session, files)
                 self._holdings[0] += files
                 continue
-            parts.append(share.get("ids", []))
+            theirs.append(share.get("ids", []))
             self._collect_errors += share.get("errors", [])
             self._holdings[index] = files
-        parts[0] = list(self._items)  # with what _collect added
-        return pytest_split.merge(self._walk_order, parts)
+        return pytest_split.merge(self._walk_order, [list(self._items), *theirs])
 
     # --- the batches -------------------------------------------------------
 

@@ -30,9 +30,9 @@ import json
 import os
 from typing import Dict, Iterable, List, Optional, Sequence
 
-# Plugins whose pytest_collection_modifyitems looks at each item alone
-# (marks it, keeps or deselects it): they do the same on a share as on the
-# whole suite.  pytest's FixtureManager reorders items by the parameters of
+# Plugins whose _WHOLE_SUITE_HOOKS look at each item alone (mark it, keep
+# or deselect it) or only count them: they do the same on a share as on
+# the whole suite.  pytest's FixtureManager reorders items by the parameters of
 # higher-scoped fixtures: across files only for session-scoped ones, and the
 # file queue keeps each file's tests together anyway (within a file the
 # order is the same).
