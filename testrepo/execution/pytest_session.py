@@ -123,8 +123,9 @@ class WorkerPlugin:
         self._items: Dict[str, object] = {}
         self._files = set()
         self._directories: Dict[object, object] = {}
-        # What each directory node collected (the lazy workers'), and the
-        # paths of the files being collected now.
+        # What each directory node collected (reused by every later
+        # collection: the lazy workers', a share's after the walk), and
+        # the paths of the files being collected now.
         self._directory_reports: Dict[object, object] = {}
         self._requested = frozenset()
         # The split collection (pytest_split): the files the walk found
@@ -330,7 +331,7 @@ class WorkerPlugin:
         if pytest_split.why_not_split(session.config, self, list(walk.values())) is not None:
             return
         participants = [0] + [index for index, _ in self._slots]
-        parts = pytest_split.shares(list(walk.values()), [_size(path) for path in walk],
+        parts = pytest_split.shares(list(walk.values()), pytest_split.sizes_of(walk),
                                     len(participants))
         paths = {nodeid: path for path, nodeid in walk.items()}
         pipes = [os.pipe() for _ in self._slots]
@@ -476,13 +477,6 @@ class WorkerPlugin:
                                + "".join(traceback.format_exception(err)))
             self._report.flush()
             self.exit_code = EXIT_TEARDOWN_FAILED
-
-
-def _size(path) -> int:
-    try:
-        return path.stat().st_size
-    except OSError:
-        return 0
 
 
 def _drop_idle_hypothesis_summary(pluginmanager) -> None:

@@ -87,9 +87,9 @@ def _item_wise(plugin) -> bool:
 
 def shares(files: Sequence[str], sizes: Sequence[int], count: int) -> List[List[str]]:
     """``files`` cut into ``count`` runs of consecutive files, each about
-    the same number of bytes (``sizes``, one per file): a file's bytes
-    stand for what importing it costs, and neighbouring files tend to
-    import the same modules."""
+    the same number of bytes (``sizes``, one per file: :func:`sizes_of`): a
+    file's bytes stand for what importing it costs, and neighbouring files
+    tend to import the same modules."""
     weights = [size + FILE_BYTES for size in sizes]
     total = sum(weights)
     parts: List[List[str]] = [[] for _ in range(count)]
@@ -100,6 +100,17 @@ def shares(files: Sequence[str], sizes: Sequence[int], count: int) -> List[List[
         parts[index].append(file)
         done += weight
     return parts
+
+
+def sizes_of(paths: Iterable) -> List[int]:
+    """Each path's size in bytes (0 if it cannot be read)."""
+    found = []
+    for path in paths:
+        try:
+            found.append(os.stat(path).st_size)
+        except OSError:
+            found.append(0)
+    return found
 
 
 def send_share(fd: int, test_ids: List[str], errors: List[str]) -> None:

@@ -153,8 +153,10 @@ class Worker:
         return messages
 
     def mark_ready(self, message) -> bool:
-        """It said it is ready (``message``: ``["r", N, ids]``, or from a
-        forked worker ``["r", N, ids, pid]``); True if that adopted it."""
+        """It said it is ready (``message``: ``["r", N, ids]``, from a forked
+        worker ``["r", N, ids, pid]``, from worker 0 of a split pytest
+        collection ``["r", N, ids, None, holdings]``); True if that
+        adopted it."""
         self.ready = True
         if self.process is None and len(message) > 3 and message[3] is not None:
             self.adopt(message[3])

@@ -128,8 +128,7 @@ class FileQueue(SizedByWhatRan):
         # test id -> (worker, file) of the piece it was handed out from.
         self._handed: Dict[str, Tuple[int, str]] = {}
         self._size = collections.Counter(map(file_of, self._test_ids))
-        for worker, files in collected.items():
-            self._collected[worker].update(self._size if files is None else files)
+        self._collected = _held(collected, len(self._plans), self._size)
         # Pieces put back at the front of the shared queue, run first.
         self._requeued = 0
 
