@@ -84,6 +84,30 @@ def _class_of(test_id: str) -> Optional[str]:
     return head if dot else None
 
 
+# testscenarios and clone_test_with_new_id append "(scenario)"; a scenario
+# name may hold dots ("X.test_a(v1.2)").
+_SCENARIO_SUFFIX = re.compile(r"\([^()]*\)$")
+
+
+def module_of(test_id: str) -> str:
+    """The module a unittest id belongs to, as far as the id tells: what
+    comes before ``Class.test``::
+
+        'pkg.test_a.TestA.test_x'         -> 'pkg.test_a'
+        'pkg.test_a.TestA.test_x(v1.2)'   -> 'pkg.test_a'
+        't/test_a.py::TestA::test_x'      -> 't/test_a.py'
+        'README_rst'                      -> 'README_rst'
+
+    A guess (a nested class or a module-level function reads one level
+    off): the scheduler uses it only to keep neighbours together."""
+    if test_id[-1:] in ")]":
+        test_id = _SCENARIO_SUFFIX.sub("", strip_tags(test_id))
+    if "::" in test_id:
+        return test_id.partition("::")[0]
+    parts = test_id.rsplit(".", 2)
+    return parts[0]
+
+
 def _regex_group(group_regex: re.Pattern) -> GroupOf:
     def group_of(test_id: str) -> Optional[str]:
         match = group_regex.match(test_id)

@@ -103,6 +103,58 @@ class TestListingOrderWithHistory(testtools.TestCase):
             self.assertEqual(sorted(positions), positions, worker)
 
 
+# sample/test_log.py: TestL.test_0 passes only after TestF.test_9, listed
+# just before it, has run in the same process (fixtures' LogHandlerTest
+# needs the root logger level a FakeLoggerTest test leaves behind).
+NEIGHBOURS_MODULE = '''\
+import unittest
+
+from sample import state
+
+
+class TestF(unittest.TestCase):
+{methods}
+    def test_9(self):
+        state.LEVEL.append("INFO")
+
+
+class TestL(unittest.TestCase):
+
+    def test_0(self):
+        self.assertEqual(["INFO"], state.LEVEL)
+{others}
+'''
+TRIVIAL_METHOD = '''
+    def test_{n}(self):
+        pass
+'''
+
+
+class TestModulesStayTogether(testtools.TestCase):
+
+    def test_a_module_runs_whole_in_one_worker_first_and_with_history(self):
+        # Without history the batches grow 1, 2, 4, 8 tests: the fourth
+        # would end with TestF.test_9 and the fifth start with TestL.test_0.
+        project = self.useFixture(SampleProject(config="stestr", tests="# replaced below\n"))
+        project.write("sample/state.py", "POLLUTED = []\nLEVEL = []\n")
+        project.write("sample/test_a.py", CLEAN_MODULE.format(methods="".join(
+            CLEAN_METHOD.format(n=n) for n in range(5))))
+        project.write("sample/test_log.py", NEIGHBOURS_MODULE.format(
+            methods="".join(TRIVIAL_METHOD.format(n=n) for n in range(9)),
+            others="".join(TRIVIAL_METHOD.format(n=n) for n in range(1, 4))))
+        project.write("sample/test_m.py", CLEAN_MODULE.format(methods="".join(
+            CLEAN_METHOD.format(n=n) for n in range(20))))
+        test_ids = listed_ids(project)
+        self.assertEqual(39, len(test_ids))
+        for _ in ("first run", "with history"):
+            code, out, err = testr(project.path, "run", "--concurrency", "2")
+            self.assertEqual(0, code, out + err)
+            self.assertIn("Totals: 39 passed, 0 failed, 0 skipped", out)
+            holders = [worker for worker, sequence in worker_sequences(project).items()
+                       if any(".test_log." in test_id for test_id in sequence)]
+            self.assertEqual(1, len(holders), holders)
+
+
 # Each test appends "pid test-id" to ran.log, so the order every worker
 # *process* ran its tests in can be read back.
 RECORDING_MODULE = '''\

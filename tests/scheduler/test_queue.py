@@ -267,6 +267,49 @@ class TestOrdering(testtools.TestCase):
         self.assertEqual(["m.T.t0"], queue.next_batch(0))
         self.assertEqual(["m.T.t1", "m.T.t2"], queue.next_batch(1))
 
+    # fixtures' test_logger: LogHandlerTest's first test passes only after
+    # a FakeLoggerTest test (listed before it) left the root logger at INFO.
+    MODULES = ([f"a.T.t{n}" for n in range(6)] + [f"log.F.t{n}" for n in range(10)]
+               + [f"log.L.t{n}" for n in range(4)] + [f"b.T.t{n:02d}" for n in range(20)])
+
+    def assertModuleRunsWhole(self, sequences, prefix):
+        holders = [s for s in sequences if any(t.startswith(prefix) for t in s)]
+        self.assertEqual(1, len(holders), sequences)
+        positions = [n for n, t in enumerate(holders[0]) if t.startswith(prefix)]
+        self.assertEqual(list(range(positions[0], positions[-1] + 1)), positions)
+
+    def test_a_module_runs_whole_in_one_worker_without_history(self):
+        # Batches of 1, 2, 4, 8 tests would cut log at both ends.
+        clock = FakeClock()
+        queue = WorkQueue.build(self.MODULES, 2, {}, clock=clock)
+        sequences = simulate(queue, {}, 2, clock)
+        self.assertEqual(sorted(self.MODULES), sorted(sum(sequences, [])))
+        self.assertModuleRunsWhole(sequences, "log.")
+        self.assertTrue(all(sequences), sequences)
+
+    def test_a_module_runs_whole_in_one_worker_with_history(self):
+        # Longest first, one test at a time, would deal log's tests out to
+        # both workers.
+        durations = dict.fromkeys(self.MODULES, 0.001)
+        durations.update(dict.fromkeys(self.MODULES[:6], 0.1))
+        durations["b.T.t19"] = 0.6
+        clock = FakeClock()
+        queue = WorkQueue.build(self.MODULES, 2, durations, clock=clock)
+        sequences = simulate(queue, durations, 2, clock)
+        self.assertEqual(sorted(self.MODULES), sorted(sum(sequences, [])))
+        self.assertModuleRunsWhole(sequences, "log.")
+        finished = [sum(durations[t] for t in sequence) for sequence in sequences]
+        self.assertLess(abs(finished[0] - finished[1]), 0.1, finished)
+
+    def test_a_module_larger_than_the_batches_is_still_shared(self):
+        test_ids = [f"m.T{n // 50}.t{n:03d}" for n in range(400)]
+        for durations in ({}, dict.fromkeys(test_ids, 0.01)):
+            clock = FakeClock()
+            queue = WorkQueue.build(test_ids, 2, durations, clock=clock)
+            sequences = simulate(queue, dict.fromkeys(test_ids, 0.01), 2, clock)
+            self.assertLess(abs(len(sequences[0]) - len(sequences[1])), 10,
+                            [len(s) for s in sequences])
+
     @settings(max_examples=150, deadline=None)
     @given(st.lists(st.sampled_from(IDS), unique=True, min_size=1),
            st.integers(1, 4),

@@ -8,6 +8,7 @@ from hypothesis import given, settings, strategies as st
 from testtools import TestCase
 
 from testrepo.scheduler import group_function, partition, shuffle_within
+from testrepo.scheduler.static import module_of
 
 BY_CLASS = group_function(None, parallel_class=True)
 
@@ -67,6 +68,20 @@ class TestGroupFunction(TestCase):
     def test_group_regex_matches_at_the_start_only(self):
         group_of = group_function(re.compile(r"mod"))
         self.assertIsNone(group_of("pkg.mod.T.test_x"))
+
+
+class TestModuleOf(TestCase):
+
+    def test_the_module_is_what_comes_before_the_class(self):
+        self.assertEqual("pkg.test_a", module_of("pkg.test_a.TestA.test_x"))
+
+    def test_scenarios_and_tags_may_hold_dots(self):
+        self.assertEqual("pkg.test_a", module_of("pkg.test_a.TestA.test_x(v1.2)"))
+        self.assertEqual("pkg.test_a", module_of("pkg.test_a.TestA.test_x[id-1.5,smoke]"))
+
+    def test_pytest_node_ids_and_dotless_ids(self):
+        self.assertEqual("t/test_a.py", module_of("t/test_a.py::TestA::test_x[1.5]"))
+        self.assertEqual("README_rst", module_of("README_rst"))
 
 
 class TestPartition(PartitionInvariants, TestCase):
