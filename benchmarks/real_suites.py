@@ -553,8 +553,15 @@ def run_suite(args, py, suite):
     return result
 
 
+# How often a differing id is rerun alone (in a fresh process, nothing else
+# in it), stopping as soon as two outcomes have been seen.
+ALONE_REPS = 20
+
+
 def isolated_outcome(args, py, suite, test_id):
-    """Run one id alone with subunit.run (load-list) in its own copy."""
+    """Run one id alone with subunit.run (load-list) in its own copy, up to
+    ALONE_REPS times; its outcome, or e.g. "fail 1/3, success 2/3" when it
+    changes with nothing else in the process (flaky in itself)."""
     cwd = os.path.join(args.workdir, "run", suite["name"], "isolated")
     if not os.path.isdir(cwd):
         fresh_copy(os.path.join(args.workdir, "src", suite["name"]), cwd,
@@ -570,21 +577,34 @@ def isolated_outcome(args, py, suite, test_id):
     top = conf.get("top_dir", "./")
     idfile = os.path.join(cwd, "corpus-ids.txt")
     with open(idfile, "w") as f:
-        f.write(test_id + "\n")
-    try:
-        out = subprocess.run(
-            suite.get("wrap", []) + [
-                py, "-m", "subunit.run", "discover", "-t", top, test_path,
-                "--load-list", idfile], cwd=cwd, capture_output=True,
-            timeout=min(args.timeout, 300),
-            env=run_env(args.venv, "corpus-isolated", suite.get("env")),
-            start_new_session=True)
-    except subprocess.TimeoutExpired:
-        return ("hang", "")
-    got = outcomes_of(parse_subunit(py, out.stdout)).get(test_id)
-    if got is None:
-        return ("not-run", out.stderr.decode(errors="replace")[-200:])
-    return (got[0], "" if got[0] == "success" else got[2])
+        # A testscenarios id ("X.test_a(thread)") is listed as X.test_a and
+        # gets its suffix at run time: the load list names the listed id.
+        f.write(test_id + "\n" + re.sub(r"\([^()]*\)$", "", test_id) + "\n")
+    outcomes, msg = [], ""
+    for _ in range(ALONE_REPS):
+        try:
+            out = subprocess.run(
+                suite.get("wrap", []) + [
+                    py, "-m", "subunit.run", "discover", "-t", top, test_path,
+                    "--load-list", idfile], cwd=cwd, capture_output=True,
+                timeout=min(args.timeout, 300),
+                env=run_env(args.venv, "corpus-isolated", suite.get("env")),
+                start_new_session=True)
+        except subprocess.TimeoutExpired:
+            outcomes.append("hang")
+            break
+        got = outcomes_of(parse_subunit(py, out.stdout)).get(test_id)
+        if got is None:
+            return ("not-run", out.stderr.decode(errors="replace")[-200:])
+        outcomes.append(got[0])
+        if got[0] != "success":
+            msg = msg or got[2]
+        if len(set(outcomes)) > 1:
+            break
+    uniq = sorted(set(outcomes))
+    if len(uniq) == 1:
+        return (uniq[0], msg)
+    return (", ".join(f"{u} {outcomes.count(u)}/{len(outcomes)}" for u in uniq), msg)
 
 
 def med(values):
@@ -667,6 +687,14 @@ def analyse(args, py, suite, runs):
         d["isolated_msg"] = iso_msg
         d["reason"] = guess_reason(d)
         details.append(d)
+    # An id whose outcome changes when it runs alone is flaky in itself
+    # (futurist's test_shutdown_cancel_futures_cancels_pending_tasks races
+    # its scheduler thread): like one flaky under both tools, it counts as
+    # agreeing and is listed with its counts.
+    flaky_alone = [d for d in details if "," in d["isolated"] and d["id"] in common]
+    same += [d["id"] for d in flaky_alone]
+    diffs = [i for i in diffs if i not in same]
+    details = [d for d in details if d not in flaky_alone]
     # Hang: ids the other tool reported that the hung run never finished.
     hangs = t["hang_detail"] + s["hang_detail"]
     listed = set()
@@ -692,6 +720,7 @@ def analyse(args, py, suite, runs):
         "n_diffs": len(diffs),
         "flaky_both": [{"id": i, "stestr": summary(s["ids"][i]),
                         "testr": summary(t["ids"][i])} for i in flaky_both],
+        "flaky_alone": flaky_alone,
         "diffs": details,
         "tools": {k: {kk: vv for kk, vv in v.items()
                       if kk not in ("ids", "msgs")}
@@ -707,6 +736,8 @@ def guess_reason(d):
     msgs = d["testr_msg"] + " " + d["stestr_msg"]
     if "reported no result" in msgs:
         return "testr runner: id handed to a worker that reported no result"
+    if "," in d["isolated"]:
+        return "flaky alone: its outcome changes with nothing else in the process"
     if d["stestr"] == "absent" or d["testr"] == "absent":
         return "id reported by one tool only"
     if "," in d["stestr"] or "," in d["testr"]:
@@ -768,6 +799,10 @@ def print_report(results, out=sys.stdout):
         for f in r.get("flaky_both", ()):
             print(f"  ~ flaky under both tools (counted as agreeing): {f['id']}\n"
                   f"      stestr: {f['stestr']}\n      testr:  {f['testr']}", file=out)
+        for d in r.get("flaky_alone", ()):
+            print(f"  ~ flaky alone (counted as agreeing): {d['id']}\n"
+                  f"      stestr: {d['stestr']}\n      testr:  {d['testr']}\n"
+                  f"      alone:  {d['isolated']} {d['isolated_msg'][:120]}", file=out)
         for d in r["diffs"]:
             print(f"  - {d['id']}\n      stestr: {d['stestr']} "
                   f"{d['stestr_msg'][:120]}\n      testr:  {d['testr']} "
@@ -794,8 +829,14 @@ def _counts(t):
 
 
 def _flaky_note(r):
+    notes = []
     n = len(r.get("flaky_both", ()))
-    return f", {n} flaky under both" if n else ""
+    if n:
+        notes.append(f"{n} flaky under both")
+    n = len(r.get("flaky_alone", ()))
+    if n:
+        notes.append(f"{n} flaky alone")
+    return "".join(f", {note}" for note in notes)
 
 
 def markdown(results):

@@ -233,16 +233,17 @@ class TestOrdering(testtools.TestCase):
         # Worker 0 finishes its plan first; what worker 1 has left is
         # listed before worker 0's last test and too small to be worth a
         # step back in the listing.
-        test_ids = ["m.a", "m.b", "m.c", "m.d"]
-        durations = {"m.a": 0.002, "m.b": 0.002, "m.c": 0.002, "m.d": 0.006}
+        # (One module each: a small module would be planned whole.)
+        test_ids = ["a.T.x", "b.T.x", "c.T.x", "d.T.x"]
+        durations = {"a.T.x": 0.002, "b.T.x": 0.002, "c.T.x": 0.002, "d.T.x": 0.006}
         clock = FakeClock()
         queue = WorkQueue.build(test_ids, 2, durations, clock=clock)
-        self.assertEqual(["m.d"], queue.next_batch(0))      # plan 0: m.d
-        self.assertEqual(["m.a"], queue.next_batch(1))      # plan 1: m.a m.b m.c
+        self.assertEqual(["d.T.x"], queue.next_batch(0))    # plan 0: d
+        self.assertEqual(["a.T.x"], queue.next_batch(1))    # plan 1: a b c
         clock.now = 0.006
         self.assertEqual([], queue.next_batch(0))
-        self.assertEqual(["m.b"], queue.next_batch(1))
-        self.assertEqual(["m.c"], queue.next_batch(1))
+        self.assertEqual(["b.T.x"], queue.next_batch(1))
+        self.assertEqual(["c.T.x"], queue.next_batch(1))
 
     def test_put_back_goes_to_the_front_of_its_workers_plan(self):
         test_ids = [f"m.T.t{n}" for n in range(8)]
