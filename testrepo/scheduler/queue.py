@@ -95,9 +95,10 @@ Unit = Tuple[float, int, Tuple[int, ...]]
 # (a slow start): an early estimate from a handful of fast tests must not
 # send a thousand slow ones to one worker.
 FIRST_BATCH_UNITS = 1
-# No batch holds more than this much estimated work (seconds): estimates can
-# be wrong by a lot, and a worker holding a long batch when the queue runs
-# dry is the tail that wrecks a run's balance.  Round trips cost ~1 ms.
+# No batch holds more than this much estimated work (seconds), but for a
+# unit bigger than that, which travels alone: estimates can be wrong by a
+# lot, and a worker holding a long batch when the queue runs dry is the
+# tail that wrecks a run's balance.  Round trips cost ~1 ms.
 MAX_SLICE = 0.1
 # A steal that makes a worker go back in the reference order must be worth
 # at least this much of the run's balance (seconds), and at least this
