@@ -35,11 +35,12 @@ failing.  So this queue plans first and runs in order:
   the front of one shared queue in reference order, so each worker's
   sequence rises in that order.
 * A module's tests stay together where balance allows, since neighbours
-  in a module often share state as in a serial run: in the plans the
-  consecutive tests of a module are one unit of at most
+  in a module often share state as in a serial run: longest first places
+  the consecutive tests of a module as one piece of at most
   ``MODULE_FRACTION`` of the work per worker (a bigger module is cut into
-  such units), and a batch from a shared queue ends at a module's end
-  rather than cut it (:meth:`WorkQueue._module_cut`).
+  such pieces; the plan still hands them out test by test), and a batch
+  from a queue the workers share ends at a module's end rather than cut
+  it (:meth:`WorkQueue._module_cut`).
 * A worker takes batches from the front of its own plan.  Batches shrink
   as the work drains (guided self-scheduling): about ``remaining work /
   (2 * workers)`` seconds of estimated work, never more than
@@ -114,7 +115,7 @@ SEAM_FRACTION = 0.05
 # durations the tail costs about 0.3 % (the skewed suites, replayed), and
 # 30 % noise on each test costs 0.1 % with it, 0.7 % without.
 TAIL_FRACTION = 0.25
-# With history, the consecutive tests of one module are planned as runs of
+# With history, the consecutive tests of one module are placed as runs of
 # at most this share of the planned work per worker, so that a module
 # usually runs whole, in one worker, as in a serial run (fixtures'
 # ``LogHandlerTest.test_captures_logging`` needs the ``FakeLoggerTest``
@@ -217,14 +218,19 @@ class WorkQueue(SizedByWhatRan):
             # so every worker's sequence rises (see the module docstring).
             return cls(test_ids, units, [range(len(units))], workers, None, True, clock)
         tail_start = _tail_start(units, workers, estimate)
-        planned, tail = units[:tail_start], units[tail_start:]
         if group_of is None and rng is None:
+            # Modules are placed whole (in runs) but handed out test by
+            # test: batches stay small and stealable, and a plan holds its
+            # modules' tests next to each other.  Unit i is test i here.
             per_worker = sum([k + u * estimate for k, u, _ in units]) / workers
             limit = max(MODULE_FRACTION * per_worker, MAX_SLICE)
-            planned = _module_runs(planned, test_ids, estimate, limit)
-        plans = _longest_first_plans(planned, workers, estimate)
-        return cls(test_ids, planned + tail, plans, workers, estimate, False, clock,
-                   tail=range(len(planned), len(planned) + len(tail)))
+            runs = _module_runs(units[:tail_start], test_ids, estimate, limit)
+            plans = [[test for run in plan for test in runs[run][2]]
+                     for plan in _longest_first_plans(runs, workers, estimate)]
+        else:
+            plans = _longest_first_plans(units[:tail_start], workers, estimate)
+        return cls(test_ids, units, plans, workers, estimate, False, clock,
+                   tail=range(tail_start, len(units)))
 
     def __len__(self) -> int:
         return sum([len(plan) for plan in self._plans]) + len(self._tail)
@@ -233,13 +239,17 @@ class WorkQueue(SizedByWhatRan):
         """The next batch of test ids for ``worker``, in reference order;
         empty when there is nothing for it (it may stop).  Without a worker,
         the earliest units of any plan."""
+        # Whether the batch comes from a queue other workers take from too
+        # (then it should not cut a module; a worker's own plan holds its
+        # modules whole anyway).
+        shared = self._shared
         if worker is None:
             worker, before = self._earliest_plan()
             if worker is None:
                 if not self._tail:
                     return []
                 worker, before = 0, None  # the tail comes after every plan
-                self._claim_tail(worker)
+                shared = self._claim_tail(worker)
         else:
             before = None
             if self._shared:
@@ -249,15 +259,19 @@ class WorkQueue(SizedByWhatRan):
             # It asks: it has finished what it held before its last batch.
             self._busy[worker] = min(self._busy[worker],
                                      self._clock() + self._last_work[worker])
-            if not self._plans[worker] and not self._claim_tail(worker) \
-                    and not self._steal(worker):
-                return []
+            if not self._plans[worker]:
+                if self._claim_tail(worker):
+                    shared = True
+                elif not self._steal(worker):
+                    return []
         guess = self._unknown_estimate()
         cap, self._unit_cap = self._unit_cap, self._unit_cap * 2
+        whole_modules = shared and before is None
         if guess is None:
-            taken = self._take(worker, cap, 0.0, float("inf"), before)
+            taken = self._take(worker, cap, 0.0, float("inf"), before, whole_modules)
         else:
-            taken = self._take(worker, cap, guess, self._batch_target(guess), before)
+            taken = self._take(worker, cap, guess, self._batch_target(guess), before,
+                               whole_modules)
         return self._hand_out(worker, taken)
 
     def _batch_target(self, guess: float) -> float:
@@ -371,13 +385,13 @@ class WorkQueue(SizedByWhatRan):
         self._workers = max(self._workers, len(self._plans))
 
     def _take(self, worker: int, cap: int, guess: float, target: float,
-              before: Optional[int] = None) -> List[int]:
+              before: Optional[int] = None, whole_modules: bool = False) -> List[int]:
         """The next batch from the front of ``worker``'s plan (see
-        :meth:`_batch_size`), ending where a module does when it can (see
-        :meth:`_module_cut`; not when draining with ``before``)."""
+        :meth:`_batch_size`); with ``whole_modules``, ending where a module
+        does when it can (see :meth:`_module_cut`)."""
         plan, units = self._plans[worker], self._units
         count = self._batch_size(plan, cap, guess, target, before)
-        if before is None:
+        if whole_modules:
             count = self._module_cut(plan, count, target, guess)
         taken: List[int] = []
         take, pop = taken.append, plan.popleft
