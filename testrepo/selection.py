@@ -101,6 +101,12 @@ def select(test_ids: Sequence[str], criteria: Criteria) -> List[str]:
 _RUN_TIME_SUFFIX = re.compile(r"\([^()]*\)$")
 
 
+def listed_form(test_id: str) -> str:
+    """The id a run-time variant is listed under: ``pkg.T.test_a(two)`` ->
+    ``pkg.T.test_a`` (a variant's name may hold dots); other ids unchanged."""
+    return _RUN_TIME_SUFFIX.sub("", test_id)
+
+
 def listed_failing(test_ids: Sequence[str], failing: FrozenSet[str]) -> FrozenSet[str]:
     """The failing ids, plus the listed test behind each failing id that is
     not listed itself but is a run-time variant of one that is
@@ -110,7 +116,7 @@ def listed_failing(test_ids: Sequence[str], failing: FrozenSet[str]) -> FrozenSe
     behind = set()
     for test_id in failing:
         if test_id not in listed:
-            base = _RUN_TIME_SUFFIX.sub("", test_id)
+            base = listed_form(test_id)
             if base != test_id and base in listed:
                 behind.add(base)
     return failing | behind if behind else failing
@@ -131,7 +137,7 @@ def with_variant_durations(test_ids: Optional[Sequence[str]], durations: Mapping
         return dict(durations)
     sums: Dict[str, float] = {}
     for test_id, seconds in stored().items():
-        base = _RUN_TIME_SUFFIX.sub("", test_id)
+        base = listed_form(test_id)
         if base != test_id and base in missing:
             sums[base] = sums.get(base, 0.0) + seconds
     return {**durations, **sums}

@@ -15,6 +15,8 @@ import re
 import statistics
 from typing import Callable, Dict, List, Mapping, Optional, Sequence
 
+from testrepo.selection import listed_form
+
 GroupOf = Callable[[str], Optional[str]]
 
 # A trailing "[...]" carries tags or scenario parameters
@@ -84,11 +86,6 @@ def _class_of(test_id: str) -> Optional[str]:
     return head if dot else None
 
 
-# testscenarios and clone_test_with_new_id append "(scenario)"; a scenario
-# name may hold dots ("X.test_a(v1.2)").
-_SCENARIO_SUFFIX = re.compile(r"\([^()]*\)$")
-
-
 def module_of(test_id: str) -> str:
     """The module a unittest id belongs to, as far as the id tells: what
     comes before ``Class.test``::
@@ -101,7 +98,7 @@ def module_of(test_id: str) -> str:
     A guess (a nested class or a module-level function reads one level
     off): the scheduler uses it only to keep neighbours together."""
     if test_id[-1:] in ")]":
-        test_id = _SCENARIO_SUFFIX.sub("", strip_tags(test_id))
+        test_id = listed_form(strip_tags(test_id))  # "(scenario)" may hold dots
     if "::" in test_id:
         return test_id.partition("::")[0]
     parts = test_id.rsplit(".", 2)
